@@ -1,0 +1,506 @@
+"""Content as files: read, validate and import `content/`, and write the database's content back out.
+
+The file format is described in `content/README.md`. Every file is read and checked before anything is written,
+the import runs in one transaction, and each checker passes the same flow check the admin uses, so a mistake
+anywhere refuses the whole import with the file, the line and what is wrong.
+"""
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+from django.db import transaction
+
+from . import flow
+from .models import Article, Category, Checker, Choice, ErrorCode, Step, StepLink
+
+OUTCOMES = {Choice.Outcome.RESOLVED.value, Choice.Outcome.ESCALATE.value}
+
+
+class ContentError(Exception):
+    def __init__(self, path: Path | str, message: str, line: int | None = None, key: str = ""):
+        self.path, self.message, self.line, self.key = str(path), message, line, key
+        where = [self.path]
+        if line:
+            where.append(f"line {line}")
+        if key:
+            where.append(key)
+        super().__init__(f"{', '.join(where)}: {message}")
+
+
+class Located(dict):
+    """A YAML mapping that remembers the line of each key (1-based)."""
+
+    line: int = 0
+    key_lines: dict
+
+
+class LineLoader(yaml.SafeLoader):
+    def construct_mapping(self, node, deep=False):
+        mapping = Located(super().construct_mapping(node, deep=deep))
+        mapping.line = node.start_mark.line + 1
+        mapping.key_lines = {k.value: k.start_mark.line + 1 for k, _ in node.value}
+        return mapping
+
+
+LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, LineLoader.construct_mapping)
+
+
+class Reader:
+    """Reads one file's fields with errors that point at the file, line and key."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def error(self, message: str, mapping=None, key: str = "", where: str = "") -> ContentError:
+        line = None
+        if isinstance(mapping, Located):
+            line = mapping.key_lines.get(key, mapping.line)
+        return ContentError(self.path, message, line, where + (key if not where else f".{key}"))
+
+    def text(self, mapping, key, where="", *, required=True, max_length=None, default="") -> str:
+        value = mapping.get(key)
+        if value is None or value == "":
+            if required:
+                raise self.error("is missing", mapping, key, where)
+            return default
+        if isinstance(value, bool):
+            raise self.error('must be text; quote it ("Yes", "No")', mapping, key, where)
+        if not isinstance(value, (str, int, float)):
+            raise self.error("must be text", mapping, key, where)
+        value = str(value).strip()
+        if max_length and len(value) > max_length:
+            raise self.error(f"is {len(value)} characters; the most is {max_length}", mapping, key, where)
+        return value
+
+    def items(self, mapping, key, where="", *, required=False) -> list:
+        value = mapping.get(key)
+        if value is None:
+            if required:
+                raise self.error("is missing", mapping, key, where)
+            return []
+        if not isinstance(value, list):
+            raise self.error("must be a list", mapping, key, where)
+        return value
+
+    def mapping(self, value, where: str, parent=None, key="") -> Located:
+        if not isinstance(value, dict):
+            raise self.error("must be a mapping of keys to values", parent, key, where)
+        return value
+
+
+def max_length(model, name: str) -> int:
+    return model._meta.get_field(name).max_length
+
+
+def parse_yaml(path: Path, text: str):
+    try:
+        return yaml.load(text, Loader=LineLoader)  # noqa: S506 - LineLoader is a SafeLoader
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ContentError(path, f"bad YAML: {problem}", mark.line + 1 if mark else None) from exc
+
+
+def read_checker(path: Path) -> dict:
+    """Read and check one checker file; return its normalised form (what `dump_checker` returns)."""
+    r = Reader(path)
+    data = parse_yaml(path, path.read_text(encoding="utf-8"))
+    data = r.mapping(data, "")
+    slug = r.text(data, "slug", max_length=50)
+    if slug != path.stem:
+        raise r.error(f'slug "{slug}" must match the file name "{path.stem}"', data, "slug")
+    steps_in = r.items(data, "steps", required=True)
+    if not steps_in:
+        raise r.error("needs at least one step", data, "steps")
+    keys: dict[str, int] = {}
+    for i, raw in enumerate(steps_in):
+        step = r.mapping(raw, f"steps[{i}]", data, "steps")
+        key = r.text(step, "key", f"steps[{i}]", max_length=60)
+        if not key.replace("-", "").isalnum() or key != key.lower():
+            raise r.error("use lowercase letters, digits and hyphens", step, "key", f"steps[{i}]")
+        if key in keys:
+            raise r.error(f'duplicate step key "{key}"', step, "key", f"steps[{i}]")
+        keys[key] = i
+    steps = []
+    for i, step in enumerate(steps_in):
+        where = f"steps[{i}]"
+        links = []
+        for j, raw in enumerate(r.items(step, "links", where)):
+            link = r.mapping(raw, f"{where}.links[{j}]", step, "links")
+            url = r.text(link, "url", f"{where}.links[{j}]", max_length=500)
+            if not url.startswith(("https://", "http://")):
+                raise r.error("must start with https:// or http://", link, "url", f"{where}.links[{j}]")
+            links.append({"label": r.text(link, "label", f"{where}.links[{j}]", max_length=80), "url": url})
+        answers = []
+        for j, raw in enumerate(r.items(step, "answers", where, required=True)):
+            at = f"{where}.answers[{j}]"
+            answer = r.mapping(raw, at, step, "answers")
+            label = r.text(answer, "label", at, max_length=80)
+            has_next, has_outcome = "next" in answer, "outcome" in answer
+            if has_next == has_outcome:
+                raise r.error("needs exactly one of `next` or `outcome`", answer, "label", at)
+            if has_next:
+                target = r.text(answer, "next", at)
+                if target not in keys:
+                    raise r.error(f'unknown step "{target}"', answer, "next", at)
+                answers.append({"label": label, "next": target})
+            else:
+                outcome = r.text(answer, "outcome", at)
+                if outcome not in OUTCOMES:
+                    raise r.error(
+                        f'unknown outcome "{outcome}": use resolved or escalate',
+                        answer,
+                        "outcome",
+                        at,
+                    )
+                answers.append({"label": label, "outcome": outcome})
+        if not answers:
+            raise r.error("needs at least one answer", step, "answers", where)
+        steps.append(
+            {
+                "key": step["key"],
+                "title": r.text(step, "title", where, max_length=max_length(Step, "title")),
+                "body": r.text(step, "body", where, required=False),
+                "question": r.text(step, "question", where, max_length=max_length(Step, "question")),
+                "links": links,
+                "answers": answers,
+            }
+        )
+    codes = [str(code).strip().upper() for code in r.items(data, "error_codes")]
+    for code in codes:
+        if not code or len(code) > 40 or not code.replace("-", "").replace("_", "").isalnum():
+            raise r.error(f'"{code}" is not a valid error code', data, "error_codes")
+    if len(set(codes)) != len(codes):
+        raise r.error("lists an error code twice", data, "error_codes")
+    published = data.get("published", True)
+    if not isinstance(published, bool):
+        raise r.error("must be true or false", data, "published")
+    position = data.get("position", 0)
+    if not isinstance(position, int) or position < 0:
+        raise r.error("must be a whole number, 0 or more", data, "position")
+    return {
+        "slug": slug,
+        "title": r.text(data, "title", max_length=max_length(Checker, "title")),
+        "category": r.text(data, "category"),
+        "symptom": r.text(data, "symptom", max_length=max_length(Checker, "symptom")),
+        "position": position,
+        "published": published,
+        "error_codes": sorted(codes),
+        "signatures": [str(s).strip() for s in r.items(data, "signatures") if str(s).strip()],
+        "support_hint": r.text(data, "support_hint", required=False),
+        "steps": steps,
+    }
+
+
+def read_article(path: Path) -> dict:
+    text = path.read_text(encoding="utf-8")
+    if not text.startswith("---\n"):
+        raise ContentError(path, "must start with a front matter block between --- lines", 1)
+    end = text.find("\n---\n", 4)
+    if end == -1:
+        raise ContentError(path, "the front matter block has no closing --- line", 1)
+    r = Reader(path)
+    meta = r.mapping(parse_yaml(path, text[4:end]) or {}, "")
+    # Front matter lines start at file line 2.
+    if isinstance(meta, Located):
+        meta.line += 1
+        meta.key_lines = {k: v + 1 for k, v in meta.key_lines.items()}
+    slug = r.text(meta, "slug", max_length=50)
+    if slug != path.stem:
+        raise r.error(f'slug "{slug}" must match the file name "{path.stem}"', meta, "slug")
+    published = meta.get("published", True)
+    if not isinstance(published, bool):
+        raise r.error("must be true or false", meta, "published")
+    return {
+        "slug": slug,
+        "title": r.text(meta, "title", max_length=max_length(Article, "title")),
+        "summary": r.text(meta, "summary", required=False, max_length=max_length(Article, "summary")),
+        "category": r.text(meta, "category", required=False),
+        "checkers": sorted(str(s) for s in r.items(meta, "checkers")),
+        "published": published,
+        "body": text[end + 5 :].strip(),
+    }
+
+
+def read_categories(path: Path) -> list[dict]:
+    r = Reader(path)
+    data = parse_yaml(path, path.read_text(encoding="utf-8")) or []
+    if not isinstance(data, list):
+        raise ContentError(path, "must be a list of categories", 1)
+    categories = []
+    for i, raw in enumerate(data):
+        item = r.mapping(raw, f"[{i}]")
+        categories.append(
+            {
+                "slug": r.text(item, "slug", f"[{i}]", max_length=50),
+                "name": r.text(item, "name", f"[{i}]", max_length=max_length(Category, "name")),
+                "summary": r.text(
+                    item,
+                    "summary",
+                    f"[{i}]",
+                    required=False,
+                    max_length=max_length(Category, "summary"),
+                ),
+            }
+        )
+    return categories
+
+
+@dataclass
+class Library:
+    root: Path
+    categories: list[dict] = field(default_factory=list)
+    checkers: dict[str, dict] = field(default_factory=dict)
+    articles: dict[str, dict] = field(default_factory=dict)
+    paths: dict[str, Path] = field(default_factory=dict)
+
+
+def read_library(root: Path) -> Library:
+    """Read and check every file under `root`; raise ContentError on the first problem."""
+    library = Library(root=root)
+    categories_file = root / "categories.yaml"
+    if categories_file.exists():
+        library.categories = read_categories(categories_file)
+        seen = set()
+        for category in library.categories:
+            if category["slug"] in seen:
+                raise ContentError(categories_file, f'duplicate category "{category["slug"]}"')
+            seen.add(category["slug"])
+    known_categories = {c["slug"] for c in library.categories} | set(Category.objects.values_list("slug", flat=True))
+    codes: dict[str, str] = {}
+    for path in sorted((root / "checkers").glob("*.yaml")):
+        checker = read_checker(path)
+        if checker["category"] not in known_categories:
+            raise ContentError(path, f'unknown category "{checker["category"]}"', key="category")
+        for code in checker["error_codes"]:
+            if code in codes:
+                raise ContentError(path, f'error code {code} is also used by "{codes[code]}"')
+            codes[code] = checker["slug"]
+        library.checkers[checker["slug"]] = checker
+        library.paths[checker["slug"]] = path
+    for path in sorted((root / "articles").glob("*.md")):
+        article = read_article(path)
+        if article["category"] and article["category"] not in known_categories:
+            raise ContentError(path, f'unknown category "{article["category"]}"', key="category")
+        library.articles[article["slug"]] = article
+        library.paths["article:" + article["slug"]] = path
+    return library
+
+
+def dump_checker(checker: Checker) -> dict:
+    """A checker as data in the file format (normalised, so it compares equal to `read_checker`)."""
+    steps = list(checker.steps.order_by("position", "pk").prefetch_related("choices__next_step", "links"))
+    return {
+        "slug": checker.slug,
+        "title": checker.title,
+        "category": checker.category.slug,
+        "symptom": checker.symptom,
+        "position": checker.position,
+        "published": checker.is_published,
+        "error_codes": sorted(checker.error_codes.values_list("code", flat=True)),
+        "signatures": checker.signature_list,
+        "support_hint": checker.support_hint,
+        "steps": [
+            {
+                "key": step.key,
+                "title": step.title,
+                "body": step.body,
+                "question": step.question,
+                "links": [{"label": link.label, "url": link.url} for link in step.links.all()],
+                "answers": [
+                    {"label": c.label, "next": c.next_step.key}
+                    if c.outcome == Choice.Outcome.NEXT
+                    else {"label": c.label, "outcome": c.outcome}
+                    for c in step.choices.all()
+                ],
+            }
+            for step in steps
+        ],
+    }
+
+
+def dump_article(article: Article) -> dict:
+    return {
+        "slug": article.slug,
+        "title": article.title,
+        "summary": article.summary,
+        "category": article.category.slug if article.category else "",
+        "checkers": [c.slug for c in article.checkers.order_by("slug")],
+        "published": article.is_published,
+        "body": article.body.strip(),
+    }
+
+
+@dataclass
+class ImportReport:
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+def _sync_checker(data: dict, categories: dict[str, Category], path: Path) -> str:
+    checker = Checker.objects.filter(slug=data["slug"]).first()
+    if checker is not None and dump_checker(checker) == data:
+        return "unchanged"
+    created = checker is None
+    checker = checker or Checker(slug=data["slug"])
+    checker.title, checker.symptom = data["title"], data["symptom"]
+    checker.category = categories[data["category"]]
+    checker.position, checker.is_published = data["position"], data["published"]
+    checker.signatures = "\n".join(data["signatures"])
+    checker.support_hint = data["support_hint"]
+    checker.save()
+
+    taken = ErrorCode.objects.filter(code__in=data["error_codes"]).exclude(checker=checker)
+    if clash := taken.select_related("checker").first():
+        raise ContentError(path, f'error code {clash.code} belongs to "{clash.checker.slug}"')
+    checker.error_codes.exclude(code__in=data["error_codes"]).delete()
+    for code in data["error_codes"]:
+        ErrorCode.objects.get_or_create(code=code, checker=checker)
+
+    existing = {step.key: step for step in checker.steps.all()}
+    steps = {}
+    for position, item in enumerate(data["steps"]):
+        step = existing.get(item["key"]) or Step(checker=checker, key=item["key"])
+        step.position, step.title, step.body = position, item["title"], item["body"]
+        step.question = item["question"]
+        step.save()
+        steps[step.key] = step
+    for item in data["steps"]:
+        step = steps[item["key"]]
+        _sync_rows(
+            step.choices.all(),
+            item["answers"],
+            lambda choice, answer, step=step: _fill_choice(choice, answer, step, steps),
+        )
+        _sync_rows(
+            step.links.all(),
+            item["links"],
+            lambda link, data_link, step=step: _fill_link(link, data_link, step),
+        )
+    for key, step in existing.items():
+        if key not in steps:
+            step.delete()
+
+    problems = flow.refresh_version(checker).problems()
+    if problems:
+        raise ContentError(path, " ".join(problems), key="steps")
+    return "created" if created else "updated"
+
+
+def _sync_rows(queryset, items: list[dict], fill) -> None:
+    """Update rows in place by position (so logged answers keep their links), add or delete the rest."""
+    rows = list(queryset.order_by("position", "pk"))
+    for position, item in enumerate(items):
+        row = rows[position] if position < len(rows) else None
+        row = fill(row, item)
+        row.position = position
+        row.save()
+    for row in rows[len(items) :]:
+        row.delete()
+
+
+def _fill_choice(choice: Choice | None, answer: dict, step: Step, steps: dict[str, Step]) -> Choice:
+    choice = choice or Choice(step=step)
+    choice.label = answer["label"]
+    if "next" in answer:
+        choice.outcome, choice.next_step = Choice.Outcome.NEXT, steps[answer["next"]]
+    else:
+        choice.outcome, choice.next_step = answer["outcome"], None
+    return choice
+
+
+def _fill_link(link: StepLink | None, data: dict, step: Step) -> StepLink:
+    link = link or StepLink(step=step)
+    link.label, link.url = data["label"], data["url"]
+    return link
+
+
+def import_library(library: Library) -> ImportReport:
+    """Import everything in one transaction: all of it lands, or (on a ContentError) none of it."""
+    report = ImportReport()
+    with transaction.atomic():
+        for position, item in enumerate(library.categories):
+            Category.objects.update_or_create(
+                slug=item["slug"],
+                defaults={"name": item["name"], "summary": item["summary"], "position": position},
+            )
+        categories = {c.slug: c for c in Category.objects.all()}
+        for slug, data in library.checkers.items():
+            result = _sync_checker(data, categories, library.paths[slug])
+            getattr(report, result).append(slug)
+        for slug, data in library.articles.items():
+            path = library.paths["article:" + slug]
+            article = Article.objects.filter(slug=slug).first()
+            if article is not None and dump_article(article) == data:
+                report.unchanged.append(f"article {slug}")
+                continue
+            checkers = list(Checker.objects.filter(slug__in=data["checkers"]))
+            missing = set(data["checkers"]) - {c.slug for c in checkers}
+            if missing:
+                raise ContentError(path, f"unknown checkers: {', '.join(sorted(missing))}", key="checkers")
+            (report.created if article is None else report.updated).append(f"article {slug}")
+            article = article or Article(slug=slug)
+            article.title, article.summary, article.body = (
+                data["title"],
+                data["summary"],
+                data["body"],
+            )
+            article.category = categories.get(data["category"])
+            article.is_published = data["published"]
+            article.save()
+            article.checkers.set(checkers)
+    return report
+
+
+class BlockDumper(yaml.SafeDumper):
+    """Writes multi-line text as YAML block scalars, so dumped files read like hand-written ones."""
+
+
+def _represent_str(dumper, value: str):
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+BlockDumper.add_representer(str, _represent_str)
+
+
+def to_yaml(data) -> str:
+    return yaml.dump(data, Dumper=BlockDumper, sort_keys=False, allow_unicode=True, width=110)
+
+
+def _checker_file(data: dict) -> dict:
+    """Leave out what is empty or default, as a person writing the file would."""
+    out = {k: v for k, v in data.items() if v not in ("", [], None)}
+    if out.get("position") == 0:
+        del out["position"]
+    if out.get("published") is True:
+        del out["published"]
+    for step in out["steps"]:
+        if not step["links"]:
+            del step["links"]
+        if not step["body"]:
+            del step["body"]
+    return out
+
+
+def dump_library(root: Path) -> int:
+    """Write every category, checker and article to `root`; return the number of files written."""
+    (root / "checkers").mkdir(parents=True, exist_ok=True)
+    (root / "articles").mkdir(parents=True, exist_ok=True)
+    categories = [{"slug": c.slug, "name": c.name, "summary": c.summary} for c in Category.objects.all()]
+    (root / "categories.yaml").write_text(to_yaml(categories), encoding="utf-8")
+    written = 1
+    for checker in Checker.objects.select_related("category"):
+        data = _checker_file(dump_checker(checker))
+        (root / "checkers" / f"{checker.slug}.yaml").write_text(to_yaml(data), encoding="utf-8")
+        written += 1
+    for article in Article.objects.select_related("category"):
+        data = dump_article(article)
+        body = data.pop("body")
+        meta = {k: v for k, v in data.items() if v not in ("", [], None) and v is not True}
+        text = f"---\n{to_yaml(meta)}---\n{body}\n"
+        (root / "articles" / f"{article.slug}.md").write_text(text, encoding="utf-8")
+        written += 1
+    return written

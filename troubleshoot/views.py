@@ -1,0 +1,265 @@
+"""The seller's pages. Each view reads the request, calls `flow` or `search`, and renders.
+
+A checker page and its htmx partial are one template (`checker.html`, partial `panel`): htmx requests get the
+partial, everything else the full page, so every form works with JavaScript off.
+"""
+
+import logging
+import uuid
+
+from django.conf import settings
+from django.core.mail import send_mail
+from django.db import IntegrityError, transaction
+from django.db.models import Prefetch
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+from django_htmx.http import push_url, replace_url
+
+from . import flow
+from .forms import AnswerForm, FixedNoteForm, StartForm, SupportRequestForm
+from .models import Article, Category, Checker, ErrorCode, Run, SupportRequest
+from .search import MAX_QUERY, search
+
+log = logging.getLogger(__name__)
+
+
+def published_categories():
+    return Category.objects.prefetch_related(
+        Prefetch("checkers", queryset=Checker.objects.published().order_by("position", "title"))
+    )
+
+
+@require_GET
+def home(request):
+    return TemplateResponse(
+        request,
+        "troubleshoot/home.html",
+        {"categories": published_categories(), "articles": Article.objects.published()},
+    )
+
+
+@require_GET
+def search_results(request):
+    query = request.GET.get("q", "")[:MAX_QUERY].strip()
+    return TemplateResponse(request, "troubleshoot/search.html", {"query": query, "results": search(query)})
+
+
+@require_GET
+def article_detail(request, slug):
+    article = get_object_or_404(Article.objects.published().select_related("category"), slug=slug)
+    checkers = article.checkers.published().order_by("title")
+    return TemplateResponse(request, "troubleshoot/article.html", {"article": article, "checkers": checkers})
+
+
+@require_GET
+def error_code(request, code):
+    """Stable links for the integration's emails and app: /e/<code>/ lands on the code's checker."""
+    found = (
+        ErrorCode.objects.select_related("checker")
+        .filter(code=code.strip().upper()[:40], checker__is_published=True)
+        .first()
+    )
+    if found is None:
+        return TemplateResponse(
+            request,
+            "troubleshoot/error_code_unknown.html",
+            {"code": code[:40], "categories": published_categories()},
+            status=404,
+        )
+    source = request.GET.get("source", Run.Source.EMAIL)
+    source = source if source in Run.Source.values else Run.Source.EMAIL
+    return redirect(f"{found.checker.get_absolute_url()}?source={source}&code={found.code}")
+
+
+def page_not_found(request, exception):
+    return TemplateResponse(request, "404.html", {"categories": published_categories()}, status=404).render()
+
+
+# The checker itself
+
+
+def _checker(slug: str) -> Checker:
+    return get_object_or_404(Checker.objects.published().select_related("category"), slug=slug)
+
+
+def _run(slug: str, run_id) -> Run:
+    return get_object_or_404(
+        Run.objects.select_related("checker__category"),
+        pk=run_id,
+        checker__slug=slug,
+        checker__is_published=True,
+    )
+
+
+def _render(request, checker: Checker, run: Run | None, *, status=200, **extra) -> TemplateResponse:
+    """The checker page (or just its panel, for htmx) showing where `run` stands."""
+    current = flow.load(checker)
+    context = {
+        "checker": checker,
+        "run": run,
+        "position": flow.position(current, run),
+        "focus": bool(request.htmx),
+        **extra,
+    }
+    if run is None:
+        context.setdefault("start", {"run": uuid.uuid4()})
+    elif run.outcome == Run.Outcome.RESOLVED:
+        context.setdefault("note_form", FixedNoteForm(instance=run))
+    elif run.outcome == Run.Outcome.ESCALATED:
+        context["support_request"] = SupportRequest.objects.filter(run=run).first()
+        context.setdefault("support_form", SupportRequestForm())
+    template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
+    return TemplateResponse(request, template, context, status=status)
+
+
+def _after_change(request, run: Run):
+    """POST/redirect/GET without JavaScript; the new panel and a URL in the history with htmx."""
+    if not request.htmx:
+        return redirect(run)
+    response = _render(request, run.checker, run)
+    url = run.get_absolute_url()
+    same_page = (request.htmx.current_url_abs_path or "").split("?")[0] == url
+    return replace_url(response, url) if same_page else push_url(response, url)
+
+
+@require_GET
+def checker_start(request, slug):
+    checker = _checker(slug)
+    start = {
+        "run": uuid.uuid4(),
+        "source": request.GET.get("source", Run.Source.DIRECT)[:10],
+        "source_detail": request.GET.get("q", request.GET.get("article", ""))[:200],
+        "code": request.GET.get("code", "")[:40],
+    }
+    return _render(request, checker, None, start=start)
+
+
+@require_POST
+def start_run(request, slug):
+    checker = _checker(slug)
+    form = StartForm(request.POST)
+    if not form.is_valid():
+        return _render(
+            request,
+            checker,
+            None,
+            status=400,
+            message="That answer wasn't understood. Please pick again.",
+        )
+    data = form.cleaned_data
+    try:
+        run = flow.start_run(
+            checker,
+            data["run"],
+            data["step"],
+            data["choice"],
+            source=data["source"],
+            source_detail=data["source_detail"],
+            error_code=data["code"],
+        )
+    except flow.StaleAnswer as stale:
+        return _render(request, checker, None, status=400, message=str(stale))
+    return _after_change(request, run)
+
+
+@require_GET
+def run_detail(request, slug, run_id):
+    run = _run(slug, run_id)
+    return _render(request, run.checker, run)
+
+
+@require_POST
+def run_answer(request, slug, run_id):
+    run = _run(slug, run_id)
+    form = AnswerForm(request.POST)
+    if not form.is_valid():
+        return _render(
+            request,
+            run.checker,
+            run,
+            status=400,
+            message="That answer wasn't understood. Please pick again.",
+        )
+    try:
+        run = flow.record_answer(run, form.cleaned_data["step"], form.cleaned_data["choice"])
+    except flow.StaleAnswer as stale:
+        run.refresh_from_db()
+        return _render(request, run.checker, run, status=400, message=str(stale))
+    return _after_change(request, run)
+
+
+@require_POST
+def run_back(request, slug, run_id):
+    run = _run(slug, run_id)
+    if hasattr(run, "support_request"):
+        return _render(request, run.checker, run, status=400, message="Your support request is already sent.")
+    return _after_change(request, flow.go_back(run))
+
+
+@require_POST
+def run_note(request, slug, run_id):
+    run = _run(slug, run_id)
+    if run.outcome != Run.Outcome.RESOLVED:
+        return _render(request, run.checker, run, status=400, message="This check isn't marked fixed.")
+    form = FixedNoteForm(request.POST, instance=run)
+    if not form.is_valid():
+        return _render(request, run.checker, run, status=400, note_form=form)
+    form.save()
+    return _after_change(request, run)
+
+
+@require_POST
+def run_support(request, slug, run_id):
+    run = _run(slug, run_id)
+    if run.outcome != Run.Outcome.ESCALATED:
+        return _render(
+            request,
+            run.checker,
+            run,
+            status=400,
+            message="Finish the check first: here is your step.",
+        )
+    if SupportRequest.objects.filter(run=run).exists():
+        return _after_change(request, run)  # a double submit: the first one is already with support
+    form = SupportRequestForm(request.POST)
+    if not form.is_valid():
+        return _render(request, run.checker, run, status=400, support_form=form)
+    form.instance.run = run
+    try:
+        with transaction.atomic():
+            support_request = form.save()
+            transaction.on_commit(lambda: notify_support(request, support_request))
+    except IntegrityError:
+        pass  # a concurrent double submit saved it first
+    return _after_change(request, run)
+
+
+def notify_support(request, support_request: SupportRequest) -> None:
+    """Tell the support inbox. The request is already stored, so a mail failure loses nothing."""
+    run = support_request.run
+    answers = "\n".join(
+        f"- {a.step_title}: {a.question} → {a.choice_label}" for a in run.answers.filter(withdrawn_at__isnull=True)
+    )
+    admin_url = request.build_absolute_uri(reverse("admin:troubleshoot_run_change", args=[run.pk]))
+    body = (
+        f"Reference: {support_request.reference}\n"
+        f"Checker: {run.checker.title} (version {run.checker_version})\n"
+        f"From: {support_request.email}\n"
+        f"Came from: {run.get_source_display()} {run.error_code}\n\n"
+        f"What happened:\n{support_request.description}\n\n"
+        f"Exact error message: {support_request.error_message or '-'}\n"
+        f"Settlement ID: {support_request.settlement_id or '-'}\n"
+        f"Recording: {support_request.recording_url or '-'}\n\n"
+        f"Their answers:\n{answers}\n\nThe run: {admin_url}\n"
+    )
+    try:
+        send_mail(
+            f"[{support_request.reference}] {run.checker.title}",
+            body,
+            settings.DEFAULT_FROM_EMAIL,
+            [settings.SUPPORT_EMAIL],
+        )
+    except Exception:  # noqa: BLE001 - the request is stored; support still sees it in the admin
+        log.exception("Could not email support about %s", support_request.reference)
