@@ -1,0 +1,82 @@
+"""Shared fixtures: a small hand-built checker, the real content library, and Debian's chromium for Playwright."""
+
+import os
+from pathlib import Path
+
+# Playwright's sync API runs an event loop in the main thread; Django's ORM must still be usable in browser tests.
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+import pytest  # noqa: E402
+from django.conf import settings  # noqa: E402
+
+from troubleshoot import flow  # noqa: E402
+from troubleshoot.content import import_library, read_library  # noqa: E402
+from troubleshoot.models import Category, Checker, Choice, ErrorCode, Step  # noqa: E402
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+CONTENT = Path(settings.BASE_DIR) / "content"
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    """Launch Debian's chromium; Playwright must never download a browser of its own."""
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS],
+    }
+
+
+def make_checker(slug: str = "demo", *, category: Category | None = None, code: str = "") -> Checker:
+    """A small branching checker:
+
+    start ─Yes→ second ─Yes→ resolved
+      │           └No→ third ─Fixed→ resolved
+      └No→ escalate             └Still broken→ escalate
+    """
+    category = category or Category.objects.get_or_create(slug="connecting", defaults={"name": "Connecting"})[0]
+    checker = Checker.objects.create(
+        slug=slug,
+        title=f"Demo checker {slug}",
+        symptom="Something is broken.",
+        category=category,
+        signatures="Token has been kaput\nSomething odd happened",
+        support_hint="The settlement ID and the exact message.",
+    )
+    start = Step.objects.create(checker=checker, key="start", position=0, title="First", question="Is it on?")
+    second = Step.objects.create(checker=checker, key="second", position=1, title="Second", question="Linked?")
+    third = Step.objects.create(checker=checker, key="third", position=2, title="Third", question="Now?")
+    Choice.objects.create(step=start, label="Yes", position=0, next_step=second)
+    Choice.objects.create(step=start, label="No", position=1, outcome=Choice.Outcome.ESCALATE)
+    Choice.objects.create(step=second, label="Yes", position=0, outcome=Choice.Outcome.RESOLVED)
+    Choice.objects.create(step=second, label="No", position=1, next_step=third)
+    Choice.objects.create(step=third, label="Fixed", position=0, outcome=Choice.Outcome.RESOLVED)
+    Choice.objects.create(step=third, label="Still broken", position=1, outcome=Choice.Outcome.ESCALATE)
+    if code:
+        ErrorCode.objects.create(code=code, checker=checker)
+    flow.refresh_version(checker)
+    return checker
+
+
+def choice(checker: Checker, step_key: str, label: str) -> Choice:
+    return Choice.objects.get(step__checker=checker, step__key=step_key, label=label)
+
+
+@pytest.fixture
+def checker(db) -> Checker:
+    return make_checker()
+
+
+@pytest.fixture
+def library(db):
+    """The real content library from content/, imported as `make run` does."""
+    return import_library(read_library(CONTENT))
