@@ -10,7 +10,7 @@ import uuid
 from dataclasses import dataclass, field
 from functools import cached_property
 
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
@@ -266,13 +266,9 @@ def record_answer(run: Run, step_id: int, choice_id: int) -> Run:
             raise StaleAnswer("This checker changed since you started. Please start over.")
         if step_id != run.current_step_id:
             raise StaleAnswer("You've already answered that step. Here is the step you're on now.")
-        choice = _find_choice(step_id, choice_id)
-        try:
-            with transaction.atomic():
-                _apply(run, choice)
-        except IntegrityError:
-            # Only a concurrent duplicate gets here (the one-live-answer constraint): it is recorded already.
-            run.refresh_from_db()
+        # The row lock above (IMMEDIATE transactions on SQLite) serialises answers to one run; the database's
+        # one-live-answer-per-step constraint is the last line of defence behind it.
+        _apply(run, _find_choice(step_id, choice_id))
     return run
 
 

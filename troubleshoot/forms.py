@@ -51,6 +51,10 @@ class SupportRequestForm(forms.ModelForm):
             "error_message": "Copy and paste it if you can.",
             "recording_url": "For example a Loom link. http or https only.",
         }
+        error_messages = {
+            "email": {"required": "Please give the email support should reply to."},
+            "description": {"required": "Please tell us what happened."},
+        }
         widgets = {
             "email": forms.EmailInput(attrs={"autocomplete": "email"}),
             "description": forms.Textarea(attrs={"rows": 5, "maxlength": 5000}),

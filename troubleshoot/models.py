@@ -17,7 +17,16 @@ from django.utils import timezone
 
 from .rendering import render_markdown
 
-web_url = URLValidator(schemes=["http", "https"])
+
+class WebURLField(models.URLField):
+    """An http(s) URL; forms assume https when the scheme is left out (Django 6's default, chosen now)."""
+
+    default_validators = [URLValidator(schemes=["http", "https"])]
+
+    def formfield(self, **kwargs):
+        return super().formfield(**{"assume_scheme": "https", **kwargs})
+
+
 error_code_format = RegexValidator(
     r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$",
     "Letters, digits, dots, dashes and underscores only (for example XC-001).",
@@ -146,7 +155,7 @@ class StepLink(models.Model):
 
     step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="links")
     label = models.CharField(max_length=80)
-    url = models.URLField(max_length=500, validators=[web_url], help_text="http or https only.")
+    url = WebURLField(max_length=500, help_text="http or https only.")
     position = models.PositiveIntegerField(default=0)
 
     class Meta:
@@ -229,9 +238,9 @@ class RunQuerySet(models.QuerySet):
         return timezone.now() - timedelta(minutes=settings.HELPCENTER_ABANDON_AFTER_MINUTES)
 
     def with_status(self):
-        """Annotate `status`: the stored outcome, or "abandoned" for an open run with no recent answer."""
+        """Annotate `effective_status`: the stored outcome, or "abandoned" for an open run with no recent answer."""
         return self.annotate(
-            status=Case(
+            effective_status=Case(
                 When(
                     outcome=Run.Outcome.OPEN,
                     last_activity_at__lt=self.abandon_cutoff(),
@@ -351,7 +360,7 @@ class SupportRequest(models.Model):
     description = models.TextField(max_length=5000, help_text="What happened, in the seller's words.")
     error_message = models.TextField(max_length=2000, blank=True)
     settlement_id = models.CharField(max_length=100, blank=True)
-    recording_url = models.URLField(max_length=500, blank=True, validators=[web_url])
+    recording_url = WebURLField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

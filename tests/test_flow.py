@@ -1,0 +1,210 @@
+"""The rules of walking a checker: starting, answering, going back, versions, the flow check, abandonment."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tests.conftest import choice, make_checker
+from troubleshoot import flow
+from troubleshoot.models import Answer, Choice, Run, Step
+
+pytestmark = pytest.mark.django_db
+
+
+def start(checker, label="Yes", **kwargs):
+    first = checker.first_step()
+    return flow.start_run(checker, uuid.uuid4(), first.pk, choice(checker, "start", label).pk, **kwargs)
+
+
+def test_start_run_records_first_answer_and_moves_on(checker):
+    run = start(checker, source="email", error_code="XC-001")
+    assert run.current_step.key == "second"
+    assert run.source == "email" and run.error_code == "XC-001"
+    assert run.checker_version == checker.version
+    answer = run.answers.get()
+    assert (answer.step_title, answer.question, answer.choice_label) == ("First", "Is it on?", "Yes")
+
+
+def test_unknown_source_is_logged_as_direct(checker):
+    assert start(checker, source="forged").source == Run.Source.DIRECT
+
+
+def test_double_submitted_first_answer_starts_one_run(checker):
+    run_id, first = uuid.uuid4(), checker.first_step()
+    yes = choice(checker, "start", "Yes")
+    one = flow.start_run(checker, run_id, first.pk, yes.pk)
+    two = flow.start_run(checker, run_id, first.pk, yes.pk)
+    assert one.pk == two.pk == run_id
+    assert Run.objects.count() == 1 and Answer.objects.count() == 1
+
+
+def test_reused_start_id_with_another_answer_starts_a_fresh_run(checker):
+    run_id, first = uuid.uuid4(), checker.first_step()
+    flow.start_run(checker, run_id, first.pk, choice(checker, "start", "Yes").pk)
+    again = flow.start_run(checker, run_id, first.pk, choice(checker, "start", "No").pk)
+    assert again.pk != run_id
+    assert Run.objects.count() == 2
+
+
+def test_walk_to_resolved_records_end_step(checker):
+    run = start(checker)
+    run = flow.record_answer(run, run.current_step_id, choice(checker, "second", "Yes").pk)
+    assert run.outcome == Run.Outcome.RESOLVED
+    assert run.end_step_title == "Second" and run.ended_at is not None
+    assert [a.choice_label for a in run.answers.all()] == ["Yes", "Yes"]
+
+
+def test_walk_to_escalate(checker):
+    run = start(checker)
+    run = flow.record_answer(run, run.current_step_id, choice(checker, "second", "No").pk)
+    run = flow.record_answer(run, run.current_step_id, choice(checker, "third", "Still broken").pk)
+    assert run.outcome == Run.Outcome.ESCALATED
+    assert run.end_step.key == "third"
+
+
+def test_double_submit_records_once(checker):
+    run = start(checker)
+    step_id, no = run.current_step_id, choice(checker, "second", "No").pk
+    flow.record_answer(run, step_id, no)
+    run = flow.record_answer(run, step_id, no)
+    assert run.current_step.key == "third"
+    assert run.answers.count() == 2
+
+
+def test_answer_of_another_step_is_refused(checker):
+    run = start(checker)
+    with pytest.raises(flow.StaleAnswer, match="different step"):
+        flow.record_answer(run, run.current_step_id, choice(checker, "third", "Fixed").pk)
+    assert run.answers.count() == 1
+
+
+def test_answer_to_a_step_already_passed_is_refused(checker):
+    run = start(checker)
+    flow.record_answer(run, run.current_step_id, choice(checker, "second", "No").pk)
+    with pytest.raises(flow.StaleAnswer, match="already answered"):
+        flow.record_answer(run, checker.steps.get(key="second").pk, choice(checker, "second", "Yes").pk)
+
+
+def test_deleted_answer_is_refused(checker):
+    run = start(checker)
+    with pytest.raises(flow.StaleAnswer, match="no longer exists"):
+        flow.record_answer(run, run.current_step_id, 999_999)
+
+
+def test_answer_on_finished_run_is_refused(checker):
+    run = start(checker, label="No")
+    assert run.outcome == Run.Outcome.ESCALATED
+    with pytest.raises(flow.StaleAnswer, match="already finished"):
+        flow.record_answer(run, checker.first_step().pk, choice(checker, "start", "Yes").pk)
+
+
+def test_back_withdraws_the_last_answer_and_keeps_it_in_the_log(checker):
+    run = start(checker)
+    run = flow.record_answer(run, run.current_step_id, choice(checker, "second", "Yes").pk)
+    run = flow.go_back(run)
+    assert run.outcome == Run.Outcome.OPEN and run.ended_at is None and run.end_step_title == ""
+    assert run.current_step.key == "second"
+    assert run.answers.count() == 2 and run.answers.filter(withdrawn_at__isnull=False).count() == 1
+    run = flow.record_answer(run, run.current_step_id, choice(checker, "second", "No").pk)
+    assert run.current_step.key == "third"
+    assert run.answers.filter(withdrawn_at__isnull=True).count() == 2
+
+
+def test_back_on_first_step_does_nothing(checker):
+    run = start(checker)
+    run = flow.go_back(flow.go_back(run))
+    assert run.current_step.key == "start"
+    assert run.answers.filter(withdrawn_at__isnull=True).count() == 0
+
+
+def test_database_refuses_two_live_answers_to_one_step(checker):
+    run = start(checker)
+    first = checker.first_step()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Answer.objects.create(run=run, step=first, step_title="x", question="y", choice_label="z")
+
+
+def test_database_refuses_next_answer_without_a_step(checker):
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Choice.objects.create(step=checker.first_step(), label="Broken", outcome=Choice.Outcome.NEXT)
+
+
+def test_progress_counts_longest_remaining_path(checker):
+    current = flow.load(checker)
+    assert (flow.position(current, None).number, flow.position(current, None).up_to) == (1, 3)
+    run = start(checker)
+    position = flow.position(current, run)
+    assert (position.number, position.up_to) == (2, 3)
+
+
+def test_flow_check_passes_a_good_checker(checker):
+    assert flow.load(checker).problems() == []
+
+
+def test_flow_check_reports_loop_unreachable_and_dead_end(checker):
+    third = checker.steps.get(key="third")
+    Choice.objects.filter(step=third, label="Still broken").update(
+        outcome=Choice.Outcome.NEXT, next_step=checker.steps.get(key="second")
+    )
+    Step.objects.create(checker=checker, key="orphan", position=9, title="Orphan", question="?")
+    problems = " ".join(flow.load(checker).problems())
+    assert "loop: second → third → second" in problems
+    assert 'Step "orphan" can\'t be reached' in problems
+    assert 'Step "orphan" has no answers' in problems
+
+
+def test_flow_check_reports_next_step_in_another_checker(checker):
+    other = make_checker("other")
+    Choice.objects.filter(step__checker=checker, step__key="third", label="Fixed").update(
+        outcome=Choice.Outcome.NEXT, next_step=other.first_step()
+    )
+    assert any("another checker" in p for p in flow.load(checker).problems())
+
+
+def test_version_goes_up_only_when_steps_change(checker):
+    version = checker.version
+    flow.refresh_version(checker)
+    assert checker.version == version
+    Step.objects.filter(checker=checker, key="second").update(question="Is it linked now?")
+    flow.refresh_version(checker)
+    assert checker.version == version + 1
+
+
+def test_run_keeps_the_version_it_saw(checker):
+    run = start(checker)
+    Step.objects.filter(checker=checker, key="second").update(title="Second, reworded")
+    flow.refresh_version(checker)
+    run.refresh_from_db()
+    assert run.checker_version == checker.version - 1
+
+
+def test_open_run_without_answers_for_30_minutes_is_abandoned(checker, settings):
+    run = start(checker)
+    assert run.status == "open"
+    Run.objects.filter(pk=run.pk).update(last_activity_at=timezone.now() - timedelta(minutes=31))
+    run.refresh_from_db()
+    assert run.status == Run.ABANDONED
+    assert Run.objects.with_status().get(pk=run.pk).effective_status == Run.ABANDONED
+    assert list(Run.objects.abandoned()) == [run]
+
+
+def test_finished_run_is_never_abandoned(checker):
+    run = start(checker, label="No")
+    Run.objects.filter(pk=run.pk).update(last_activity_at=timezone.now() - timedelta(days=2))
+    assert Run.objects.with_status().get(pk=run.pk).effective_status == "escalated"
+    assert not Run.objects.abandoned().exists()
+
+
+def test_deleting_a_step_keeps_the_logged_run(checker):
+    run = start(checker)
+    run = flow.record_answer(run, run.current_step_id, choice(checker, "second", "No").pk)
+    third = checker.steps.get(key="third")
+    third.choices.all().delete()
+    Choice.objects.filter(next_step=third).update(outcome=Choice.Outcome.RESOLVED, next_step=None)
+    third.delete()
+    run.refresh_from_db()
+    assert run.current_step is None
+    assert [a.step_title for a in run.answers.all()] == ["First", "Second"]

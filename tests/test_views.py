@@ -1,0 +1,424 @@
+"""The seller's journey over real HTTP: full pages without JavaScript, partials with htmx, and bad input."""
+
+import re
+import uuid
+
+import pytest
+from django.core import mail
+from django.test import Client
+
+from tests.conftest import choice, make_checker
+from troubleshoot.models import Article, Run, Step, SupportRequest
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"HTTP_HX_REQUEST": "true"}
+
+
+def start_data(checker, label="Yes", **extra):
+    return {
+        "run": str(uuid.uuid4()),
+        "step": checker.first_step().pk,
+        "choice": choice(checker, "start", label).pk,
+        **extra,
+    }
+
+
+def start(client, checker, label="Yes", **extra) -> Run:
+    response = client.post(f"/troubleshoot/{checker.slug}/start/", start_data(checker, label, **extra))
+    assert response.status_code == 302
+    return Run.objects.get(pk=response.url.rstrip("/").rsplit("/", 1)[1])
+
+
+def answer(client, run, step_key, label, **headers):
+    checker = run.checker
+    return client.post(
+        f"/troubleshoot/{checker.slug}/{run.pk}/answer/",
+        {"step": checker.steps.get(key=step_key).pk, "choice": choice(checker, step_key, label).pk},
+        **headers,
+    )
+
+
+def escalated_run(client, checker) -> Run:
+    run = start(client, checker)
+    answer(client, run, "second", "No")
+    answer(client, run, "third", "Still broken")
+    run.refresh_from_db()
+    assert run.outcome == Run.Outcome.ESCALATED
+    return run
+
+
+# Pages
+
+
+def test_home_groups_checkers_by_category_with_their_symptom(client, library):
+    html = client.get("/").content.decode()
+    assert html.index("Connecting to Xero") < html.index("Sending settlements") < html.index("Set-up wizard")
+    assert "The screen hangs" in html or "Connect Bookkeeping Account" in html
+    assert 'role="search"' in html and 'name="q"' in html
+
+
+def test_home_hides_unpublished_checkers(client, checker):
+    checker.is_published = False
+    checker.save()
+    assert checker.title not in client.get("/").content.decode()
+    assert client.get(f"/troubleshoot/{checker.slug}/").status_code == 404
+
+
+def test_start_page_shows_first_step_with_answers_as_buttons(client, checker):
+    response = client.get(f"/troubleshoot/{checker.slug}/")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert 'Step 1 <span class="muted">of up to 3' in html
+    assert re.search(r'<button type="submit" name="choice" value="\d+">Yes</button>', html)
+    assert f'action="/troubleshoot/{checker.slug}/start/"' in html and "hx-post=" in html
+    assert "<html" in html  # the full page
+
+
+def test_start_page_carries_source_and_code_into_the_run(client, checker):
+    html = client.get(f"/troubleshoot/{checker.slug}/?source=email&code=XC-001").content.decode()
+    assert 'name="source" value="email"' in html and 'name="code" value="XC-001"' in html
+
+
+def test_article_renders_markdown_and_links_its_checkers(client, checker):
+    article = Article.objects.create(slug="guide", title="Guide", body="## Tips\n\n**Log in** first.")
+    article.checkers.add(checker)
+    html = client.get("/articles/guide/").content.decode()
+    assert "<h2>Tips</h2>" in html and "<strong>Log in</strong>" in html
+    assert f"/troubleshoot/{checker.slug}/?source=article&amp;article=guide" in html
+
+
+def test_draft_article_is_not_found(client):
+    Article.objects.create(slug="draft", title="Draft", body="x", is_published=False)
+    assert client.get("/articles/draft/").status_code == 404
+
+
+# Walking without JavaScript
+
+
+def test_walk_to_resolved_without_javascript(client, checker):
+    run = start(client, checker, source="home")
+    response = client.get(run.get_absolute_url())
+    assert "Step 2" in response.content.decode()
+    response = answer(client, run, "second", "Yes")
+    assert response.status_code == 302 and response.url == run.get_absolute_url()
+    html = client.get(run.get_absolute_url()).content.decode()
+    assert "Glad it's fixed!" in html
+    response = client.post(f"{run.get_absolute_url()}note/", {"fixed_note": "Reconnected from settings."})
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.outcome == Run.Outcome.RESOLVED and run.fixed_note == "Reconnected from settings."
+    assert run.source == "home"
+    assert "Thanks for telling us" in client.get(run.get_absolute_url()).content.decode()
+
+
+def test_walk_to_escalate_and_send_a_support_request(client, checker, settings, django_capture_on_commit_callbacks):
+    settings.SUPPORT_EMAIL = "inbox@support.test"
+    run = escalated_run(client, checker)
+    html = client.get(run.get_absolute_url()).content.decode()
+    assert "Let's get support on it" in html and "The settlement ID and the exact message." in html
+    data = {
+        "email": "seller@shop.test",
+        "description": "It hangs after I click connect.",
+        "settlement_id": "SET-123",
+        "error_message": "Token has been kaput",
+        "recording_url": "https://www.loom.com/share/abc",
+    }
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(f"{run.get_absolute_url()}support/", data)
+    assert response.status_code == 302
+    request = SupportRequest.objects.get(run=run)
+    assert re.fullmatch(r"HC-[A-Z2-9]{6}", request.reference)
+    assert request.settlement_id == "SET-123"
+    html = client.get(run.get_absolute_url()).content.decode()
+    assert request.reference in html
+    assert len(mail.outbox) == 1
+    message = mail.outbox[0]
+    assert message.to == ["inbox@support.test"] and request.reference in message.subject
+    assert "Second: Linked? → No" in message.body and "SET-123" in message.body
+
+
+def test_support_request_double_submit_keeps_one(client, checker, django_capture_on_commit_callbacks):
+    run = escalated_run(client, checker)
+    data = {"email": "seller@shop.test", "description": "Help"}
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"{run.get_absolute_url()}support/", data)
+        client.post(f"{run.get_absolute_url()}support/", data)
+    assert SupportRequest.objects.filter(run=run).count() == 1
+    assert len(mail.outbox) == 1
+
+
+def test_back_then_change_answer_without_javascript(client, checker):
+    run = start(client, checker)
+    assert client.post(f"{run.get_absolute_url()}back/").status_code == 302
+    run.refresh_from_db()
+    assert run.current_step.key == "start"
+    response = answer(client, run, "start", "No")
+    assert response.status_code == 302
+    run.refresh_from_db()
+    assert run.outcome == Run.Outcome.ESCALATED
+
+
+# With htmx
+
+
+def test_htmx_answer_returns_the_next_step_partial_and_pushes_the_url(client, checker):
+    response = client.post(
+        f"/troubleshoot/{checker.slug}/start/",
+        start_data(checker),
+        HTTP_HX_CURRENT_URL=f"http://testserver/troubleshoot/{checker.slug}/",
+        **HTMX,
+    )
+    html = response.content.decode()
+    run = Run.objects.get()
+    assert response.status_code == 200
+    assert "<html" not in html and html.lstrip().startswith('<section id="checker"')
+    assert "Step 2" in html and "autofocus" in html
+    assert response["HX-Push-Url"] == run.get_absolute_url()
+
+
+def test_htmx_answer_on_the_run_page_replaces_the_url(client, checker):
+    run = start(client, checker)
+    response = answer(
+        client, run, "second", "No", HTTP_HX_CURRENT_URL=f"http://testserver{run.get_absolute_url()}", **HTMX
+    )
+    assert response.status_code == 200 and "Step 3" in response.content.decode()
+    assert response["HX-Replace-Url"] == run.get_absolute_url()
+    assert "HX-Push-Url" not in response
+
+
+def test_htmx_walk_to_escalate_shows_the_support_form_partial(client, checker):
+    run = start(client, checker)
+    answer(client, run, "second", "No", **HTMX)
+    response = answer(client, run, "third", "Still broken", **HTMX)
+    html = response.content.decode()
+    assert "<html" not in html and "Send to support" in html
+    response = client.post(f"{run.get_absolute_url()}support/", {"email": "not-an-email", "description": ""}, **HTMX)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Enter a valid email address." in html and "Please tell us what happened." in html
+    assert 'value="not-an-email"' in html  # nothing typed is lost
+
+
+def test_run_page_full_and_partial_are_the_same_panel(client, checker):
+    run = start(client, checker)
+    full = client.get(run.get_absolute_url()).content.decode()
+    partial = client.get(run.get_absolute_url(), **HTMX).content.decode()
+
+    # The same markup; only the htmx swap moves focus to the new heading, and each render masks its CSRF token anew.
+    def same(html):
+        return re.sub(r'name="csrfmiddlewaretoken" value="\w+"', "", html.replace(" autofocus", "")).strip()
+
+    assert same(partial) in same(full)
+
+
+# Bad input
+
+
+def test_unknown_checker_is_a_404_that_offers_search(client, checker):
+    response = client.get("/troubleshoot/no-such-thing/")
+    assert response.status_code == 404
+    html = response.content.decode()
+    assert 'role="search"' in html and checker.title in html
+
+
+def test_unknown_run_is_a_404(client, checker):
+    assert client.get(f"/troubleshoot/{checker.slug}/{uuid.uuid4()}/").status_code == 404
+    assert client.get(f"/troubleshoot/{checker.slug}/not-a-uuid/").status_code == 404
+
+
+def test_run_under_another_checkers_slug_is_a_404(client, checker):
+    run = start(client, checker)
+    other = make_checker("other")
+    assert client.get(f"/troubleshoot/{other.slug}/{run.pk}/").status_code == 404
+
+
+def test_forged_choice_returns_current_step_with_a_message(client, checker):
+    run = start(client, checker)
+    response = client.post(
+        f"{run.get_absolute_url()}answer/",
+        {"step": run.current_step_id, "choice": choice(checker, "third", "Fixed").pk},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "belongs to a different step" in html and "Linked?" in html
+    assert run.answers.count() == 1
+
+
+def test_stale_choice_after_moving_on_returns_current_step(client, checker):
+    run = start(client, checker)
+    answer(client, run, "second", "No")
+    response = answer(client, run, "second", "Yes", **HTMX)
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "already answered" in html and "Now?" in html
+
+
+def test_answer_on_finished_run_shows_how_it_ended(client, checker):
+    run = start(client, checker, label="No")
+    response = answer(client, run, "start", "Yes")
+    assert response.status_code == 400
+    assert "already finished" in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"step": "abc", "choice": "1"},
+        {"step": "1", "choice": "-5"},
+        {"step": "99999999999999999999999", "choice": "1"},
+    ],
+)
+def test_garbage_answer_is_a_400_not_a_500(client, checker, data):
+    run = start(client, checker)
+    assert client.post(f"{run.get_absolute_url()}answer/", data).status_code == 400
+
+
+@pytest.mark.parametrize("run_value", ["", "not-a-uuid", "x" * 5000])
+def test_garbage_start_is_a_400(client, checker, run_value):
+    data = start_data(checker, run=run_value)
+    assert client.post(f"/troubleshoot/{checker.slug}/start/", data).status_code == 400
+    assert not Run.objects.exists()
+
+
+def test_start_with_a_step_that_is_not_first_is_a_400(client, checker):
+    data = start_data(checker, step=checker.steps.get(key="second").pk, choice=choice(checker, "second", "Yes").pk)
+    response = client.post(f"/troubleshoot/{checker.slug}/start/", data)
+    assert response.status_code == 400 and "the first step of this checker" in response.content.decode()
+
+
+def test_double_submitted_start_creates_one_run(client, checker):
+    data = start_data(checker)
+    first = client.post(f"/troubleshoot/{checker.slug}/start/", data)
+    second = client.post(f"/troubleshoot/{checker.slug}/start/", data)
+    assert first.url == second.url
+    assert Run.objects.count() == 1
+
+
+def test_double_submitted_answer_records_once(client, checker):
+    run = start(client, checker)
+    assert answer(client, run, "second", "No").status_code == 302
+    assert answer(client, run, "second", "No").status_code == 302
+    assert run.answers.count() == 2
+
+
+def test_oversized_support_fields_are_form_errors_and_kept(client, checker):
+    run = escalated_run(client, checker)
+    long_text = "word " * 1200
+    response = client.post(
+        f"{run.get_absolute_url()}support/",
+        {"email": "seller@shop.test", "description": long_text, "settlement_id": "9" * 300},
+    )
+    assert response.status_code == 400
+    html = response.content.decode()
+    assert "Ensure this value has at most 5000 characters" in html
+    assert "Ensure this value has at most 100 characters" in html
+    assert long_text.strip() in html  # what was typed comes back
+    assert not SupportRequest.objects.exists()
+
+
+def test_support_request_rejects_javascript_recording_link(client, checker):
+    run = escalated_run(client, checker)
+    response = client.post(
+        f"{run.get_absolute_url()}support/",
+        {"email": "a@b.test", "description": "x", "recording_url": "javascript:alert(1)"},
+    )
+    assert response.status_code == 400 and not SupportRequest.objects.exists()
+
+
+def test_support_form_on_an_open_run_is_refused(client, checker):
+    run = start(client, checker)
+    response = client.post(f"{run.get_absolute_url()}support/", {"email": "a@b.test", "description": "x"})
+    assert response.status_code == 400 and not SupportRequest.objects.exists()
+
+
+def test_oversized_fixed_note_is_a_form_error(client, checker):
+    run = start(client, checker)
+    answer(client, run, "second", "Yes")
+    response = client.post(f"{run.get_absolute_url()}note/", {"fixed_note": "x" * 2001})
+    assert response.status_code == 400 and "at most 2000 characters" in response.content.decode()
+
+
+def test_get_on_a_post_only_url_is_405(client, checker):
+    run = start(client, checker)
+    assert client.get(f"{run.get_absolute_url()}answer/").status_code == 405
+
+
+def test_deleted_current_step_asks_to_start_over(client, checker):
+    run = start(client, checker)
+    answer(client, run, "second", "No")
+    third = Step.objects.get(checker=checker, key="third")
+    third.choices.all().delete()
+    third.incoming.update(outcome="resolved", next_step=None)
+    third.delete()
+    html = client.get(run.get_absolute_url()).content.decode()
+    assert "This checker has changed" in html and "Start over" in html
+
+
+def test_posts_need_csrf_token(checker):
+    client = Client(enforce_csrf_checks=True)
+    response = client.post(f"/troubleshoot/{checker.slug}/start/", start_data(checker), **HTMX)
+    assert response.status_code == 403
+    page = client.get(f"/troubleshoot/{checker.slug}/")
+    token = re.search(r'"X-CSRFToken": "([^"]+)"', page.content.decode()).group(1)
+    response = client.post(f"/troubleshoot/{checker.slug}/start/", start_data(checker), HTTP_X_CSRFTOKEN=token, **HTMX)
+    assert response.status_code == 200
+
+
+# Error-code links
+
+
+def test_error_code_link_lands_on_its_checker(client, db):
+    checker = make_checker(code="XC-001")
+    response = client.get("/e/xc-001/")
+    assert response.status_code == 302
+    assert response.url == f"/troubleshoot/{checker.slug}/?source=email&code=XC-001"
+
+
+def test_error_code_link_from_the_app(client, db):
+    make_checker(code="XC-001")
+    assert "source=app" in client.get("/e/XC-001/?source=app").url
+
+
+def test_unknown_error_code_offers_search(client, checker):
+    response = client.get("/e/NOPE-42/")
+    assert response.status_code == 404
+    assert "NOPE-42" in response.content.decode() and 'role="search"' in response.content.decode()
+
+
+# Sanitisation
+
+
+def test_script_typed_into_admin_content_never_reaches_the_page(client, checker):
+    step = checker.first_step()
+    step.body = 'Hi <script>alert(1)</script> [click](javascript:alert(2)) <img src=x onerror="alert(3)">'
+    step.save()
+    html = client.get(f"/troubleshoot/{checker.slug}/").content.decode()
+    assert "<script>alert" not in html and "javascript:alert" not in html and "onerror" not in html
+
+
+# Query counts
+
+
+def test_step_transition_query_count(client, checker, django_assert_num_queries):
+    """The figure in the README: an htmx answer mid-run, from request to rendered next step."""
+    run = start(client, checker)
+    url = f"{run.get_absolute_url()}answer/"
+    data = {"step": run.current_step_id, "choice": choice(checker, "second", "No").pk}
+    # 1 run, 1 savepoint, 1 run locked, 1 last answer, 1 choice, 1 insert, 1 update, 1 release,
+    # 3 the checker's steps/answers/links, 1 answers so far.
+    with django_assert_num_queries(12):
+        response = client.post(url, data, **HTMX)
+    assert response.status_code == 200 and "Step 3" in response.content.decode()
+
+
+def test_start_page_query_count(client, checker, django_assert_num_queries):
+    # The checker, then its steps, answers and links.
+    with django_assert_num_queries(4):
+        client.get(f"/troubleshoot/{checker.slug}/")
+
+
+def test_home_query_count_does_not_grow_with_checkers(client, library, django_assert_num_queries):
+    with django_assert_num_queries(3):
+        client.get("/")
