@@ -8,6 +8,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.db import transaction  # noqa: E402
 
 from troubleshoot import flow  # noqa: E402
 from troubleshoot.content import import_library, read_library  # noqa: E402
@@ -80,3 +81,15 @@ def checker(db) -> Checker:
 def library(db):
     """The real content library from content/, imported as `make run` does."""
     return import_library(read_library(CONTENT))
+
+
+@pytest.fixture(scope="module")
+def shared_library(django_db_setup, django_db_blocker):
+    """The library imported once for a whole module of read-only tests, rolled back at the end.
+
+    Each test's own `db` transaction nests inside this one as a savepoint.
+    """
+    with django_db_blocker.unblock(), transaction.atomic():
+        import_library(read_library(CONTENT))
+        yield
+        transaction.set_rollback(True)

@@ -1,0 +1,253 @@
+"""Content as files: the real library loads, reloads idempotently, round-trips losslessly, and bad files are refused."""
+
+import shutil
+import uuid
+from pathlib import Path
+
+import pytest
+import yaml
+from django.core.management import CommandError, call_command
+
+from tests.conftest import CONTENT
+from troubleshoot import flow
+from troubleshoot.content import ContentError, import_library, read_library
+from troubleshoot.models import Answer, Article, Category, Checker, Choice, ErrorCode, Run, Step
+
+pytestmark = pytest.mark.django_db
+
+SEED = ["sales-channel-permissions", "stuck-connect-bookkeeping", "connection-error", "settlement-not-permitted"]
+LIBRARY = [
+    "xero-disconnected",
+    "wrong-xero-organisation",
+    "channel-setup-stuck",
+    "xero-api-temporary-error",
+    "xero-plan-limit",
+    "account-mapping-error",
+    "failed-to-save-accounts",
+    "settlement-processing-error",
+    "lock-date",
+]
+
+
+@pytest.fixture
+def content(tmp_path) -> Path:
+    """A writable copy of the real library."""
+    return Path(shutil.copytree(CONTENT, tmp_path / "content"))
+
+
+def load(path: Path):
+    return import_library(read_library(path))
+
+
+def test_library_has_every_checker_with_a_branching_flow(library):
+    assert set(Checker.objects.values_list("slug", flat=True)) == set(SEED + LIBRARY)
+    for checker in Checker.objects.all():
+        current = flow.load(checker)
+        assert current.problems() == [], checker.slug
+        targets = [
+            {(c.outcome, c.next_step_id) for c in step.choices.all()} for step in current.steps if step.choices.all()
+        ]
+        assert any(len(t) > 1 for t in targets), f"{checker.slug} does not branch"
+        outcomes = {c.outcome for step in current.steps for c in step.choices.all()}
+        assert {"resolved", "escalate"} <= outcomes, f"{checker.slug} needs both endings"
+        assert checker.support_hint, f"{checker.slug} should say what support needs"
+
+
+def test_library_categories_in_order(library):
+    assert list(Category.objects.values_list("name", flat=True)) == [
+        "Connecting to Xero",
+        "Sending settlements",
+        "Set-up wizard",
+    ]
+    assert ErrorCode.objects.get(code="XC-001").checker.slug == "wrong-xero-organisation"
+    article = Article.objects.get(slug="troubleshooting-xero-connection")
+    assert set(SEED) <= set(article.checkers.values_list("slug", flat=True))
+
+
+def test_loading_twice_changes_nothing_and_keeps_runs(library):
+    checker = Checker.objects.get(slug="lock-date")
+    first = checker.first_step()
+    run = flow.start_run(checker, uuid.uuid4(), first.pk, first.choices.first().pk)
+    counts = (Checker.objects.count(), Step.objects.count(), Choice.objects.count(), Answer.objects.count())
+    versions = dict(Checker.objects.values_list("slug", "version"))
+    step_ids = list(Step.objects.order_by("pk").values_list("pk", flat=True))
+
+    report = load(CONTENT)
+
+    assert report.created == [] and report.updated == []
+    assert len(report.unchanged) == len(SEED + LIBRARY) + 1
+    assert counts == (Checker.objects.count(), Step.objects.count(), Choice.objects.count(), Answer.objects.count())
+    assert versions == dict(Checker.objects.values_list("slug", "version"))
+    assert step_ids == list(Step.objects.order_by("pk").values_list("pk", flat=True))
+    run.refresh_from_db()
+    assert run.answers.count() == 1 and run.current_step is not None
+
+
+def test_loadcontent_command_twice(capsys, db):
+    call_command("loadcontent")
+    call_command("loadcontent")
+    assert "0 created, 0 updated, 14 unchanged" in capsys.readouterr().out
+
+
+def test_changed_file_updates_in_place_and_keeps_logged_answers(library, content):
+    checker = Checker.objects.get(slug="lock-date")
+    first = checker.first_step()
+    run = flow.start_run(checker, uuid.uuid4(), first.pk, first.choices.first().pk)
+    version = checker.version
+    path = content / "checkers" / "lock-date.yaml"
+    path.write_text(path.read_text().replace("Compare the dates", "Compare the two dates"))
+
+    report = load(content)
+
+    assert report.updated == ["lock-date"]
+    checker.refresh_from_db()
+    assert checker.version == version + 1
+    assert checker.first_step().pk == first.pk and checker.first_step().title == "Compare the two dates"
+    answer = run.answers.get()
+    assert answer.step_id == first.pk and answer.step_title == "Compare the dates"  # the log keeps what was seen
+    run.refresh_from_db()
+    assert run.checker_version == version
+
+
+def test_dump_then_load_changes_nothing(library, tmp_path):
+    call_command("dumpcontent", path=str(tmp_path))
+    report = load(tmp_path)
+    assert report.created == [] and report.updated == []
+
+
+def test_round_trip_is_lossless(library, tmp_path, django_db_blocker):
+    """Files → database → files → fresh database: the same content, field for field."""
+    from troubleshoot.content import dump_article, dump_checker
+
+    before = {c.slug: dump_checker(c) for c in Checker.objects.all()}
+    articles = {a.slug: dump_article(a) for a in Article.objects.all()}
+    call_command("dumpcontent", path=str(tmp_path))
+    Article.objects.all().delete()
+    Checker.objects.all().delete()
+    Category.objects.all().delete()
+
+    load(tmp_path)
+
+    assert {c.slug: dump_checker(c) for c in Checker.objects.all()} == before
+    assert {a.slug: dump_article(a) for a in Article.objects.all()} == articles
+
+
+def test_dumped_files_read_like_the_originals(library, tmp_path):
+    call_command("dumpcontent", path=str(tmp_path))
+    original = read_library(CONTENT)
+    dumped = read_library(tmp_path)
+    assert dumped.checkers == original.checkers
+    assert dumped.articles == original.articles
+    assert dumped.categories == original.categories
+
+
+def refused(content: Path, relative: str, old: str, new: str) -> ContentError:
+    path = content / relative
+    text = path.read_text()
+    assert old in text, f"{old!r} not in {relative}"
+    path.write_text(text.replace(old, new, 1))
+    with pytest.raises(ContentError) as caught:
+        load(content)
+    return caught.value
+
+
+def test_unknown_step_target_is_refused_with_file_line_and_key(db, content):
+    error = refused(content, "checkers/lock-date.yaml", "next: ", "next: nowhere-")
+    assert error.path.endswith("lock-date.yaml")
+    assert error.line and error.key.endswith(".next")
+    assert 'unknown step "nowhere-' in str(error)
+    assert not Checker.objects.exists()  # nothing is half-imported
+
+
+def test_bad_yaml_is_refused_with_its_line(db, content):
+    error = refused(content, "checkers/lock-date.yaml", "steps:", "steps: [unclosed")
+    assert "bad YAML" in error.message and error.line
+    assert not Checker.objects.exists()
+
+
+def test_missing_field_is_refused(db, content):
+    error = refused(content, "checkers/xero-plan-limit.yaml", "symptom:", "symptomz:")
+    assert error.key == "symptom" and error.message == "is missing"
+
+
+def test_duplicate_step_key_is_refused(db, content):
+    path = content / "checkers" / "lock-date.yaml"
+    keys = [line.split(":", 1)[1].strip() for line in path.read_text().splitlines() if "- key:" in line]
+    error = refused(content, "checkers/lock-date.yaml", f"key: {keys[1]}", f"key: {keys[0]}")
+    assert "duplicate step key" in error.message
+
+
+def test_duplicate_slug_is_refused(db, content):
+    shutil.copy(content / "checkers" / "lock-date.yaml", content / "checkers" / "lock-date-2.yaml")
+    with pytest.raises(ContentError, match='must match the file name "lock-date-2"'):
+        load(content)
+
+
+def test_error_code_used_twice_is_refused(db, content):
+    path = content / "checkers" / "lock-date.yaml"
+    path.write_text(path.read_text().replace("steps:", "error_codes: [XC-001]\nsteps:", 1))
+    with pytest.raises(ContentError, match="XC-001 is also used by"):
+        load(content)
+
+
+def test_unquoted_yes_is_refused_with_advice(db, content):
+    error = refused(content, "checkers/lock-date.yaml", 'label: "Yes"', "label: yes")
+    assert "quote it" in error.message
+
+
+def test_loop_is_refused_by_the_flow_check_and_nothing_lands(library, content):
+    version = Checker.objects.get(slug="xero-plan-limit").version
+    path = content / "checkers" / "xero-plan-limit.yaml"
+    text = path.read_text()
+    first_key = text.split("- key:", 1)[1].splitlines()[0].strip()
+    # Point the last step's first "outcome" back at the first step.
+    head, tail = text.rsplit("- key:", 1)
+    tail = tail.replace("outcome: resolved", f"next: {first_key}", 1).replace(
+        "outcome: escalate", f"next: {first_key}", 1
+    )
+    path.write_text(head + "- key:" + tail)
+    (content / "categories.yaml").write_text((content / "categories.yaml").read_text().replace("Set-up", "Setup"))
+    with pytest.raises(ContentError, match="loop"):
+        load(content)
+    assert Checker.objects.get(slug="xero-plan-limit").version == version
+    assert Category.objects.filter(name="Set-up wizard").exists()  # the whole import rolled back
+
+
+def test_unknown_category_is_refused(db, content):
+    error = refused(content, "checkers/lock-date.yaml", "category: sending-settlements", "category: nope")
+    assert 'unknown category "nope"' in error.message
+
+
+def test_article_without_front_matter_is_refused(db, content):
+    path = content / "articles" / "troubleshooting-xero-connection.md"
+    path.write_text("# Just markdown\n")
+    with pytest.raises(ContentError, match="front matter"):
+        load(content)
+
+
+def test_loadcontent_command_reports_the_problem(db, content):
+    (content / "checkers" / "lock-date.yaml").write_text("slug: lock-date\n")
+    with pytest.raises(CommandError, match=r"Nothing imported\. .*lock-date\.yaml.*(title|steps).*is missing"):
+        call_command("loadcontent", path=str(content))
+
+
+def test_loadcontent_check_writes_nothing(db, capsys):
+    call_command("loadcontent", path=str(CONTENT), check=True)
+    assert "no problems found" in capsys.readouterr().out
+    assert not Checker.objects.exists()
+
+
+def test_run_on_a_checker_survives_removing_its_steps_from_files(library, content):
+    checker = Checker.objects.get(slug="lock-date")
+    first = checker.first_step()
+    run = flow.start_run(checker, uuid.uuid4(), first.pk, first.choices.first().pk)
+    path = content / "checkers" / "lock-date.yaml"
+    data = yaml.safe_load(path.read_text())
+    # Keep only the first step, ending both ways.
+    data["steps"] = data["steps"][:1]
+    data["steps"][0]["answers"] = [{"label": "Yes", "outcome": "resolved"}, {"label": "No", "outcome": "escalate"}]
+    path.write_text(yaml.safe_dump(data, sort_keys=False))
+    load(content)
+    assert Run.objects.filter(pk=run.pk).exists()
+    assert run.answers.count() == 1
+    assert Checker.objects.get(slug="lock-date").steps.count() == 1
