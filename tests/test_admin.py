@@ -127,3 +127,16 @@ def test_next_step_choices_are_limited_to_the_same_checker(admin_client, checker
 def test_admin_changelists_load(admin_client, library):
     for model in ["category", "checker", "step", "article", "run", "supportrequest"]:
         assert admin_client.get(f"/admin/troubleshoot/{model}/").status_code == 200, model
+
+
+def test_support_group_edits_content_and_only_reads_the_log(client, checker):
+    from django.contrib.auth.models import Group
+
+    run = walked_run(checker)
+    user = User.objects.create_user("agent", password="pw-for-tests-only", is_staff=True)
+    user.groups.add(Group.objects.get(name="Support"))
+    client.force_login(user)
+    assert client.get(f"/admin/troubleshoot/checker/{checker.pk}/change/").status_code == 200
+    html = client.get(f"/admin/troubleshoot/run/{run.pk}/change/").content.decode()
+    assert "Is it on?" in html and 'name="_save"' not in html
+    assert client.get("/admin/auth/user/").status_code == 403

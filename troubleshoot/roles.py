@@ -1,0 +1,22 @@
+"""The "Support" group: what support staff may do in the admin, kept in step with the models after each migrate.
+
+Give a colleague staff status and this group, and they can edit content and read (never change) the run log.
+"""
+
+from django.contrib.auth.models import Group, Permission
+
+SUPPORT_GROUP = "Support"
+CONTENT_MODELS = ["category", "checker", "errorcode", "step", "steplink", "choice", "article"]
+LOG_MODELS = ["run", "answer", "supportrequest"]
+
+
+def support_permissions():
+    codenames = [f"{action}_{model}" for model in CONTENT_MODELS for action in ("add", "change", "delete", "view")]
+    codenames += [f"view_{model}" for model in LOG_MODELS]
+    return Permission.objects.filter(content_type__app_label="troubleshoot", codename__in=codenames)
+
+
+def ensure_support_group(**kwargs) -> Group:
+    group, _ = Group.objects.get_or_create(name=SUPPORT_GROUP)
+    group.permissions.add(*support_permissions())
+    return group
