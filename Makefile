@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHROMIUM_PATH ?= /usr/lib/chromium/chromium
 
-.PHONY: run test lint format check-deploy bench browser clean
+.PHONY: run test lint format check-deploy bench browser screenshots clean
 
 # The venv is rebuilt only when the requirements change.
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -28,6 +28,10 @@ browser:
 
 test: $(VENV)/.installed browser
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# Refresh the mobile screenshots in docs/screenshots/ from the browser test.
+screenshots: $(VENV)/.installed browser
+	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/test_browser.py -k mobile -q
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

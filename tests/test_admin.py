@@ -21,8 +21,8 @@ def staff_client(client, db):
 
 
 def walked_run(checker) -> Run:
-    run = flow.start_run(checker, uuid.uuid4(), checker.first_step().pk, choice(checker, "start", "Yes").pk)
-    return flow.record_answer(run, run.current_step_id, choice(checker, "second", "Yes").pk)
+    run = flow.start_run(flow.load(checker), uuid.uuid4(), checker.first_step().pk, choice(checker, "start", "Yes").pk)
+    return flow.record_answer(flow.load(checker), run, run.current_step_id, choice(checker, "second", "Yes").pk)
 
 
 def test_review_pages_are_staff_only(client, checker):

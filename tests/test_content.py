@@ -67,7 +67,7 @@ def test_library_categories_in_order(library):
 def test_loading_twice_changes_nothing_and_keeps_runs(library):
     checker = Checker.objects.get(slug="lock-date")
     first = checker.first_step()
-    run = flow.start_run(checker, uuid.uuid4(), first.pk, first.choices.first().pk)
+    run = flow.start_run(flow.load(checker), uuid.uuid4(), first.pk, first.choices.first().pk)
     counts = (Checker.objects.count(), Step.objects.count(), Choice.objects.count(), Answer.objects.count())
     versions = dict(Checker.objects.values_list("slug", "version"))
     step_ids = list(Step.objects.order_by("pk").values_list("pk", flat=True))
@@ -92,7 +92,7 @@ def test_loadcontent_command_twice(capsys, db):
 def test_changed_file_updates_in_place_and_keeps_logged_answers(library, content):
     checker = Checker.objects.get(slug="lock-date")
     first = checker.first_step()
-    run = flow.start_run(checker, uuid.uuid4(), first.pk, first.choices.first().pk)
+    run = flow.start_run(flow.load(checker), uuid.uuid4(), first.pk, first.choices.first().pk)
     version = checker.version
     path = content / "checkers" / "lock-date.yaml"
     path.write_text(path.read_text().replace("Compare the dates", "Compare the two dates"))
@@ -240,7 +240,7 @@ def test_loadcontent_check_writes_nothing(db, capsys):
 def test_run_on_a_checker_survives_removing_its_steps_from_files(library, content):
     checker = Checker.objects.get(slug="lock-date")
     first = checker.first_step()
-    run = flow.start_run(checker, uuid.uuid4(), first.pk, first.choices.first().pk)
+    run = flow.start_run(flow.load(checker), uuid.uuid4(), first.pk, first.choices.first().pk)
     path = content / "checkers" / "lock-date.yaml"
     data = yaml.safe_load(path.read_text())
     # Keep only the first step, ending both ways.

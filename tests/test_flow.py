@@ -16,7 +16,11 @@ pytestmark = pytest.mark.django_db
 
 def start(checker, label="Yes", **kwargs):
     first = checker.first_step()
-    return flow.start_run(checker, uuid.uuid4(), first.pk, choice(checker, "start", label).pk, **kwargs)
+    return flow.start_run(flow.load(checker), uuid.uuid4(), first.pk, choice(checker, "start", label).pk, **kwargs)
+
+
+def record(run, step_id, choice_id):
+    return flow.record_answer(flow.load(run.checker), run, step_id, choice_id)
 
 
 def test_start_run_records_first_answer_and_moves_on(checker):
@@ -35,23 +39,23 @@ def test_unknown_source_is_logged_as_direct(checker):
 def test_double_submitted_first_answer_starts_one_run(checker):
     run_id, first = uuid.uuid4(), checker.first_step()
     yes = choice(checker, "start", "Yes")
-    one = flow.start_run(checker, run_id, first.pk, yes.pk)
-    two = flow.start_run(checker, run_id, first.pk, yes.pk)
+    one = flow.start_run(flow.load(checker), run_id, first.pk, yes.pk)
+    two = flow.start_run(flow.load(checker), run_id, first.pk, yes.pk)
     assert one.pk == two.pk == run_id
     assert Run.objects.count() == 1 and Answer.objects.count() == 1
 
 
 def test_reused_start_id_with_another_answer_starts_a_fresh_run(checker):
     run_id, first = uuid.uuid4(), checker.first_step()
-    flow.start_run(checker, run_id, first.pk, choice(checker, "start", "Yes").pk)
-    again = flow.start_run(checker, run_id, first.pk, choice(checker, "start", "No").pk)
+    flow.start_run(flow.load(checker), run_id, first.pk, choice(checker, "start", "Yes").pk)
+    again = flow.start_run(flow.load(checker), run_id, first.pk, choice(checker, "start", "No").pk)
     assert again.pk != run_id
     assert Run.objects.count() == 2
 
 
 def test_walk_to_resolved_records_end_step(checker):
     run = start(checker)
-    run = flow.record_answer(run, run.current_step_id, choice(checker, "second", "Yes").pk)
+    run = record(run, run.current_step_id, choice(checker, "second", "Yes").pk)
     assert run.outcome == Run.Outcome.RESOLVED
     assert run.end_step_title == "Second" and run.ended_at is not None
     assert [a.choice_label for a in run.answers.all()] == ["Yes", "Yes"]
@@ -59,8 +63,8 @@ def test_walk_to_resolved_records_end_step(checker):
 
 def test_walk_to_escalate(checker):
     run = start(checker)
-    run = flow.record_answer(run, run.current_step_id, choice(checker, "second", "No").pk)
-    run = flow.record_answer(run, run.current_step_id, choice(checker, "third", "Still broken").pk)
+    run = record(run, run.current_step_id, choice(checker, "second", "No").pk)
+    run = record(run, run.current_step_id, choice(checker, "third", "Still broken").pk)
     assert run.outcome == Run.Outcome.ESCALATED
     assert run.end_step.key == "third"
 
@@ -68,8 +72,8 @@ def test_walk_to_escalate(checker):
 def test_double_submit_records_once(checker):
     run = start(checker)
     step_id, no = run.current_step_id, choice(checker, "second", "No").pk
-    flow.record_answer(run, step_id, no)
-    run = flow.record_answer(run, step_id, no)
+    record(run, step_id, no)
+    run = record(run, step_id, no)
     assert run.current_step.key == "third"
     assert run.answers.count() == 2
 
@@ -77,38 +81,38 @@ def test_double_submit_records_once(checker):
 def test_answer_of_another_step_is_refused(checker):
     run = start(checker)
     with pytest.raises(flow.StaleAnswer, match="different step"):
-        flow.record_answer(run, run.current_step_id, choice(checker, "third", "Fixed").pk)
+        record(run, run.current_step_id, choice(checker, "third", "Fixed").pk)
     assert run.answers.count() == 1
 
 
 def test_answer_to_a_step_already_passed_is_refused(checker):
     run = start(checker)
-    flow.record_answer(run, run.current_step_id, choice(checker, "second", "No").pk)
+    record(run, run.current_step_id, choice(checker, "second", "No").pk)
     with pytest.raises(flow.StaleAnswer, match="already answered"):
-        flow.record_answer(run, checker.steps.get(key="second").pk, choice(checker, "second", "Yes").pk)
+        record(run, checker.steps.get(key="second").pk, choice(checker, "second", "Yes").pk)
 
 
 def test_deleted_answer_is_refused(checker):
     run = start(checker)
     with pytest.raises(flow.StaleAnswer, match="no longer exists"):
-        flow.record_answer(run, run.current_step_id, 999_999)
+        record(run, run.current_step_id, 999_999)
 
 
 def test_answer_on_finished_run_is_refused(checker):
     run = start(checker, label="No")
     assert run.outcome == Run.Outcome.ESCALATED
     with pytest.raises(flow.StaleAnswer, match="already finished"):
-        flow.record_answer(run, checker.first_step().pk, choice(checker, "start", "Yes").pk)
+        record(run, checker.first_step().pk, choice(checker, "start", "Yes").pk)
 
 
 def test_back_withdraws_the_last_answer_and_keeps_it_in_the_log(checker):
     run = start(checker)
-    run = flow.record_answer(run, run.current_step_id, choice(checker, "second", "Yes").pk)
+    run = record(run, run.current_step_id, choice(checker, "second", "Yes").pk)
     run = flow.go_back(run)
     assert run.outcome == Run.Outcome.OPEN and run.ended_at is None and run.end_step_title == ""
     assert run.current_step.key == "second"
     assert run.answers.count() == 2 and run.answers.filter(withdrawn_at__isnull=False).count() == 1
-    run = flow.record_answer(run, run.current_step_id, choice(checker, "second", "No").pk)
+    run = record(run, run.current_step_id, choice(checker, "second", "No").pk)
     assert run.current_step.key == "third"
     assert run.answers.filter(withdrawn_at__isnull=True).count() == 2
 
@@ -200,7 +204,7 @@ def test_finished_run_is_never_abandoned(checker):
 
 def test_deleting_a_step_keeps_the_logged_run(checker):
     run = start(checker)
-    run = flow.record_answer(run, run.current_step_id, choice(checker, "second", "No").pk)
+    run = record(run, run.current_step_id, choice(checker, "second", "No").pk)
     third = checker.steps.get(key="third")
     third.choices.all().delete()
     Choice.objects.filter(next_step=third).update(outcome=Choice.Outcome.RESOLVED, next_step=None)

@@ -178,18 +178,30 @@ def position(flow: Flow, run: Run | None) -> Position:
     return Position(step=step, answers=answers, number=number, up_to=up_to)
 
 
-def _find_choice(step_id: int, choice_id: int) -> Choice:
-    choice = Choice.objects.select_related("step", "next_step").filter(pk=choice_id).first()
-    if choice is None:
-        raise StaleAnswer("That answer no longer exists: the checker was updated. Here is your step.")
-    if choice.step_id != step_id:
+def _find_choice(current: Flow, step_id: int, choice_id: int) -> Choice:
+    step = current.by_id.get(step_id)
+    choice = next((c for c in step.choices.all() if c.pk == choice_id), None) if step else None
+    if choice is not None:
+        return choice
+    if any(c.pk == choice_id for s in current.steps for c in s.choices.all()):
         raise StaleAnswer("That answer belongs to a different step. Here is the step you're on.")
-    return choice
+    raise StaleAnswer("That answer no longer exists: the checker was updated. Here is your step.")
 
 
-def _apply(run: Run, choice: Choice) -> None:
+def _apply(current: Flow, run: Run, choice: Choice, *, insert: bool = False) -> None:
+    """Move the run on (to the next step, or to its ending), save it, and log the answer."""
     now = timezone.now()
-    step = choice.step
+    step = current.by_id[choice.step_id]
+    run.last_activity_at = now
+    if choice.outcome == Choice.Outcome.NEXT:
+        run.current_step = current.by_id[choice.next_step_id]
+    else:
+        run.outcome = Run.Outcome.RESOLVED if choice.outcome == Choice.Outcome.RESOLVED else Run.Outcome.ESCALATED
+        run.end_step, run.end_step_title, run.ended_at = step, step.title, now
+    if insert:
+        run.save(force_insert=True)
+    else:
+        run.save(update_fields=RUN_STATE)
     Answer.objects.create(
         run=run,
         step=step,
@@ -199,17 +211,14 @@ def _apply(run: Run, choice: Choice) -> None:
         choice_label=choice.label,
         answered_at=now,
     )
-    run.last_activity_at = now
-    if choice.outcome == Choice.Outcome.NEXT:
-        run.current_step = choice.next_step
-    else:
-        run.outcome = Run.Outcome.RESOLVED if choice.outcome == Choice.Outcome.RESOLVED else Run.Outcome.ESCALATED
-        run.end_step, run.end_step_title, run.ended_at = step, step.title, now
-    run.save()
+
+
+# The fields an answer or Back changes on a run.
+RUN_STATE = ["current_step", "outcome", "end_step", "end_step_title", "ended_at", "last_activity_at"]
 
 
 def start_run(
-    checker: Checker,
+    current: Flow,
     run_id: uuid.UUID,
     step_id: int,
     choice_id: int,
@@ -218,64 +227,66 @@ def start_run(
     source_detail: str = "",
     error_code: str = "",
 ) -> Run:
-    """Start a run with its first answer.
+    """Start a run of `current`'s checker with its first answer.
 
     The run's id is minted when the first step is shown, so a double-submitted first answer finds the run it
     already created instead of starting a second one. An id that belongs to another checker or another first
     answer (the seller went back to the start page and chose again) starts a fresh run.
     """
-    first = checker.first_step()
-    if first is None or step_id != first.pk:
+    checker = current.checker
+    if current.start is None or step_id != current.start.pk:
         raise StaleAnswer("That isn't the first step of this checker any more. Here it is.")
-    choice = _find_choice(step_id, choice_id)
+    choice = _find_choice(current, step_id, choice_id)
     with transaction.atomic():
         existing = Run.objects.select_for_update().filter(pk=run_id).first()
         if existing is not None:
             first_answer = existing.answers.filter(withdrawn_at__isnull=True).first()
-            same = first_answer and (first_answer.step_id, first_answer.choice_id) == (
-                step_id,
-                choice_id,
-            )
+            same = first_answer and (first_answer.step_id, first_answer.choice_id) == (step_id, choice_id)
             if existing.checker_id == checker.pk and same:
                 return existing
             run_id = uuid.uuid4()
-        source = source if source in Run.Source.values else Run.Source.DIRECT
-        run = Run.objects.create(
+        run = Run(
             id=run_id,
             checker=checker,
             checker_version=checker.version,
-            source=source,
+            source=source if source in Run.Source.values else Run.Source.DIRECT,
             source_detail=source_detail[:200],
             error_code=error_code[:40],
-            current_step=first,
         )
-        _apply(run, choice)
+        _apply(current, run, choice, insert=True)
     return run
 
 
-def record_answer(run: Run, step_id: int, choice_id: int) -> Run:
+def _lock(run: Run) -> Run:
+    """The run re-read under a row lock, keeping the checker already loaded with it."""
+    locked = Run.objects.select_for_update().get(pk=run.pk)
+    locked.checker = run.checker
+    return locked
+
+
+def record_answer(current: Flow, run: Run, step_id: int, choice_id: int) -> Run:
     """Record an answer to the run's current step; a repeat of the last answer is a no-op."""
     with transaction.atomic():
-        run = Run.objects.select_for_update().select_related("checker").get(pk=run.pk)
+        run = _lock(run)
         last = run.answers.filter(withdrawn_at__isnull=True).last()
         if last and (last.step_id, last.choice_id) == (step_id, choice_id):
             return run  # double submit: already recorded
         if not run.is_open:
             raise StaleAnswer("This check has already finished. Here is how it ended.")
-        if run.current_step_id is None:
+        if run.current_step_id not in current.by_id:
             raise StaleAnswer("This checker changed since you started. Please start over.")
         if step_id != run.current_step_id:
             raise StaleAnswer("You've already answered that step. Here is the step you're on now.")
         # The row lock above (IMMEDIATE transactions on SQLite) serialises answers to one run; the database's
         # one-live-answer-per-step constraint is the last line of defence behind it.
-        _apply(run, _find_choice(step_id, choice_id))
+        _apply(current, run, _find_choice(current, step_id, choice_id))
     return run
 
 
 def go_back(run: Run) -> Run:
     """Withdraw the last live answer (kept in the log, marked withdrawn) and reopen its step."""
     with transaction.atomic():
-        run = Run.objects.select_for_update().select_related("checker").get(pk=run.pk)
+        run = _lock(run)
         last = run.answers.filter(withdrawn_at__isnull=True).last()
         if last is None or last.step_id is None:
             return run
@@ -286,5 +297,5 @@ def go_back(run: Run) -> Run:
         run.outcome = Run.Outcome.OPEN
         run.end_step, run.end_step_title, run.ended_at = None, "", None
         run.last_activity_at = now
-        run.save()
+        run.save(update_fields=RUN_STATE)
     return run

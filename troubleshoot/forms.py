@@ -47,7 +47,7 @@ class SupportRequestForm(forms.ModelForm):
         }
         help_texts = {
             "email": "Support replies here. Use the email you log in with.",
-            "description": "What you tried and what you saw. Your answers above are sent too.",
+            "description": "What you tried and what you saw. Your answers in this checker are sent too.",
             "error_message": "Copy and paste it if you can.",
             "recording_url": "For example a Loom link. http or https only.",
         }

@@ -86,16 +86,18 @@ def _checker(slug: str) -> Checker:
 
 def _run(slug: str, run_id) -> Run:
     return get_object_or_404(
-        Run.objects.select_related("checker__category"),
+        Run.objects.select_related("checker__category", "support_request"),
         pk=run_id,
         checker__slug=slug,
         checker__is_published=True,
     )
 
 
-def _render(request, checker: Checker, run: Run | None, *, status=200, **extra) -> TemplateResponse:
+def _render(
+    request, checker: Checker, run: Run | None, *, current: flow.Flow | None = None, status=200, **extra
+) -> TemplateResponse:
     """The checker page (or just its panel, for htmx) showing where `run` stands."""
-    current = flow.load(checker)
+    current = current or flow.load(checker)
     context = {
         "checker": checker,
         "run": run,
@@ -108,17 +110,17 @@ def _render(request, checker: Checker, run: Run | None, *, status=200, **extra) 
     elif run.outcome == Run.Outcome.RESOLVED:
         context.setdefault("note_form", FixedNoteForm(instance=run))
     elif run.outcome == Run.Outcome.ESCALATED:
-        context["support_request"] = SupportRequest.objects.filter(run=run).first()
+        context["support_request"] = getattr(run, "support_request", None)
         context.setdefault("support_form", SupportRequestForm())
     template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
     return TemplateResponse(request, template, context, status=status)
 
 
-def _after_change(request, run: Run):
+def _after_change(request, run: Run, current: flow.Flow | None = None):
     """POST/redirect/GET without JavaScript; the new panel and a URL in the history with htmx."""
     if not request.htmx:
         return redirect(run)
-    response = _render(request, run.checker, run)
+    response = _render(request, run.checker, run, current=current)
     url = run.get_absolute_url()
     same_page = (request.htmx.current_url_abs_path or "").split("?")[0] == url
     return replace_url(response, url) if same_page else push_url(response, url)
@@ -139,19 +141,15 @@ def checker_start(request, slug):
 @require_POST
 def start_run(request, slug):
     checker = _checker(slug)
+    current = flow.load(checker)
     form = StartForm(request.POST)
     if not form.is_valid():
-        return _render(
-            request,
-            checker,
-            None,
-            status=400,
-            message="That answer wasn't understood. Please pick again.",
-        )
+        message = "That answer wasn't understood. Please pick again."
+        return _render(request, checker, None, current=current, status=400, message=message)
     data = form.cleaned_data
     try:
         run = flow.start_run(
-            checker,
+            current,
             data["run"],
             data["step"],
             data["choice"],
@@ -160,8 +158,8 @@ def start_run(request, slug):
             error_code=data["code"],
         )
     except flow.StaleAnswer as stale:
-        return _render(request, checker, None, status=400, message=str(stale))
-    return _after_change(request, run)
+        return _render(request, checker, None, current=current, status=400, message=str(stale))
+    return _after_change(request, run, current)
 
 
 @require_GET
@@ -173,21 +171,17 @@ def run_detail(request, slug, run_id):
 @require_POST
 def run_answer(request, slug, run_id):
     run = _run(slug, run_id)
+    current = flow.load(run.checker)
     form = AnswerForm(request.POST)
     if not form.is_valid():
-        return _render(
-            request,
-            run.checker,
-            run,
-            status=400,
-            message="That answer wasn't understood. Please pick again.",
-        )
+        message = "That answer wasn't understood. Please pick again."
+        return _render(request, run.checker, run, current=current, status=400, message=message)
     try:
-        run = flow.record_answer(run, form.cleaned_data["step"], form.cleaned_data["choice"])
+        run = flow.record_answer(current, run, form.cleaned_data["step"], form.cleaned_data["choice"])
     except flow.StaleAnswer as stale:
         run.refresh_from_db()
-        return _render(request, run.checker, run, status=400, message=str(stale))
-    return _after_change(request, run)
+        return _render(request, run.checker, run, current=current, status=400, message=str(stale))
+    return _after_change(request, run, current)
 
 
 @require_POST
@@ -221,7 +215,7 @@ def run_support(request, slug, run_id):
             status=400,
             message="Finish the check first: here is your step.",
         )
-    if SupportRequest.objects.filter(run=run).exists():
+    if hasattr(run, "support_request"):
         return _after_change(request, run)  # a double submit: the first one is already with support
     form = SupportRequestForm(request.POST)
     if not form.is_valid():
