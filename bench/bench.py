@@ -372,9 +372,10 @@ def new_run(walk: Walk, answers: int):
     """A run in progress with `answers` answers (1: on the second step, 2: on the third)."""
     from troubleshoot import flow
 
-    run = flow.start_run(walk.checker, uuid.uuid4(), walk.steps[0].pk, walk.choices[0].pk, source="home")
+    current = flow.load(walk.checker)
+    run = flow.start_run(current, uuid.uuid4(), walk.steps[0].pk, walk.choices[0].pk, source="home")
     if answers >= 2:
-        run = flow.record_answer(run, walk.steps[1].pk, walk.choices[1].pk)
+        run = flow.record_answer(current, run, walk.steps[1].pk, walk.choices[1].pk)
     return run
 
 

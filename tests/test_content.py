@@ -83,6 +83,16 @@ def test_loading_twice_changes_nothing_and_keeps_runs(library):
     assert run.answers.count() == 1 and run.current_step is not None
 
 
+def test_unchanged_library_writes_nothing(library):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        load(CONTENT)
+    writes = [q["sql"] for q in captured if q["sql"].split()[0] in {"INSERT", "UPDATE", "DELETE"}]
+    assert writes == []
+
+
 def test_loadcontent_command_twice(capsys, db):
     call_command("loadcontent")
     call_command("loadcontent")

@@ -290,7 +290,8 @@ def read_library(root: Path) -> Library:
 
 def dump_checker(checker: Checker) -> dict:
     """A checker as data in the file format (normalised, so it compares equal to `read_checker`)."""
-    steps = list(checker.steps.order_by("position", "pk").prefetch_related("choices__next_step", "links"))
+    steps = list(checker.steps.order_by("position", "pk").prefetch_related("choices", "links"))
+    keys = {step.pk: step.key for step in steps}
     return {
         "slug": checker.slug,
         "title": checker.title,
@@ -309,7 +310,7 @@ def dump_checker(checker: Checker) -> dict:
                 "question": step.question,
                 "links": [{"label": link.label, "url": link.url} for link in step.links.all()],
                 "answers": [
-                    {"label": c.label, "next": c.next_step.key}
+                    {"label": c.label, "next": keys[c.next_step_id]}
                     if c.outcome == Choice.Outcome.NEXT
                     else {"label": c.label, "outcome": c.outcome}
                     for c in step.choices.all()
@@ -340,7 +341,7 @@ class ImportReport:
 
 
 def _sync_checker(data: dict, categories: dict[str, Category], path: Path) -> str:
-    checker = Checker.objects.filter(slug=data["slug"]).first()
+    checker = Checker.objects.select_related("category").filter(slug=data["slug"]).first()
     if checker is not None and dump_checker(checker) == data:
         return "unchanged"
     created = checker is None
@@ -421,18 +422,21 @@ def import_library(library: Library) -> ImportReport:
     """Import everything in one transaction: all of it lands, or (on a ContentError) none of it."""
     report = ImportReport()
     with transaction.atomic():
-        for position, item in enumerate(library.categories):
-            Category.objects.update_or_create(
-                slug=item["slug"],
-                defaults={"name": item["name"], "summary": item["summary"], "position": position},
-            )
         categories = {c.slug: c for c in Category.objects.all()}
+        for position, item in enumerate(library.categories):
+            category = categories.get(item["slug"]) or Category(slug=item["slug"])
+            wanted = {"name": item["name"], "summary": item["summary"], "position": position}
+            if category.pk is None or any(getattr(category, k) != v for k, v in wanted.items()):
+                for key, value in wanted.items():
+                    setattr(category, key, value)
+                category.save()
+                categories[category.slug] = category
         for slug, data in library.checkers.items():
             result = _sync_checker(data, categories, library.paths[slug])
             getattr(report, result).append(slug)
         for slug, data in library.articles.items():
             path = library.paths["article:" + slug]
-            article = Article.objects.filter(slug=slug).first()
+            article = Article.objects.select_related("category").filter(slug=slug).first()
             if article is not None and dump_article(article) == data:
                 report.unchanged.append(f"article {slug}")
                 continue
