@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHROMIUM_PATH ?= /usr/lib/chromium/chromium
 
-.PHONY: run test lint format check-deploy bench browser screenshots clean
+.PHONY: run test test-postgres lint format check-deploy bench browser screenshots clean
 
 # The venv is rebuilt only when the requirements change.
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -32,6 +32,11 @@ test: $(VENV)/.installed browser
 # Refresh the mobile screenshots in docs/screenshots/ from the browser test.
 screenshots: $(VENV)/.installed browser
 	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/test_browser.py -k mobile -q
+
+# The same suite on PostgreSQL (pytest-django creates and drops test_helpcenter on that server).
+PG_URL ?= postgres://postgres@127.0.0.1:5432/helpcenter
+test-postgres: $(VENV)/.installed browser
+	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .

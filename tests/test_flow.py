@@ -212,3 +212,36 @@ def test_deleting_a_step_keeps_the_logged_run(checker):
     run.refresh_from_db()
     assert run.current_step is None
     assert [a.step_title for a in run.answers.all()] == ["First", "Second"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_answers_to_one_step_are_recorded_once():
+    """Two requests answering the same step at the same moment (a double tap on a slow phone)."""
+    import threading
+
+    from django.db import connection
+
+    checker = make_checker("race")
+    run = start(checker)
+    step_id, no = run.current_step_id, choice(checker, "second", "No").pk
+    current = flow.load(checker)
+    barrier, errors = threading.Barrier(4), []
+
+    def answer():
+        try:
+            barrier.wait()
+            flow.record_answer(current, run, step_id, no)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=answer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert run.answers.filter(withdrawn_at__isnull=True).count() == 2
+    run.refresh_from_db()
+    assert run.current_step.key == "third"

@@ -423,3 +423,10 @@ def test_start_page_query_count(client, checker, django_assert_num_queries):
 def test_home_query_count_does_not_grow_with_checkers(client, library, django_assert_num_queries):
     with django_assert_num_queries(3):
         client.get("/")
+
+
+def test_unknown_checker_shows_the_portal_404_page_with_debug_on(client, checker, settings):
+    settings.DEBUG = True
+    response = client.get("/troubleshoot/no-such-thing/")
+    assert response.status_code == 404
+    assert 'role="search"' in response.content.decode() and checker.title in response.content.decode()
