@@ -430,3 +430,12 @@ def test_unknown_checker_shows_the_portal_404_page_with_debug_on(client, checker
     response = client.get("/troubleshoot/no-such-thing/")
     assert response.status_code == 404
     assert 'role="search"' in response.content.decode() and checker.title in response.content.decode()
+
+
+def test_refused_first_answer_keeps_where_the_seller_came_from(client, checker):
+    data = start_data(checker, choice=999_999, source="email", code="XC-001")
+    response = client.post(f"/troubleshoot/{checker.slug}/start/", data)
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'name="source" value="email"' in html and 'name="code" value="XC-001"' in html
+    assert f'name="run" value="{data["run"]}"' not in html  # a fresh id for the next try

@@ -126,15 +126,18 @@ def _after_change(request, run: Run, current: flow.Flow | None = None):
     return replace_url(response, url) if same_page else push_url(response, url)
 
 
+def _start(source: str, source_detail: str, code: str) -> dict:
+    """The hidden fields of a checker's first step: a fresh run id and where the seller came from."""
+    return {"run": uuid.uuid4(), "source": source[:10], "source_detail": source_detail[:200], "code": code[:40]}
+
+
 @require_GET
 def checker_start(request, slug):
     checker = _checker(slug)
-    start = {
-        "run": uuid.uuid4(),
-        "source": request.GET.get("source", Run.Source.DIRECT)[:10],
-        "source_detail": request.GET.get("q", request.GET.get("article", ""))[:200],
-        "code": request.GET.get("code", "")[:40],
-    }
+    params = request.GET
+    start = _start(
+        params.get("source", Run.Source.DIRECT), params.get("q", params.get("article", "")), params.get("code", "")
+    )
     return _render(request, checker, None, start=start)
 
 
@@ -143,9 +146,11 @@ def start_run(request, slug):
     checker = _checker(slug)
     current = flow.load(checker)
     form = StartForm(request.POST)
+    # Shown again if the answer is refused, so where the seller came from isn't lost.
+    start = _start(*(request.POST.get(key, "") for key in ("source", "source_detail", "code")))
     if not form.is_valid():
         message = "That answer wasn't understood. Please pick again."
-        return _render(request, checker, None, current=current, status=400, message=message)
+        return _render(request, checker, None, current=current, start=start, status=400, message=message)
     data = form.cleaned_data
     try:
         run = flow.start_run(
@@ -158,7 +163,7 @@ def start_run(request, slug):
             error_code=data["code"],
         )
     except flow.StaleAnswer as stale:
-        return _render(request, checker, None, current=current, status=400, message=str(stale))
+        return _render(request, checker, None, current=current, start=start, status=400, message=str(stale))
     return _after_change(request, run, current)
 
 
@@ -200,7 +205,7 @@ def run_note(request, slug, run_id):
     form = FixedNoteForm(request.POST, instance=run)
     if not form.is_valid():
         return _render(request, run.checker, run, status=400, note_form=form)
-    form.save()
+    run.save(update_fields=["fixed_note"])  # only the note: a Back in another tab must not be overwritten
     return _after_change(request, run)
 
 
@@ -226,7 +231,7 @@ def run_support(request, slug, run_id):
             support_request = form.save()
             transaction.on_commit(lambda: notify_support(request, support_request))
     except IntegrityError:
-        pass  # a concurrent double submit saved it first
+        run = _run(slug, run_id)  # a concurrent double submit saved it first: show that one
     return _after_change(request, run)
 
 
