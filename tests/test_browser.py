@@ -20,6 +20,7 @@ import re
 from pathlib import Path
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from troubleshoot.models import Answer, Run, SupportRequest
@@ -479,3 +480,38 @@ def test_mobile_pages_fit_the_screen_with_big_enough_buttons(live_server, mobile
     box = page.get_by_role("button", name="Send to support").bounding_box()
     assert box is not None and box["height"] >= 44
     page.screenshot(path=SCREENSHOTS / "support-mobile.png", full_page=True)
+
+
+# Accessibility: axe-core (shipped inside axe-playwright-python, no download) on every kind of seller page.
+
+AXE = Axe()
+
+
+def assert_accessible(page: Page, what: str) -> None:
+    results = AXE.run(page)
+    assert results.violations_count == 0, f"{what}:\n{results.generate_report()}"
+
+
+@browser_test
+def test_seller_pages_have_no_accessibility_violations(live_server, page, library):
+    page.goto(f"{live_server.url}/")
+    assert_accessible(page, "home")
+    page.goto(f"{live_server.url}/search/?q=Account+Code+Archived")
+    assert_accessible(page, "search results")
+    page.goto(f"{live_server.url}/articles/troubleshooting-xero-connection/")
+    assert_accessible(page, "article")
+    page.goto(f"{live_server.url}/troubleshoot/no-such-checker/")
+    assert_accessible(page, "not found")
+
+    page.goto(f"{live_server.url}/troubleshoot/stuck-connect-bookkeeping/")
+    assert_accessible(page, "first step")
+    answer(page, "Yes")
+    expect(progress(page)).to_contain_text("Step 2")
+    assert_accessible(page, "second step, swapped in by htmx")
+    answer(page, "Yes")
+    expect(progress(page)).to_contain_text("Step 3")
+    answer(page, "No")
+    expect(heading(page)).to_have_text("Let's get support on it")
+    page.get_by_role("button", name="Send to support").click()
+    expect(page.get_by_text("Please tell us what happened.")).to_be_visible()
+    assert_accessible(page, "support form with errors")
