@@ -8,7 +8,7 @@ from django.core import mail
 from django.test import Client
 
 from tests.conftest import choice, make_checker
-from troubleshoot.models import Article, Run, Step, SupportRequest
+from troubleshoot.models import Article, Choice, Run, Step, SupportRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -439,3 +439,12 @@ def test_refused_first_answer_keeps_where_the_seller_came_from(client, checker):
     assert response.status_code == 400
     assert 'name="source" value="email"' in html and 'name="code" value="XC-001"' in html
     assert f'name="run" value="{data["run"]}"' not in html  # a fresh id for the next try
+
+
+def test_answer_leading_to_another_checkers_step_is_a_400_not_a_500(client, checker):
+    other = make_checker("other")
+    run = start(client, checker)
+    Choice.objects.filter(pk=choice(checker, "second", "No").pk).update(next_step=other.first_step())
+    response = answer(client, run, "second", "No")
+    assert response.status_code == 400 and "being updated" in response.content.decode()
+    assert run.answers.count() == 1
