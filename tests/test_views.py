@@ -448,3 +448,9 @@ def test_answer_leading_to_another_checkers_step_is_a_400_not_a_500(client, chec
     response = answer(client, run, "second", "No")
     assert response.status_code == 400 and "being updated" in response.content.decode()
     assert run.answers.count() == 1
+
+
+def test_step_without_answers_says_it_is_being_updated(client, checker):
+    Choice.objects.filter(step__checker=checker, step__key="start").delete()
+    html = client.get(f"/troubleshoot/{checker.slug}/").content.decode()
+    assert "updating this step" in html
