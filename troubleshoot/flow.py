@@ -181,14 +181,14 @@ def position(flow: Flow, run: Run | None) -> Position:
 def _find_choice(current: Flow, step_id: int, choice_id: int) -> Choice:
     step = current.by_id.get(step_id)
     choice = next((c for c in step.choices.all() if c.pk == choice_id), None) if step else None
-    if choice is not None and choice.outcome == Choice.Outcome.NEXT and choice.next_step_id not in current.by_id:
+    if choice is None:
+        if any(c.pk == choice_id for s in current.steps for c in s.choices.all()):
+            raise StaleAnswer("That answer belongs to a different step. Here is the step you're on.")
+        raise StaleAnswer("That answer no longer exists: the checker was updated. Here is your step.")
+    if choice.outcome == Choice.Outcome.NEXT and choice.next_step_id not in current.by_id:
         # The flow check warned the editor; the seller gets a clear answer, not an error page.
         raise StaleAnswer("That answer is being updated right now. Please pick another, or try again shortly.")
-    if choice is not None:
-        return choice
-    if any(c.pk == choice_id for s in current.steps for c in s.choices.all()):
-        raise StaleAnswer("That answer belongs to a different step. Here is the step you're on.")
-    raise StaleAnswer("That answer no longer exists: the checker was updated. Here is your step.")
+    return choice
 
 
 def _apply(current: Flow, run: Run, choice: Choice, *, insert: bool = False) -> None:

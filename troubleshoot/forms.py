@@ -13,16 +13,15 @@ class AnswerForm(forms.Form):
 
 
 class StartForm(AnswerForm):
-    """The first answer, which starts a run with the id minted when the page was shown."""
+    """The first answer, which starts a run with the id minted when the page was shown.
+
+    An unknown source is logged as direct by `flow.start_run`, which owns that rule.
+    """
 
     run = forms.UUIDField()
     source = forms.CharField(max_length=10, required=False)
     source_detail = forms.CharField(max_length=200, required=False)
     code = forms.CharField(max_length=40, required=False)
-
-    def clean_source(self) -> str:
-        source = self.cleaned_data["source"]
-        return source if source in Run.Source.values else Run.Source.DIRECT
 
 
 class FixedNoteForm(forms.ModelForm):
