@@ -68,6 +68,11 @@ def make_checker(slug: str = "demo", *, category: Category | None = None, code: 
     return checker
 
 
+def first_step(checker: Checker) -> Step:
+    """Where every run of `checker` starts, by the portal's own rule."""
+    return flow.load(checker).start
+
+
 def choice(checker: Checker, step_key: str, label: str) -> Choice:
     return Choice.objects.get(step__checker=checker, step__key=step_key, label=label)
 

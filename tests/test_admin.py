@@ -5,7 +5,7 @@ import uuid
 import pytest
 from django.contrib.auth.models import Permission, User
 
-from tests.conftest import choice
+from tests.conftest import choice, first_step
 from troubleshoot import flow
 from troubleshoot.models import Run, Step
 
@@ -21,7 +21,7 @@ def staff_client(client, db):
 
 
 def walked_run(checker) -> Run:
-    run = flow.start_run(flow.load(checker), uuid.uuid4(), checker.first_step().pk, choice(checker, "start", "Yes").pk)
+    run = flow.start_run(flow.load(checker), uuid.uuid4(), first_step(checker).pk, choice(checker, "start", "Yes").pk)
     return flow.record_answer(flow.load(checker), run, run.current_step_id, choice(checker, "second", "Yes").pk)
 
 
@@ -103,7 +103,7 @@ def test_editing_a_step_in_the_admin_bumps_version_and_checks_the_flow(admin_cli
         }
     # Make "No" loop back to the first step: saved, with a warning.
     data["choices-1-outcome"] = "next"
-    data["choices-1-next_step"] = checker.first_step().pk
+    data["choices-1-next_step"] = first_step(checker).pk
     version = checker.version
     response = admin_client.post(f"/admin/troubleshoot/step/{second.pk}/change/", data, follow=True)
     assert response.status_code == 200

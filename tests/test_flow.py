@@ -7,7 +7,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from tests.conftest import choice, make_checker
+from tests.conftest import choice, first_step, make_checker
 from troubleshoot import flow
 from troubleshoot.models import Answer, Choice, Run, Step
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 
 def start(checker, label="Yes", **kwargs):
-    first = checker.first_step()
+    first = first_step(checker)
     return flow.start_run(flow.load(checker), uuid.uuid4(), first.pk, choice(checker, "start", label).pk, **kwargs)
 
 
@@ -37,7 +37,7 @@ def test_unknown_source_is_logged_as_direct(checker):
 
 
 def test_double_submitted_first_answer_starts_one_run(checker):
-    run_id, first = uuid.uuid4(), checker.first_step()
+    run_id, first = uuid.uuid4(), first_step(checker)
     yes = choice(checker, "start", "Yes")
     one = flow.start_run(flow.load(checker), run_id, first.pk, yes.pk)
     two = flow.start_run(flow.load(checker), run_id, first.pk, yes.pk)
@@ -46,7 +46,7 @@ def test_double_submitted_first_answer_starts_one_run(checker):
 
 
 def test_reused_start_id_with_another_answer_starts_a_fresh_run(checker):
-    run_id, first = uuid.uuid4(), checker.first_step()
+    run_id, first = uuid.uuid4(), first_step(checker)
     flow.start_run(flow.load(checker), run_id, first.pk, choice(checker, "start", "Yes").pk)
     again = flow.start_run(flow.load(checker), run_id, first.pk, choice(checker, "start", "No").pk)
     assert again.pk != run_id
@@ -102,7 +102,7 @@ def test_answer_on_finished_run_is_refused(checker):
     run = start(checker, label="No")
     assert run.outcome == Run.Outcome.ESCALATED
     with pytest.raises(flow.StaleAnswer, match="already finished"):
-        record(run, checker.first_step().pk, choice(checker, "start", "Yes").pk)
+        record(run, first_step(checker).pk, choice(checker, "start", "Yes").pk)
 
 
 def test_back_withdraws_the_last_answer_and_keeps_it_in_the_log(checker):
@@ -126,14 +126,14 @@ def test_back_on_first_step_does_nothing(checker):
 
 def test_database_refuses_two_live_answers_to_one_step(checker):
     run = start(checker)
-    first = checker.first_step()
+    first = first_step(checker)
     with pytest.raises(IntegrityError), transaction.atomic():
         Answer.objects.create(run=run, step=first, step_title="x", question="y", choice_label="z")
 
 
 def test_database_refuses_next_answer_without_a_step(checker):
     with pytest.raises(IntegrityError), transaction.atomic():
-        Choice.objects.create(step=checker.first_step(), label="Broken", outcome=Choice.Outcome.NEXT)
+        Choice.objects.create(step=first_step(checker), label="Broken", outcome=Choice.Outcome.NEXT)
 
 
 def test_progress_counts_longest_remaining_path(checker):
@@ -163,7 +163,7 @@ def test_flow_check_reports_loop_unreachable_and_dead_end(checker):
 def test_flow_check_reports_next_step_in_another_checker(checker):
     other = make_checker("other")
     Choice.objects.filter(step__checker=checker, step__key="third", label="Fixed").update(
-        outcome=Choice.Outcome.NEXT, next_step=other.first_step()
+        outcome=Choice.Outcome.NEXT, next_step=first_step(other)
     )
     assert any("another checker" in p for p in flow.load(checker).problems())
 

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from tests.conftest import choice, make_checker
+from tests.conftest import choice, first_step, make_checker
 from troubleshoot.models import Article, Choice, Run, Step, SupportRequest
 
 pytestmark = pytest.mark.django_db
@@ -18,7 +18,7 @@ HTMX = {"HTTP_HX_REQUEST": "true"}
 def start_data(checker, label="Yes", **extra):
     return {
         "run": str(uuid.uuid4()),
-        "step": checker.first_step().pk,
+        "step": first_step(checker).pk,
         "choice": choice(checker, "start", label).pk,
         **extra,
     }
@@ -391,7 +391,7 @@ def test_unknown_error_code_offers_search(client, checker):
 
 
 def test_script_typed_into_admin_content_never_reaches_the_page(client, checker):
-    step = checker.first_step()
+    step = first_step(checker)
     step.body = 'Hi <script>alert(1)</script> [click](javascript:alert(2)) <img src=x onerror="alert(3)">'
     step.save()
     html = client.get(f"/troubleshoot/{checker.slug}/").content.decode()
@@ -444,7 +444,7 @@ def test_refused_first_answer_keeps_where_the_seller_came_from(client, checker):
 def test_answer_leading_to_another_checkers_step_is_a_400_not_a_500(client, checker):
     other = make_checker("other")
     run = start(client, checker)
-    Choice.objects.filter(pk=choice(checker, "second", "No").pk).update(next_step=other.first_step())
+    Choice.objects.filter(pk=choice(checker, "second", "No").pk).update(next_step=first_step(other))
     response = answer(client, run, "second", "No")
     assert response.status_code == 400 and "being updated" in response.content.decode()
     assert run.answers.count() == 1

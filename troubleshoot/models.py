@@ -101,9 +101,6 @@ class Checker(models.Model):
     def signature_list(self) -> list[str]:
         return [line.strip() for line in self.signatures.splitlines() if line.strip()]
 
-    def first_step(self) -> "Step | None":
-        return self.steps.order_by("position", "pk").first()
-
 
 class ErrorCode(models.Model):
     """A short code our emails and app link with: /e/<code>/ lands on the checker."""
