@@ -340,7 +340,7 @@ class Walk:
 
 def choose_walk(slug: str | None) -> Walk:
     """A checker with a path first --next--> second --next--> third, so every POST is a real step transition."""
-    from troubleshoot import flow
+    from troubleshoot import versions
     from troubleshoot.models import Checker
 
     checkers = Checker.objects.published().select_related("category").order_by("slug")
@@ -348,21 +348,21 @@ def choose_walk(slug: str | None) -> Walk:
         checkers = checkers.filter(slug=slug)
     candidates = []
     for checker in checkers:
-        graph = flow.load(checker)
+        graph = versions.flow_of(checker.live_version_id)
         if graph.problems():
             continue
         first = graph.start
         paths = [
-            (c1, c2)
-            for c1 in first.choices.all()
-            if c1.next_step_id in graph.by_id
-            for c2 in graph.by_id[c1.next_step_id].choices.all()
-            if c2.next_step_id in graph.by_id
+            (a1, a2)
+            for a1 in first.answers
+            if a1.next in graph.by_key
+            for a2 in graph.by_key[a1.next].answers
+            if a2.next in graph.by_key
         ]
         if paths:
-            c1, c2 = paths[0]
-            walk = Walk(checker, [first, graph.by_id[c1.next_step_id], graph.by_id[c2.next_step_id]], [c1, c2])
-            candidates.append((graph.longest[first.pk], len(graph.steps), walk))
+            a1, a2 = paths[0]
+            walk = Walk(checker, [first, graph.by_key[a1.next], graph.by_key[a2.next]], [a1, a2])
+            candidates.append((graph.longest[first.key], len(graph.steps), walk))
     if not candidates:
         sys.exit(f"No published checker {'(' + slug + ') ' if slug else ''}has a first → second → third step path.")
     return max(candidates, key=lambda c: (c[0], c[1]))[2]
@@ -370,12 +370,13 @@ def choose_walk(slug: str | None) -> Walk:
 
 def new_run(walk: Walk, answers: int):
     """A run in progress with `answers` answers (1: on the second step, 2: on the third)."""
-    from troubleshoot import flow
+    from troubleshoot import versions
+    from troubleshoot import walk as walking
 
-    current = flow.load(walk.checker)
-    run = flow.start_run(current, uuid.uuid4(), walk.steps[0].pk, walk.choices[0].pk, source="home")
+    current = versions.flow_of(walk.checker.live_version_id)
+    run = walking.start_run(current, uuid.uuid4(), walk.steps[0].key, walk.choices[0].index, source="home")
     if answers >= 2:
-        run = flow.record_answer(current, run, walk.steps[1].pk, walk.choices[1].pk)
+        run = walking.record_answer(current, run, walk.steps[1].key, walk.choices[1].index)
     return run
 
 
@@ -444,7 +445,7 @@ def concurrency_check(walk: Walk, threads: int, per_thread: int) -> dict:
     log(f"Concurrency: preparing {threads * per_thread} runs")
     runs = [new_run(walk, 1) for _ in range(threads * per_thread)]
     url = "/troubleshoot/{slug}/{run}/answer/"
-    data = {"step": walk.steps[1].pk, "choice": walk.choices[1].pk}
+    data = {"step": walk.steps[1].key, "answer": walk.choices[1].index}
     barrier = threading.Barrier(threads + 1)
     lock = threading.Lock()
     statuses: Counter = Counter()
@@ -620,7 +621,7 @@ def run_benchmark(args) -> tuple[str, str]:
         f"GET {start_url} (start page)",
         lambda i: Request("GET", start_url),
         expect=200,
-        check=contains(f'name="step" value="{first.pk}"', f'value="{walk.choices[0].pk}"'),
+        check=contains(f'name="step" value="{first.key}"', f'value="{walk.choices[0].index}"'),
     )
     bench(
         f"GET {start_url}, new DB connection per request",
@@ -638,7 +639,7 @@ def run_benchmark(args) -> tuple[str, str]:
     )
 
     log("Step transitions:")
-    start_data = {"step": first.pk, "choice": walk.choices[0].pk, "source": "home"}
+    start_data = {"step": first.key, "answer": walk.choices[0].index, "source": "home"}
     run_ids = [uuid.uuid4() for _ in range(n + w)]
     bench(
         "POST start (first answer) → 302",
@@ -655,7 +656,7 @@ def run_benchmark(args) -> tuple[str, str]:
     )
     sql_dumps.append(("POST start (first answer), htmx", result.queries))
 
-    answer_data = {"step": second.pk, "choice": walk.choices[1].pk}
+    answer_data = {"step": second.key, "answer": walk.choices[1].index}
     log(f"  (preparing {n + w} runs on step 2)")
     runs = [new_run(walk, 1) for _ in range(n + w)]
     bench(

@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "nested_admin",
     "troubleshoot",
 ]
 
@@ -63,6 +64,8 @@ MIDDLEWARE = [
 ]
 
 ROOT_URLCONF = "helpcenter.urls"
+# Staff pages outside the admin (the draft preview) send anyone signed out to the admin's login.
+LOGIN_URL = "admin:login"
 WSGI_APPLICATION = "helpcenter.wsgi.application"
 ASGI_APPLICATION = "helpcenter.asgi.application"
 

@@ -1,24 +1,28 @@
-"""The seller's pages. Each view reads the request, calls `flow` or `search`, and renders.
+"""The seller's pages, and the editor's preview of a draft. Each view reads the request, calls `walk`, `versions`
+or `search`, and renders.
 
 A checker page and its htmx partial are one template (`checker.html`, partial `panel`): htmx requests get the
-partial, everything else the full page, so every form works with JavaScript off.
+partial, everything else the full page, so every form works with JavaScript off. Sellers walk published versions
+(`versions.flow_of`, cached); the preview walks the draft with the same template and stores nothing.
 """
 
 import logging
 import uuid
 
 from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
 from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import push_url, replace_url
 
-from . import flow
-from .forms import AnswerForm, FixedNoteForm, StartForm, SupportRequestForm
+from . import versions, walk
+from .forms import AnswerForm, FixedNoteForm, PreviewForm, StartForm, SupportRequestForm
 from .models import Article, Category, Checker, ErrorCode, Run, SupportRequest
 from .search import MAX_QUERY, search
 
@@ -94,35 +98,40 @@ def _run(slug: str, run_id) -> Run:
 
 
 def _render(
-    request, checker: Checker, run: Run | None, *, current: flow.Flow | None = None, status=200, **extra
+    request, checker: Checker, run: Run | None, *, current: walk.Flow | None = None, status=200, **extra
 ) -> TemplateResponse:
-    """The checker page (or just its panel, for htmx) showing where `run` stands."""
-    current = current or flow.load(checker)
+    """The checker page (or just its panel, for htmx) showing where `run` stands in the version it walks."""
+    current = current or versions.flow_of(run.version_id if run else checker.live_version_id)
     context = {
         "checker": checker,
         "run": run,
-        "position": flow.position(current, run),
+        "position": walk.position(current, run),
         "focus": bool(request.htmx),
         **extra,
     }
     if run is None:
         context.setdefault("start", {"run": uuid.uuid4()})
+        context["answer_url"] = reverse("troubleshoot:start", args=[checker.slug])
     elif run.outcome == Run.Outcome.RESOLVED:
         context.setdefault("note_form", FixedNoteForm(instance=run))
     elif run.outcome == Run.Outcome.ESCALATED:
         context["support_request"] = getattr(run, "support_request", None)
         context.setdefault("support_form", SupportRequestForm())
+    else:
+        context["answer_url"] = reverse("troubleshoot:answer", args=[checker.slug, run.pk])
     template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
     return TemplateResponse(request, template, context, status=status)
 
 
-def _after_change(request, run: Run, current: flow.Flow | None = None):
+def _after_change(request, run: Run, current: walk.Flow | None = None):
     """POST/redirect/GET without JavaScript; the new panel and a URL in the history with htmx."""
     if not request.htmx:
         return redirect(run)
-    response = _render(request, run.checker, run, current=current)
-    url = run.get_absolute_url()
-    same_page = (request.htmx.current_url_abs_path or "").split("?")[0] == url
+    return _swap(request, _render(request, run.checker, run, current=current), run.get_absolute_url())
+
+
+def _swap(request, response, url: str):
+    same_page = (request.htmx.current_url_abs_path or "").split("?")[0] == url.split("?")[0]
     return replace_url(response, url) if same_page else push_url(response, url)
 
 
@@ -144,7 +153,7 @@ def checker_start(request, slug):
 @require_POST
 def start_run(request, slug):
     checker = _checker(slug)
-    current = flow.load(checker)
+    current = versions.flow_of(checker.live_version_id)
     form = StartForm(request.POST)
     # Shown again if the answer is refused, so where the seller came from isn't lost.
     start = _start(*(request.POST.get(key, "") for key in ("source", "source_detail", "code")))
@@ -153,17 +162,18 @@ def start_run(request, slug):
         return _render(request, checker, None, current=current, start=start, status=400, message=message)
     data = form.cleaned_data
     try:
-        run = flow.start_run(
+        run = walk.start_run(
             current,
             data["run"],
             data["step"],
-            data["choice"],
+            data["answer"],
             source=data["source"],
             source_detail=data["source_detail"],
             error_code=data["code"],
         )
-    except flow.StaleAnswer as stale:
+    except walk.StaleAnswer as stale:
         return _render(request, checker, None, current=current, start=start, status=400, message=str(stale))
+    run.checker = checker
     return _after_change(request, run, current)
 
 
@@ -176,14 +186,14 @@ def run_detail(request, slug, run_id):
 @require_POST
 def run_answer(request, slug, run_id):
     run = _run(slug, run_id)
-    current = flow.load(run.checker)
+    current = versions.flow_of(run.version_id)
     form = AnswerForm(request.POST)
     if not form.is_valid():
         message = "That answer wasn't understood. Please pick again."
         return _render(request, run.checker, run, current=current, status=400, message=message)
     try:
-        run = flow.record_answer(current, run, form.cleaned_data["step"], form.cleaned_data["choice"])
-    except flow.StaleAnswer as stale:
+        run = walk.record_answer(current, run, form.cleaned_data["step"], form.cleaned_data["answer"])
+    except walk.StaleAnswer as stale:
         run.refresh_from_db()
         return _render(request, run.checker, run, current=current, status=400, message=str(stale))
     return _after_change(request, run, current)
@@ -194,7 +204,7 @@ def run_back(request, slug, run_id):
     run = _run(slug, run_id)
     if hasattr(run, "support_request"):
         return _render(request, run.checker, run, status=400, message="Your support request is already sent.")
-    return _after_change(request, flow.go_back(run))
+    return _after_change(request, walk.go_back(run))
 
 
 @require_POST
@@ -235,6 +245,62 @@ def run_support(request, slug, run_id):
     return _after_change(request, run)
 
 
+# The editor's preview: the draft, walked with the seller's template, stored nowhere.
+
+
+def _path(text: str) -> list[int]:
+    return [int(part) for part in text.split(".") if part.isdigit()][:200]
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def preview(request, slug):
+    """Walk the draft as a seller would (htmx and no-JS alike); the answers so far travel in the URL."""
+    if not request.user.has_perm("troubleshoot.change_checker"):
+        raise PermissionDenied
+    checker = get_object_or_404(Checker.objects.select_related("category"), slug=slug)
+    current = versions.draft_flow(checker)
+    path, status, message = _path(request.GET.get("path", "")), 200, ""
+    if request.method == "POST":
+        form = PreviewForm(request.POST)
+        if form.is_valid():
+            path = _path(form.cleaned_data["path"])
+            position = walk.replay(current, path)
+            if position.step is not None and position.step.key == form.cleaned_data["step"]:
+                try:
+                    walk.find_answer(current, position.step.key, form.cleaned_data["answer"])
+                    path.append(form.cleaned_data["answer"])
+                except walk.StaleAnswer as stale:
+                    status, message = 400, str(stale)
+            else:
+                status, message = 400, "The draft changed under this preview. Here is where it stands now."
+        else:
+            status, message = 400, "That answer wasn't understood. Please pick again."
+        url = reverse("troubleshoot:preview", args=[slug]) + (f"?path={'.'.join(map(str, path))}" if path else "")
+        if status == 200 and not request.htmx:
+            return redirect(url)
+    position = walk.replay(current, path)
+    restart = reverse("troubleshoot:preview", args=[slug])
+    context = {
+        "checker": checker,
+        "run": None,
+        "position": position,
+        "focus": bool(request.htmx),
+        "answer_url": restart,
+        "message": message,
+        "preview": {
+            "path": ".".join(map(str, path)),
+            "back": ".".join(map(str, path[:-1])),
+            "restart": restart,
+        },
+    }
+    template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
+    response = TemplateResponse(request, template, context, status=status)
+    if request.htmx and request.method == "POST" and status == 200:
+        return _swap(request, response, url)
+    return response
+
+
 def notify_support(request, support_request: SupportRequest) -> None:
     """Tell the support inbox. The request is already stored, so a mail failure loses nothing."""
     run = support_request.run
@@ -244,7 +310,7 @@ def notify_support(request, support_request: SupportRequest) -> None:
     admin_url = request.build_absolute_uri(reverse("admin:troubleshoot_run_change", args=[run.pk]))
     body = (
         f"Reference: {support_request.reference}\n"
-        f"Checker: {run.checker.title} (version {run.checker_version})\n"
+        f"Checker: {run.checker.title} (version {run.version.number})\n"
         f"From: {support_request.email}\n"
         f"Came from: {run.get_source_display()} {run.error_code}\n\n"
         f"What happened:\n{support_request.description}\n\n"

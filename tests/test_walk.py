@@ -1,0 +1,226 @@
+"""The rules of walking a published version: starting, answering, going back, the flow check, abandonment."""
+
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from tests.conftest import choice, first_step, make_checker
+from troubleshoot import versions, walk
+from troubleshoot.graph import Flow
+from troubleshoot.models import Answer, Choice, Run, Step
+
+pytestmark = pytest.mark.django_db
+
+
+def live(checker) -> Flow:
+    return versions.flow_of(checker.live_version_id)
+
+
+def start(checker, label="Yes", **kwargs):
+    return walk.start_run(live(checker), uuid.uuid4(), first_step(checker), choice(checker, "start", label), **kwargs)
+
+
+def record(run, step_key, label):
+    flow = versions.flow_of(run.version_id)
+    index = next(a.index for a in flow.by_key[step_key].answers if a.label == label)
+    return walk.record_answer(flow, run, step_key, index)
+
+
+def test_start_run_records_first_answer_and_moves_on(checker):
+    run = start(checker, source="email", error_code="XC-001")
+    assert run.current_step_key == "second"
+    assert run.source == "email" and run.error_code == "XC-001"
+    assert run.version == checker.live_version and run.version.number == 1
+    answer = run.answers.get()
+    assert (answer.step_key, answer.answer_index) == ("start", 0)
+    assert (answer.step_title, answer.question, answer.choice_label) == ("First", "Is it on?", "Yes")
+
+
+def test_unknown_source_is_logged_as_direct(checker):
+    assert start(checker, source="forged").source == Run.Source.DIRECT
+
+
+def test_double_submitted_first_answer_starts_one_run(checker):
+    run_id = uuid.uuid4()
+    one = walk.start_run(live(checker), run_id, "start", 0)
+    two = walk.start_run(live(checker), run_id, "start", 0)
+    assert one.pk == two.pk == run_id
+    assert Run.objects.count() == 1 and Answer.objects.count() == 1
+
+
+def test_reused_start_id_with_another_answer_starts_a_fresh_run(checker):
+    run_id = uuid.uuid4()
+    walk.start_run(live(checker), run_id, "start", 0)
+    again = walk.start_run(live(checker), run_id, "start", 1)
+    assert again.pk != run_id
+    assert Run.objects.count() == 2
+
+
+def test_walk_to_resolved_records_end_step(checker):
+    run = record(start(checker), "second", "Yes")
+    assert run.outcome == Run.Outcome.RESOLVED
+    assert run.end_step_key == "second" and run.end_step_title == "Second" and run.ended_at is not None
+    assert [a.choice_label for a in run.answers.all()] == ["Yes", "Yes"]
+
+
+def test_walk_to_escalate(checker):
+    run = record(record(start(checker), "second", "No"), "third", "Still broken")
+    assert run.outcome == Run.Outcome.ESCALATED
+    assert run.end_step_key == "third"
+
+
+def test_double_submit_records_once(checker):
+    run = start(checker)
+    record(run, "second", "No")
+    run = record(run, "second", "No")
+    assert run.current_step_key == "third"
+    assert run.answers.count() == 2
+
+
+def test_answer_not_on_the_step_is_refused(checker):
+    run = start(checker)
+    with pytest.raises(walk.StaleAnswer, match="isn't one of this step's"):
+        walk.record_answer(live(checker), run, "second", 7)
+    assert run.answers.count() == 1
+
+
+def test_answer_to_a_step_already_passed_is_refused(checker):
+    run = record(start(checker), "second", "No")
+    with pytest.raises(walk.StaleAnswer, match="already answered"):
+        record(run, "second", "Yes")
+
+
+def test_answer_to_a_step_not_in_the_version_is_refused(checker):
+    run = start(checker)
+    with pytest.raises(walk.StaleAnswer, match="isn't part of this checker"):
+        walk.record_answer(live(checker), run, "no-such-step", 0)
+
+
+def test_answer_on_finished_run_is_refused(checker):
+    run = start(checker, label="No")
+    assert run.outcome == Run.Outcome.ESCALATED
+    with pytest.raises(walk.StaleAnswer, match="already finished"):
+        record(run, "start", "Yes")
+
+
+def test_back_withdraws_the_last_answer_and_keeps_it_in_the_log(checker):
+    run = record(start(checker), "second", "Yes")
+    run = walk.go_back(run)
+    assert run.outcome == Run.Outcome.OPEN and run.ended_at is None and run.end_step_title == ""
+    assert run.current_step_key == "second"
+    assert run.answers.count() == 2 and run.answers.filter(withdrawn_at__isnull=False).count() == 1
+    run = record(run, "second", "No")
+    assert run.current_step_key == "third"
+    assert run.answers.filter(withdrawn_at__isnull=True).count() == 2
+
+
+def test_back_on_first_step_does_nothing(checker):
+    run = walk.go_back(walk.go_back(start(checker)))
+    assert run.current_step_key == "start"
+    assert run.answers.filter(withdrawn_at__isnull=True).count() == 0
+
+
+def test_database_refuses_two_live_answers_to_one_step(checker):
+    run = start(checker)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Answer.objects.create(run=run, step_key="start", answer_index=1, step_title="x", question="y", choice_label="z")
+
+
+def test_database_refuses_next_answer_without_a_step(checker):
+    step = Step.objects.get(checker=checker, key="start")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Choice.objects.create(step=step, label="Broken", outcome=Choice.Outcome.NEXT)
+
+
+def test_progress_counts_longest_remaining_path(checker):
+    current = live(checker)
+    assert (walk.position(current, None).number, walk.position(current, None).up_to) == (1, 3)
+    position = walk.position(current, start(checker))
+    assert (position.number, position.up_to) == (2, 3)
+
+
+def test_flow_check_passes_a_good_checker(checker):
+    assert versions.draft_flow(checker).problems() == []
+
+
+def test_flow_check_reports_loop_unreachable_and_dead_end(checker):
+    third = checker.steps.get(key="third")
+    Choice.objects.filter(step=third, label="Still broken").update(
+        outcome=Choice.Outcome.NEXT, next_step=checker.steps.get(key="second")
+    )
+    Step.objects.create(checker=checker, key="orphan", position=9, title="Orphan", question="?")
+    problems = versions.draft_flow(checker).problems()
+    text = " ".join(map(str, problems))
+    assert "loop: second → third → second" in text
+    assert 'Step "orphan" can\'t be reached' in text
+    assert 'Step "orphan" has no answers' in text
+    assert {p.step for p in problems} == {"orphan", "second"}  # each problem names the step it concerns
+
+
+def test_flow_check_reports_next_step_in_another_checker(checker):
+    other = make_checker("other")
+    Choice.objects.filter(step__checker=checker, step__key="third", label="Fixed").update(
+        outcome=Choice.Outcome.NEXT, next_step=Step.objects.get(checker=other, key="start")
+    )
+    assert any("another checker" in str(p) for p in versions.draft_flow(checker).problems())
+
+
+def test_open_run_without_answers_for_30_minutes_is_abandoned(checker, settings):
+    run = start(checker)
+    assert run.status == "open"
+    Run.objects.filter(pk=run.pk).update(last_activity_at=timezone.now() - timedelta(minutes=31))
+    run.refresh_from_db()
+    assert run.status == Run.ABANDONED
+    assert Run.objects.with_status().get(pk=run.pk).effective_status == Run.ABANDONED
+    assert list(Run.objects.abandoned()) == [run]
+
+
+def test_finished_run_is_never_abandoned(checker):
+    run = start(checker, label="No")
+    Run.objects.filter(pk=run.pk).update(last_activity_at=timezone.now() - timedelta(days=2))
+    assert Run.objects.with_status().get(pk=run.pk).effective_status == "escalated"
+    assert not Run.objects.abandoned().exists()
+
+
+def test_preview_replays_a_path_and_stops_where_it_no_longer_fits(checker):
+    flow = versions.draft_flow(checker)
+    assert walk.replay(flow, []).step.key == "start"
+    position = walk.replay(flow, [0, 1])
+    assert position.step.key == "third" and [a.choice_label for a in position.answers] == ["Yes", "No"]
+    assert walk.replay(flow, [0, 1, 1]).ending == Run.Outcome.ESCALATED
+    assert walk.replay(flow, [0, 9]).step.key == "second"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_answers_to_one_step_are_recorded_once():
+    """Two requests answering the same step at the same moment (a double tap on a slow phone)."""
+    import threading
+
+    from django.db import connection
+
+    checker = make_checker("race")
+    run = start(checker)
+    current = live(checker)
+    barrier, errors = threading.Barrier(4), []
+
+    def answer():
+        try:
+            barrier.wait()
+            walk.record_answer(current, run, "second", 1)
+        except Exception as exc:  # noqa: BLE001 - collected and asserted below
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=answer) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert run.answers.filter(withdrawn_at__isnull=True).count() == 2
+    run.refresh_from_db()
+    assert run.current_step_key == "third"
