@@ -87,7 +87,7 @@ def test_back_on_an_old_version_reopens_its_step(checker):
     run = answer(start(checker), "second", "No")
     Step.objects.filter(checker=checker, key="second").update(key="renamed")
     versions.publish(checker)
-    run = walk.go_back(run)
+    run = walk.go_back(run, run.answers.last().pk)
     assert run.current_step_key == "second"
     assert walk.position(versions.flow_of(run.version_id), run).step.title == "Second"
 
