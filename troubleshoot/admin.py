@@ -97,11 +97,11 @@ class CheckerAdmin(nested_admin.NestedModelAdmin):
     list_filter = ["category", "is_published"]
     search_fields = ["title", "slug", "symptom", "signatures", "error_codes__code"]
     prepopulated_fields = {"slug": ["title"]}
-    readonly_fields = ["live", "flow_picture", "view_on_site_link"]
+    readonly_fields = ["live", "draft_status", "flow_picture", "view_on_site_link"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "category", "symptom", "is_published", "position", "view_on_site_link"]}),
         ("Search and support", {"fields": ["signatures", "support_hint"], "classes": ["collapse"]}),
-        ("The draft's flow", {"fields": ["live", "flow_picture"]}),
+        ("The draft's flow", {"fields": ["draft_status", "flow_picture"]}),
     ]
     inlines = [ErrorCodeInline, StepInline]
     change_form_template = "admin/troubleshoot/checker/change_form.html"
@@ -120,6 +120,20 @@ class CheckerAdmin(nested_admin.NestedModelAdmin):
             return "Not published yet"
         number = CheckerVersion.objects.filter(pk=obj.live_version_id).values_list("number", flat=True).first()
         return f"Version {number}"
+
+    @admin.display(description="Published")
+    def draft_status(self, obj):
+        if not obj.pk or not obj.live_version_id:
+            return "Not published yet: sellers can't see this checker."
+        number = obj.live_version.number
+        if not versions.has_unpublished_changes(obj):
+            return f"Version {number} is live; the draft below is the same."
+        url = reverse("admin:troubleshoot_checker_diff", args=[obj.pk]) + f"?old={number}"
+        return format_html(
+            'Version {} is live. <strong>The draft below has unpublished changes</strong> (<a href="{}">see them</a>).',
+            number,
+            url,
+        )
 
     @admin.display(description="Steps", ordering="step_total")
     def step_count(self, obj):

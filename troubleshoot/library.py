@@ -300,7 +300,22 @@ def dump_checker(checker: Checker) -> dict | None:
     """
     if checker.live_version_id is None:
         return None
-    return {**versions.listing(checker), "steps": checker.live_version.data["steps"]}
+    return {**versions.listing(checker), "steps": [_in_order(step) for step in checker.live_version.data["steps"]]}
+
+
+STEP_KEYS = ["key", "title", "body", "question", "links", "answers"]
+
+
+def _in_order(step: dict) -> dict:
+    """A step's keys in the file's order: PostgreSQL's jsonb keeps a version's keys in an order of its own."""
+    return {
+        **{key: step[key] for key in STEP_KEYS if key in step},
+        "links": [{"label": link["label"], "url": link["url"]} for link in step.get("links", [])],
+        "answers": [
+            {"label": a["label"], **({"next": a["next"]} if a.get("next") else {"outcome": a.get("outcome")})}
+            for a in step.get("answers", [])
+        ],
+    }
 
 
 def dump_article(article: Article) -> dict:
