@@ -12,7 +12,18 @@ from django.core.management import CommandError, call_command
 from tests.conftest import CONTENT
 from troubleshoot import versions, walk
 from troubleshoot.library import ContentError, import_library, read_library
-from troubleshoot.models import Answer, Article, Category, Checker, CheckerVersion, Choice, ErrorCode, Run, Step
+from troubleshoot.models import (
+    Answer,
+    Article,
+    ArticleVersion,
+    Category,
+    Checker,
+    CheckerVersion,
+    Choice,
+    ErrorCode,
+    Run,
+    Step,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -136,6 +147,8 @@ def test_round_trip_is_lossless(library, tmp_path, django_db_blocker):
     before = {c.slug: dump_checker(c) for c in Checker.objects.all()}
     articles = {a.slug: dump_article(a) for a in Article.objects.all()}
     call_command("dumpcontent", path=str(tmp_path))
+    Article.objects.update(live_version=None)
+    ArticleVersion.objects.all().delete()
     Article.objects.all().delete()
     Checker.objects.update(live_version=None)
     CheckerVersion.objects.all().delete()

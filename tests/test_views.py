@@ -85,14 +85,37 @@ def test_start_page_carries_source_and_code_into_the_run(client, checker):
 def test_article_renders_markdown_and_links_its_checkers(client, checker):
     article = Article.objects.create(slug="guide", title="Guide", body="## Tips\n\n**Log in** first.")
     article.checkers.add(checker)
+    versions.publish_article(article)
     html = client.get("/articles/guide/").content.decode()
     assert "<h2>Tips</h2>" in html and "<strong>Log in</strong>" in html
     assert f"/troubleshoot/{checker.slug}/?source=article&amp;article=guide" in html
 
 
-def test_draft_article_is_not_found(client):
-    Article.objects.create(slug="draft", title="Draft", body="x", is_published=False)
+def test_unlisted_or_unpublished_article_is_not_found(client):
+    versions.publish_article(Article.objects.create(slug="draft", title="Draft", body="x", is_published=False))
+    Article.objects.create(slug="never", title="Never published", body="x")
     assert client.get("/articles/draft/").status_code == 404
+    assert client.get("/articles/never/").status_code == 404
+    assert "Never published" not in client.get("/").content.decode()
+
+
+def test_article_drafts_reach_sellers_only_when_published(client, admin_client):
+    article = Article.objects.create(slug="guide", title="Guide", summary="Tips", body="Old **text**.")
+    versions.publish_article(article)
+    article.title, article.body = "Guide, half-edited", "New text."
+    article.save()
+    html = client.get("/articles/guide/").content.decode()
+    assert "<strong>text</strong>" in html and "half-edited" not in html
+    assert "half-edited" not in client.get("/").content.decode()
+    url = f"/admin/troubleshoot/article/{article.pk}/publish/"
+    response = admin_client.post(url, {"base": "1", "note": "Reworded"})
+    assert response.status_code == 302
+    assert "New text." in client.get("/articles/guide/").content.decode()
+    html = admin_client.get(f"/admin/troubleshoot/article/{article.pk}/history/").content.decode()
+    assert "Reworded" in html and "<ins>+ New text.</ins>" in html
+    admin_client.post(f"/admin/troubleshoot/article/{article.pk}/restore/1/")
+    article.refresh_from_db()
+    assert article.body == "Old **text**." and article.live_version.number == 2  # restored into the draft only
 
 
 # Walking without JavaScript

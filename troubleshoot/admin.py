@@ -21,6 +21,7 @@ from . import graph, versions
 from .models import (
     Answer,
     Article,
+    ArticleVersion,
     Category,
     Checker,
     CheckerVersion,
@@ -284,11 +285,131 @@ class CheckerAdmin(nested_admin.NestedModelAdmin):
 
 @admin.register(Article)
 class ArticleAdmin(admin.ModelAdmin):
-    list_display = ["title", "slug", "category", "is_published", "updated_at"]
+    """An article's title, summary and body are its draft; Publish, Versions and Restore work as for checkers."""
+
+    list_display = ["title", "slug", "category", "is_published", "live", "updated_at"]
     list_filter = ["is_published", "category"]
     search_fields = ["title", "summary", "body"]
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["checkers"]
+    readonly_fields = ["draft_status", "body_preview"]
+    fields = [
+        *("title", "slug", "summary", "category", "checkers", "is_published"),
+        *("draft_status", "body", "body_preview"),
+    ]
+    change_form_template = "admin/troubleshoot/article/change_form.html"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("category", "live_version")
+
+    @admin.display(description="Live version")
+    def live(self, obj):
+        return f"Version {obj.live_version.number}" if obj.live_version_id else "Not published yet"
+
+    @admin.display(description="Published")
+    def draft_status(self, obj):
+        if not obj.pk or not obj.live_version_id:
+            return "Not published yet: sellers can't see this article."
+        if obj.live_version.data == versions.article_data(obj):
+            return f"Version {obj.live_version.number} is live; the draft is the same."
+        return format_html(
+            'Version {} is live. <strong>The draft has unpublished changes</strong> (<a href="{}">see them</a>).',
+            obj.live_version.number,
+            reverse("admin:troubleshoot_article_publish", args=[obj.pk]),
+        )
+
+    @admin.display(description="Preview")
+    def body_preview(self, obj):
+        return format_html('<div class="md-preview">{}</div>', mark_safe(obj.body_html))  # noqa: S308
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        return [
+            path("<int:object_id>/publish/", wrap(self.publish_view), name="troubleshoot_article_publish"),
+            path("<int:object_id>/history/", wrap(self.versions_view), name="troubleshoot_article_versions"),
+            path(
+                "<int:object_id>/restore/<int:number>/",
+                wrap(self.restore_view),
+                name="troubleshoot_article_restore",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _article(self, request, object_id, permission: str) -> Article:
+        if not request.user.has_perm(f"troubleshoot.{permission}"):
+            raise PermissionDenied
+        return get_object_or_404(Article.objects.select_related("category", "live_version"), pk=object_id)
+
+    def _page(self, request, article, template, title, **context):
+        return TemplateResponse(
+            request,
+            f"admin/troubleshoot/article/{template}",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "original": article,
+                "article": article,
+                "title": title,
+                **context,
+            },
+        )
+
+    def publish_view(self, request, object_id):
+        article = self._article(request, object_id, "publish_article")
+        live = article.live_version
+        problems = []
+        if request.method == "POST":
+            base = request.POST.get("base", "")
+            try:
+                version = versions.publish_article(
+                    article,
+                    user=request.user,
+                    note=request.POST.get("note", "").strip(),
+                    base=int(base) if base.isdigit() else None,
+                )
+            except versions.PublishConflict as conflict:
+                messages.error(request, str(conflict))
+                return redirect("admin:troubleshoot_article_versions", article.pk)
+            except versions.PublishRefused as refused:
+                problems = refused.problems
+            else:
+                messages.success(request, f"Version {version.number} of {article.title} is live.")
+                return redirect("admin:troubleshoot_article_change", article.pk)
+        draft = versions.article_data(article)
+        return self._page(
+            request,
+            article,
+            "publish.html",
+            f"Publish {article.title}",
+            live=live,
+            base=live.number if live else 0,
+            problems=problems,
+            changes=versions.diff_article(live.data if live else {}, draft),
+        )
+
+    def versions_view(self, request, object_id):
+        article = self._article(request, object_id, "view_article")
+        rows = list(ArticleVersion.objects.filter(article=article).select_related("created_by").order_by("-number"))
+        for row in rows:
+            row.changes = None  # the first version has nothing before it
+        for older, newer in zip(rows[1:], rows, strict=False):
+            newer.changes = versions.diff_article(older.data, newer.data)
+        return self._page(
+            request,
+            article,
+            "history.html",
+            f"History of {article.title}",
+            versions=rows,
+            can_restore=request.user.has_perm("troubleshoot.publish_article"),
+        )
+
+    def restore_view(self, request, object_id, number):
+        article = self._article(request, object_id, "publish_article")
+        if request.method != "POST":
+            return redirect("admin:troubleshoot_article_versions", article.pk)
+        versions.restore_article(article, number)
+        messages.success(request, f"Version {number}'s text is back in the draft; publish to go live.")
+        return redirect("admin:troubleshoot_article_change", article.pk)
 
 
 class ReadOnlyAdminMixin:

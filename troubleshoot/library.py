@@ -318,15 +318,16 @@ def _in_order(step: dict) -> dict:
     }
 
 
-def dump_article(article: Article) -> dict:
+def dump_article(article: Article) -> dict | None:
+    """An article as sellers get it, in the file format: its listing and live version's text (None if unpublished)."""
+    if article.live_version_id is None:
+        return None
+    live = article.live_version.data
     return {
-        "slug": article.slug,
-        "title": article.title,
-        "summary": article.summary,
-        "category": article.category.slug if article.category else "",
-        "checkers": [c.slug for c in article.checkers.order_by("slug")],
-        "published": article.is_published,
-        "body": article.body.strip(),
+        **versions.article_data(article),
+        "title": live["title"],
+        "summary": live["summary"],
+        "body": live["body"],
     }
 
 
@@ -367,6 +368,26 @@ def _sync_checker(data: dict, categories: dict[str, Category], path: Path) -> tu
     return "created" if created else "updated", version.number
 
 
+def _sync_article(data: dict, categories: dict[str, Category], path: Path) -> str:
+    """Bring one article in line with its file, publishing a version when anything changed."""
+    article = Article.objects.select_related("category", "live_version").filter(slug=data["slug"]).first()
+    if article is not None and dump_article(article) == data:
+        return "unchanged"
+    checkers = list(Checker.objects.filter(slug__in=data["checkers"]))
+    missing = set(data["checkers"]) - {c.slug for c in checkers}
+    if missing:
+        raise ContentError(path, f"unknown checkers: {', '.join(sorted(missing))}", key="checkers")
+    created = article is None
+    article = article or Article(slug=data["slug"])
+    article.title, article.summary, article.body = data["title"], data["summary"], data["body"]
+    article.category = categories.get(data["category"])
+    article.is_published = data["published"]
+    article.save()
+    article.checkers.set(checkers)
+    versions.publish_article(article, note=f"Loaded from content/articles/{path.name}")
+    return "created" if created else "updated"
+
+
 def import_library(library: Library) -> ImportReport:
     """Import everything in one transaction: all of it lands, or (on a ContentError) none of it."""
     report = ImportReport()
@@ -385,25 +406,8 @@ def import_library(library: Library) -> ImportReport:
             getattr(report, result).append(slug if result == "unchanged" else f"{slug} (version {number} published)")
         for slug, data in library.articles.items():
             path = library.paths["article:" + slug]
-            article = Article.objects.select_related("category").filter(slug=slug).first()
-            if article is not None and dump_article(article) == data:
-                report.unchanged.append(f"article {slug}")
-                continue
-            checkers = list(Checker.objects.filter(slug__in=data["checkers"]))
-            missing = set(data["checkers"]) - {c.slug for c in checkers}
-            if missing:
-                raise ContentError(path, f"unknown checkers: {', '.join(sorted(missing))}", key="checkers")
-            (report.created if article is None else report.updated).append(f"article {slug}")
-            article = article or Article(slug=slug)
-            article.title, article.summary, article.body = (
-                data["title"],
-                data["summary"],
-                data["body"],
-            )
-            article.category = categories.get(data["category"])
-            article.is_published = data["published"]
-            article.save()
-            article.checkers.set(checkers)
+            result = _sync_article(data, categories, path)
+            getattr(report, result).append(f"article {slug}")
     return report
 
 
@@ -471,7 +475,8 @@ def dump_library(root: Path) -> list[str]:
         data = dump_checker(checker)
         if data is not None and _write(root / "checkers" / f"{checker.slug}.yaml", checker_yaml(data)):
             written.append(f"checkers/{checker.slug}.yaml")
-    for article in Article.objects.select_related("category"):
-        if _write(root / "articles" / f"{article.slug}.md", article_text(dump_article(article))):
+    for article in Article.objects.select_related("category", "live_version"):
+        data = dump_article(article)
+        if data is not None and _write(root / "articles" / f"{article.slug}.md", article_text(data)):
             written.append(f"articles/{article.slug}.md")
     return written

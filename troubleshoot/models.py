@@ -34,9 +34,10 @@ class Category(models.Model):
         return self.name
 
 
-class PublishedQuerySet(models.QuerySet):
+class ArticleQuerySet(models.QuerySet):
     def published(self):
-        return self.filter(is_published=True)
+        """What sellers may see: listed, and with a published version to read."""
+        return self.filter(is_published=True, live_version__isnull=False)
 
 
 class CheckerQuerySet(models.QuerySet):
@@ -228,6 +229,8 @@ class Choice(models.Model):
 
 
 class Article(models.Model):
+    """A help article. Its title, summary and body here are the draft; sellers read its live version."""
+
     slug = models.SlugField(unique=True, help_text="Part of the URL /articles/<slug>/.")
     title = LineField(max_length=200)
     summary = LineField(max_length=300, blank=True, help_text="Shown in lists and search.")
@@ -237,13 +240,25 @@ class Article(models.Model):
     checkers = models.ManyToManyField(
         Checker, blank=True, related_name="articles", help_text="Checkers this article covers."
     )
-    is_published = models.BooleanField(default=True, help_text="Drafts are hidden from sellers.")
+    is_published = models.BooleanField(
+        default=True, help_text="Listed for sellers. An article is only shown once a version is published."
+    )
+    live_version = models.ForeignKey(
+        "ArticleVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text="The published version sellers read. Changes only by publishing.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = PublishedQuerySet.as_manager()
+    objects = ArticleQuerySet.as_manager()
 
     class Meta:
         ordering = ["title"]
+        permissions = [("publish_article", "Can publish an article's draft and restore old versions")]
 
     def __str__(self) -> str:
         return self.title
@@ -254,6 +269,31 @@ class Article(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("troubleshoot:article", args=[self.slug])
+
+    @property
+    def live(self) -> dict:
+        """The published version's content-file dict (title, summary, body…): what sellers read."""
+        return self.live_version.data if self.live_version_id else {}
+
+
+class ArticleVersion(models.Model):
+    """A published article, frozen: rows only ever added. `data` is the article's content-file dict."""
+
+    article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(help_text="1, 2, 3… per article, in the order they were published.")
+    data = models.JSONField(help_text="The article exactly as its content file says it (front matter and body).")
+    note = models.CharField(max_length=200, blank=True, help_text="What changed and why, for the history.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["article", "-number"]
+        constraints = [models.UniqueConstraint(fields=["article", "number"], name="article_version_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.data.get('slug', self.article_id)} version {self.number}"
 
 
 class RunQuerySet(models.QuerySet):

@@ -1,6 +1,6 @@
 """Staff roles as groups, created by a migration (0002_roles). Superusers can do everything both can.
 
-- **Editors** edit checkers' drafts and articles, preview, publish and restore versions; they read the history.
+- **Editors** edit checkers' and articles' drafts, preview, publish and restore versions; they read the history.
 - **Reviewers** read the outcome log (runs, answers, support requests) and content and its history; they change no
   content. (Handling support requests and the review pages come with the support review work.)
 
@@ -16,8 +16,8 @@ def role_codenames() -> dict[str, list[str]]:
     edit = [f"{action}_{model}" for model in CONTENT_MODELS for action in ("add", "change", "delete", "view")]
     read_content = [f"view_{model}" for model in [*CONTENT_MODELS, "checkerversion"]]
     return {
-        EDITORS: [*edit, "view_checkerversion", "publish_checker"],
-        REVIEWERS: [*read_content, *(f"view_{model}" for model in LOG_MODELS)],
+        EDITORS: [*edit, "view_checkerversion", "view_articleversion", "publish_checker", "publish_article"],
+        REVIEWERS: [*read_content, "view_articleversion", *(f"view_{model}" for model in LOG_MODELS)],
     }
 
 

@@ -1,4 +1,5 @@
-"""Published versions of a checker: publish the draft, restore an old version into it, compare two, load one.
+"""Published versions of checkers and articles: publish the draft, restore an old version into it, compare two, load
+one.
 
 A checker's draft is its Step, Choice and StepLink rows; a version's `data` is the content-file dict (the format
 `library.py` reads and writes), so the draft is turned into that dict to be checked, compared and frozen. A version
@@ -12,7 +13,8 @@ from django.core.cache import cache
 from django.db import transaction
 
 from .graph import Flow, Problem
-from .models import Checker, CheckerVersion, Choice, Step, StepLink
+from .models import Article, ArticleVersion, Checker, CheckerVersion, Choice, Step, StepLink
+from .rendering import render_markdown
 
 # The listing: how sellers find a checker (home, search, /e/<code>/). Edited in place, part of every version's data.
 LISTING = ["slug", "title", "category", "symptom", "position", "published", "error_codes", "signatures", "support_hint"]
@@ -279,4 +281,79 @@ def _step_changes(key: str, old: dict, new: dict) -> list[Change]:
     new_order = [a for a in new_answers if a in old_answers]
     if old_order != new_order:
         changes.append(Change("reordered", f"{where}: answers", ", ".join(old_order), ", ".join(new_order)))
+    return changes
+
+
+# Articles: the same idea. The row's title, summary and body are the draft; a version holds the article's file dict.
+
+
+def article_data(article: Article) -> dict:
+    """The article as it would be published now, as its content file's dict (the same as `read_article`)."""
+    return {
+        "slug": article.slug,
+        "title": article.title,
+        "summary": article.summary,
+        "category": article.category.slug if article.category else "",
+        "checkers": sorted(article.checkers.values_list("slug", flat=True)),
+        "published": article.is_published,
+        "body": article.body.strip(),
+    }
+
+
+def publish_article(article: Article, *, user=None, note: str = "", base: int | None = None) -> ArticleVersion:
+    """Freeze the article's draft into a new live version (same rules as `publish`: a row lock, the base check)."""
+    with transaction.atomic():
+        locked = Article.objects.select_for_update().select_related("category").get(pk=article.pk)
+        live = ArticleVersion.objects.filter(pk=locked.live_version_id).first()
+        live_number = live.number if live else 0
+        if base is not None and base != live_number:
+            raise PublishConflict(
+                f"Version {live_number} was published since you opened this draft. Nothing was published: look "
+                "at what changed in the history, then publish again."
+            )
+        data = article_data(locked)
+        if live is not None and live.data == data:
+            raise PublishRefused([Problem(f"Nothing to publish: the draft is the same as version {live.number}.")])
+        last = ArticleVersion.objects.filter(article=locked).order_by("-number").first()
+        version = ArticleVersion.objects.create(
+            article=locked,
+            number=(last.number if last else 0) + 1,
+            data=data,
+            note=note[:200],
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        Article.objects.filter(pk=locked.pk).update(live_version=version)
+    article.live_version = version
+    return version
+
+
+def restore_article(article: Article, number: int) -> ArticleVersion:
+    """Put an old version's title, summary and body back into the draft (publish to make it live)."""
+    version = ArticleVersion.objects.get(article=article, number=number)
+    article.title, article.summary, article.body = (version.data[k] for k in ("title", "summary", "body"))
+    article.save()
+    return version
+
+
+def article_page(version_id: int) -> dict:
+    """What a seller reads of a published article (title, summary, sanitised body HTML); cached like flows."""
+    key = f"troubleshoot:article:{CACHE_FORMAT}:{version_id}"
+    page = cache.get(key)
+    if page is None:
+        data = ArticleVersion.objects.values_list("data", flat=True).get(pk=version_id)
+        page = {"title": data["title"], "summary": data["summary"], "body_html": render_markdown(data["body"])}
+        cache.set(key, page, timeout=None)
+    return page
+
+
+def diff_article(old: dict, new: dict) -> list[Change]:
+    names = {"title": "Title", "summary": "Summary", "category": "Category", "checkers": "Checkers"}
+    names["published"] = "Listed"
+    changes = [
+        Change("changed", label, _show(old.get(name, "")), _show(new.get(name, "")))
+        for name, label in names.items()
+        if old.get(name) != new.get(name)
+    ]
+    if old.get("body", "") != new.get("body", ""):
+        changes.append(Change("changed", "Text", lines=_text_lines(old.get("body", ""), new.get("body", ""))))
     return changes

@@ -40,7 +40,7 @@ def home(request):
     return TemplateResponse(
         request,
         "troubleshoot/home.html",
-        {"categories": published_categories(), "articles": Article.objects.published()},
+        {"categories": published_categories(), "articles": Article.objects.published().select_related("live_version")},
     )
 
 
@@ -54,7 +54,10 @@ def search_results(request):
 def article_detail(request, slug):
     article = get_object_or_404(Article.objects.published().select_related("category"), slug=slug)
     checkers = article.checkers.published().order_by("title")
-    return TemplateResponse(request, "troubleshoot/article.html", {"article": article, "checkers": checkers})
+    page = versions.article_page(article.live_version_id)  # the published text, never the draft
+    return TemplateResponse(
+        request, "troubleshoot/article.html", {"article": article, "page": page, "checkers": checkers}
+    )
 
 
 @require_safe
