@@ -368,6 +368,11 @@ def choose_walk(slug: str | None) -> Walk:
     return max(candidates, key=lambda c: (c[0], c[1]))[2]
 
 
+def last_answer(run) -> int:
+    """What the run page's Back form names: the answer it undoes."""
+    return run.answers.filter(withdrawn_at__isnull=True).last().pk
+
+
 def new_run(walk: Walk, answers: int):
     """A run in progress with `answers` answers (1: on the second step, 2: on the third)."""
     from troubleshoot import versions
@@ -684,7 +689,7 @@ def run_benchmark(args) -> tuple[str, str]:
     back_runs = [new_run(walk, 2) for _ in range(n + w)]
     bench(
         "POST back → 302",
-        lambda i: Request("POST", f"{back_runs[i].get_absolute_url()}back/"),
+        lambda i: Request("POST", f"{back_runs[i].get_absolute_url()}back/", {"answer": last_answer(back_runs[i])}),
         expect=302,
         check=redirect_to([r.get_absolute_url() for r in back_runs]),
     )
@@ -694,6 +699,7 @@ def run_benchmark(args) -> tuple[str, str]:
         lambda i: Request(
             "POST",
             f"{back_htmx[i].get_absolute_url()}back/",
+            {"answer": last_answer(back_htmx[i])},
             headers={"HX-Request": "true", "HX-Current-URL": f"http://{HOST}{back_htmx[i].get_absolute_url()}"},
         ),
         expect=200,
