@@ -323,3 +323,14 @@ def test_admin_sign_in_works_after_a_few_mistakes(client, db, settings):
         sign_in(client, "wrong")
     response = sign_in(client, "the-right-one-for-tests")
     assert response.status_code == 302 and response.url == "/admin/"
+
+
+def test_publish_page_opened_from_a_stale_editor_says_what_was_published_meanwhile(admin_client, checker):
+    html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/change/").content.decode()
+    assert f"/admin/troubleshoot/checker/{checker.pk}/publish/?base=1" in html  # the editor opened at version 1
+    Step.objects.filter(checker=checker, key="third").update(question="Working now?")
+    versions.publish(checker)  # someone else publishes version 2 meanwhile
+    html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/publish/?base=1").content.decode()
+    assert "Version 2 was published since you opened this draft" in html and 'name="note"' not in html
+    assert "diff/?old=1&amp;new=2" in html
+    assert 'name="note"' in admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/publish/").content.decode()

@@ -24,7 +24,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from troubleshoot.models import Answer, Run, SupportRequest
+from troubleshoot.models import Answer, Run, Step, SupportRequest
 
 browser_test = pytest.mark.django_db(transaction=True)
 
@@ -633,4 +633,33 @@ def test_editor_adds_a_step_with_answers_publishes_and_a_seller_walks_it(
     answer(seller, "Still broken")
     expect(heading(seller)).to_have_text("Let's get support on it")  # version 1 still escalates there
     seller.close()
+    assert page_errors == []
+
+
+def sign_in(page: Page, live_server) -> None:
+    page.goto(f"{live_server.url}/admin/login/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("password")
+    page.get_by_role("button", name="Log in").click()
+
+
+@browser_test
+def test_preview_walks_the_draft_with_and_without_javascript_and_logs_nothing(
+    live_server, page, page_errors, no_js_page, checker, admin_user
+):
+    Step.objects.filter(checker=checker, key="second").update(title="Second, in the draft")
+    for walker in (page, no_js_page):
+        sign_in(walker, live_server)
+        walker.goto(f"{live_server.url}/troubleshoot/demo/preview/")
+        expect(walker.locator(".preview-note")).to_be_visible()
+        expect_step(walker, "First", 1, 3)
+        answer(walker, "Yes")
+        expect_step(walker, "Second, in the draft", 2, 3)
+        answer(walker, "No")
+        expect_step(walker, "Third", 3, 3)
+        walker.get_by_role("link", name="← Back").click()
+        expect_step(walker, "Second, in the draft", 2, 3)
+        answer(walker, "Yes")
+        expect(heading(walker)).to_have_text("Glad it's fixed!")
+    assert not Run.objects.exists()
     assert page_errors == []

@@ -148,3 +148,31 @@ def test_a_version_is_read_once_then_cached(checker, django_assert_num_queries):
 def test_versions_are_numbered_per_checker(checker):
     other = make_checker("other")
     assert other.live_version.number == 1 and checker.live_version.number == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_editors_publishing_at_the_same_instant_make_one_version_and_the_other_is_told():
+    import threading
+
+    from django.db import connection
+
+    checker = make_checker("race-publish")
+    Step.objects.filter(checker=checker, key="third").update(title="Third, edited")
+    barrier, outcomes = threading.Barrier(2), []
+
+    def publish():
+        try:
+            barrier.wait()
+            outcomes.append(versions.publish(Checker.objects.get(pk=checker.pk), base=1).number)
+        except (versions.PublishConflict, versions.PublishRefused) as told:
+            outcomes.append(type(told).__name__)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=publish) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(map(str, outcomes)) == ["2", "PublishConflict"]
+    assert CheckerVersion.objects.filter(checker=checker).count() == 2

@@ -220,13 +220,19 @@ class CheckerAdmin(nested_admin.NestedModelAdmin):
                 return redirect("admin:troubleshoot_checker_change", checker.pk)
         draft = versions.draft_data(checker)
         problems = problems or graph.Flow.from_data(draft).problems()
+        live_number = live.number if live else 0
+        # The editor's page says which version was live when they opened the draft; if another was published since,
+        # they see it here before anything happens, and publishing from this page would be refused anyway.
+        opened = request.GET.get("base", "")
+        base = int(opened) if opened.isdigit() and int(opened) <= live_number else live_number
         return self._page(
             request,
             checker,
             "publish.html",
             f"Publish {checker.title}",
             live=live,
-            base=live.number if live else 0,
+            base=base,
+            published_since=base != live_number,
             problems=problems,
             changes=versions.diff(live.data if live else {}, draft),
         )
