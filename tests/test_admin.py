@@ -334,3 +334,13 @@ def test_publish_page_opened_from_a_stale_editor_says_what_was_published_meanwhi
     assert "Version 2 was published since you opened this draft" in html and 'name="note"' not in html
     assert "diff/?old=1&amp;new=2" in html
     assert 'name="note"' in admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/publish/").content.decode()
+
+
+def test_checker_list_query_count_does_not_grow_with_checkers(admin_client, checker, django_assert_max_num_queries):
+    with django_assert_max_num_queries(12) as captured:
+        assert "Version 1" in admin_client.get("/admin/troubleshoot/checker/").content.decode()
+    few = len(captured)
+    for n in range(5):
+        make_checker(f"more-{n}")
+    with django_assert_max_num_queries(few):
+        admin_client.get("/admin/troubleshoot/checker/")

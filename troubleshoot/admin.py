@@ -8,7 +8,7 @@ preview of each step's Markdown. Publish, History, the diff and Restore are page
 import nested_admin
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, Q
+from django.db.models import Count, F, Q
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -112,15 +112,16 @@ class CheckerAdmin(nested_admin.NestedModelAdmin):
             super()
             .get_queryset(request)
             .select_related("category")
-            .annotate(step_total=Count("steps", distinct=True), run_total=Count("runs", distinct=True))
+            .annotate(
+                step_total=Count("steps", distinct=True),
+                run_total=Count("runs", distinct=True),
+                live_number=F("live_version__number"),
+            )
         )
 
-    @admin.display(description="Live version")
+    @admin.display(description="Live version", ordering="live_number")
     def live(self, obj):
-        if not obj.live_version_id:
-            return "Not published yet"
-        number = CheckerVersion.objects.filter(pk=obj.live_version_id).values_list("number", flat=True).first()
-        return f"Version {number}"
+        return f"Version {obj.live_number}" if obj.live_number else "Not published yet"
 
     @admin.display(description="Published")
     def draft_status(self, obj):

@@ -386,6 +386,12 @@ class Run(models.Model):
         return self.outcome == self.Outcome.OPEN
 
 
+class AnswerQuerySet(models.QuerySet):
+    def live(self):
+        """The answers on the run's path now: not withdrawn with Back."""
+        return self.filter(withdrawn_at__isnull=True)
+
+
 class Answer(models.Model):
     """One answer a seller gave during a run: the step and answer in the run's version, and the texts they read."""
 
@@ -399,6 +405,8 @@ class Answer(models.Model):
     withdrawn_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when the seller went Back past this answer."
     )
+
+    objects = AnswerQuerySet.as_manager()
 
     class Meta:
         ordering = ["answered_at", "pk"]

@@ -50,7 +50,7 @@ def _position(flow: Flow, step: StepNode | None, answers: list, ending: str) -> 
 def position(flow: Flow, run: Run | None) -> Position:
     if run is None:
         return _position(flow, flow.start, [], "")
-    answers = list(run.answers.filter(withdrawn_at__isnull=True))
+    answers = list(run.answers.live())
     ending = "" if run.is_open else run.outcome
     return _position(flow, flow.by_key.get(run.current_step_key) if run.is_open else None, answers, ending)
 
@@ -137,7 +137,7 @@ def start_run(
     with transaction.atomic():
         existing = Run.objects.select_for_update().filter(pk=run_id).first()
         if existing is not None:
-            first = existing.answers.filter(withdrawn_at__isnull=True).first()
+            first = existing.answers.live().first()
             same = first and (first.step_key, first.answer_index) == (step_key, index)
             if existing.version_id == flow.version_id and same:
                 return existing
@@ -165,7 +165,7 @@ def record_answer(flow: Flow, run: Run, step_key: str, index: int) -> Run:
     """Record an answer to the run's current step; a repeat of the last answer is a no-op."""
     with transaction.atomic():
         run = _lock(run)
-        last = run.answers.filter(withdrawn_at__isnull=True).last()
+        last = run.answers.live().last()
         if last and (last.step_key, last.answer_index) == (step_key, index):
             return run  # double submit: already recorded
         if not run.is_open:
@@ -191,7 +191,7 @@ def go_back(run: Run, answer_id: int) -> Run:
         run = _lock(run)
         if SupportRequest.objects.filter(run=run).exists():
             raise StaleAnswer("Your support request is already sent.")
-        last = run.answers.filter(withdrawn_at__isnull=True).last()
+        last = run.answers.live().last()
         if last is None or last.pk != answer_id:
             return run
         now = timezone.now()
