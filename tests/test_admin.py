@@ -344,3 +344,11 @@ def test_checker_list_query_count_does_not_grow_with_checkers(admin_client, chec
         make_checker(f"more-{n}")
     with django_assert_max_num_queries(few):
         admin_client.get("/admin/troubleshoot/checker/")
+
+
+def test_live_markdown_preview_is_sanitised_and_for_editors_only(client, checker):
+    url = "/admin/troubleshoot/checker/markdown-preview/"
+    body = {"body": "**Bold** <script>alert(1)</script> [x](javascript:alert(2))"}
+    html = member(client, "Editors").post(url, body).content.decode()
+    assert "<strong>Bold</strong>" in html and "<script>" not in html and "javascript:" not in html
+    assert member(client, "Reviewers", name="reviewer").post(url, body).status_code == 403

@@ -583,6 +583,7 @@ def test_editor_adds_a_step_with_answers_publishes_and_a_seller_walks_it(
     page.locator('input[name="steps-3-question"]').fill("Did a restart fix it?")
     page.locator('textarea[name="steps-3-body"]').fill("Close the app **completely**, then open it again.")
     new_step = page.locator("#steps-3")
+    expect(new_step.locator(".md-preview strong")).to_have_text("completely")  # rendered as it is typed
     for label, outcome in [("Yes, fixed", "resolved"), ("No", "escalate")]:
         new_step.get_by_role("link", name="Add another Answer").click()
         row = new_step.locator(".djn-dynamic-form-troubleshoot-choice:not(.djn-empty-form)").last

@@ -9,6 +9,7 @@ import nested_admin
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count, F, Q
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -32,6 +33,7 @@ from .models import (
     StepLink,
     SupportRequest,
 )
+from .rendering import render_markdown
 from .tasks import email_support
 
 
@@ -167,6 +169,7 @@ class CheckerAdmin(nested_admin.NestedModelAdmin):
     def get_urls(self):
         wrap = self.admin_site.admin_view
         return [
+            path("markdown-preview/", wrap(self.markdown_preview), name="troubleshoot_markdown_preview"),
             path("<int:object_id>/publish/", wrap(self.publish_view), name="troubleshoot_checker_publish"),
             path("<int:object_id>/history/", wrap(self.versions_view), name="troubleshoot_checker_versions"),
             path("<int:object_id>/diff/", wrap(self.diff_view), name="troubleshoot_checker_diff"),
@@ -196,6 +199,15 @@ class CheckerAdmin(nested_admin.NestedModelAdmin):
                 **context,
             },
         )
+
+    def markdown_preview(self, request):
+        """The editor's live preview: Markdown typed in a step, rendered and sanitised exactly as sellers get it."""
+        may_edit = request.user.has_perm("troubleshoot.change_checker") or request.user.has_perm(
+            "troubleshoot.change_article"
+        )
+        if request.method != "POST" or not may_edit:
+            raise PermissionDenied
+        return HttpResponse(render_markdown(request.POST.get("body", "")[:20000]))
 
     def publish_view(self, request, object_id):
         """Check the draft, show what would change, and publish it with a note (under the checker's row lock)."""
