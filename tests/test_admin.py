@@ -7,10 +7,11 @@ import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management import call_command
 
+from support.models import SupportRequest
 from tests.conftest import last_answer_id, make_checker, run_tasks
 from troubleshoot import versions, walk
 from troubleshoot.library import read_library
-from troubleshoot.models import CheckerVersion, Choice, Run, Step, SupportRequest
+from troubleshoot.models import CheckerVersion, Choice, Run, Step
 
 pytestmark = pytest.mark.django_db
 
@@ -207,7 +208,7 @@ def test_reviewers_read_the_log_and_history_but_change_no_content(client, checke
 
 
 def test_admin_changelists_load(admin_client, library):
-    for model in ["category", "checker", "article", "run", "supportrequest"]:
+    for model in ["category", "checker", "article", "run"]:
         assert admin_client.get(f"/admin/troubleshoot/{model}/").status_code == 200, model
 
 
@@ -278,12 +279,12 @@ def test_support_requests_show_whether_support_was_emailed(admin_client, checker
     run = walked_run(checker, last="Still broken")
     request = walk.request_support(run, SupportRequest(email="seller@shop.test", description="Help"))
     SupportRequest.objects.filter(pk=request.pk).update(email_attempts=2, email_error="TimeoutError: timed out")
-    html = admin_client.get("/admin/troubleshoot/supportrequest/?email=failing").content.decode()
+    html = admin_client.get("/admin/support/supportrequest/?email=failing").content.decode()
     assert request.reference in html and "Not sent: failed 2 time(s)" in html
-    html = admin_client.get(f"/admin/troubleshoot/supportrequest/{request.pk}/change/").content.decode()
+    html = admin_client.get(f"/admin/support/supportrequest/{request.pk}/change/").content.decode()
     assert "TimeoutError: timed out" in html
     response = admin_client.post(
-        "/admin/troubleshoot/supportrequest/",
+        "/admin/support/supportrequest/",
         {"action": "email_support_again", "_selected_action": [request.pk]},
         follow=True,
     )

@@ -24,7 +24,8 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from troubleshoot.models import Answer, Run, Step, SupportRequest
+from support.models import SupportRequest
+from troubleshoot.models import Answer, Run, Step
 
 browser_test = pytest.mark.django_db(transaction=True)
 

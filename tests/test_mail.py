@@ -11,10 +11,10 @@ from django.core import mail
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
+from support.models import SupportRequest
+from support.tasks import RETRY_AFTER_MINUTES
 from tests.conftest import run_tasks
 from tests.test_views import escalated_run
-from troubleshoot.models import SupportRequest
-from troubleshoot.tasks import RETRY_AFTER_MINUTES
 
 pytestmark = pytest.mark.django_db
 

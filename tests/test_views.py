@@ -7,9 +7,10 @@ import pytest
 from django.core import mail
 from django.test import Client
 
+from support.models import SupportRequest
 from tests.conftest import choice, first_step, last_answer_id, make_checker, run_tasks
 from troubleshoot import versions
-from troubleshoot.models import Article, Choice, Run, Step, SupportRequest
+from troubleshoot.models import Article, Choice, Run, Step
 
 pytestmark = pytest.mark.django_db
 

@@ -7,10 +7,11 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from support.models import SupportRequest
 from tests.conftest import choice, first_step, last_answer_id, make_checker
 from troubleshoot import versions, walk
 from troubleshoot.graph import Flow
-from troubleshoot.models import Answer, Choice, Run, Step, SupportRequest
+from troubleshoot.models import Answer, Choice, Run, Step
 
 pytestmark = pytest.mark.django_db
 

@@ -14,9 +14,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
+
+from support.models import SupportRequest
 
 from . import graph, versions
 from .models import (
@@ -31,10 +32,8 @@ from .models import (
     Run,
     Step,
     StepLink,
-    SupportRequest,
 )
 from .rendering import render_markdown
-from .tasks import email_support
 
 
 @admin.register(Category)
@@ -540,65 +539,3 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     @admin.display(description="Seller's page")
     def seller_link(self, obj):
         return format_html('<a href="{0}" target="_blank">{0}</a>', obj.get_absolute_url())
-
-
-class EmailFilter(admin.SimpleListFilter):
-    title = "email to support"
-    parameter_name = "email"
-
-    def lookups(self, request, model_admin):
-        return [("sent", "Sent"), ("queued", "Queued"), ("failing", "Failing (retried)")]
-
-    def queryset(self, request, queryset):
-        unsent = queryset.filter(emailed_at__isnull=True)
-        return {
-            "sent": queryset.filter(emailed_at__isnull=False),
-            "queued": unsent.filter(email_attempts=0),
-            "failing": unsent.filter(email_attempts__gt=0),
-        }.get(self.value(), queryset)
-
-
-@admin.register(SupportRequest)
-class SupportRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["reference", "created_at", "email", "checker", "settlement_id", "email_status"]
-    list_filter = [EmailFilter]
-    search_fields = ["reference", "email", "description", "settlement_id", "error_message"]
-    list_select_related = ["run__checker"]
-    readonly_fields = [
-        "reference",
-        "run_link",
-        "email",
-        "description",
-        "error_message",
-        "settlement_id",
-        "recording_url",
-        "created_at",
-        "email_status",
-        "email_error",
-    ]
-    fields = readonly_fields
-    actions = ["email_support_again"]
-
-    @admin.display(description="Checker")
-    def checker(self, obj):
-        return obj.run.checker
-
-    @admin.display(description="Run")
-    def run_link(self, obj):
-        url = reverse("admin:troubleshoot_run_change", args=[obj.run_id])
-        return format_html('<a href="{}">{}</a>', url, obj.run)
-
-    @admin.display(description="Email to support")
-    def email_status(self, obj):
-        if obj.emailed_at:
-            return f"Sent {date_format(obj.emailed_at, 'DATETIME_FORMAT')}"
-        if obj.email_attempts:
-            return f"Not sent: failed {obj.email_attempts} time(s), see the last error"
-        return "Queued"
-
-    @admin.action(description="Email the support inbox again (unsent requests)", permissions=["view"])
-    def email_support_again(self, request, queryset):
-        unsent = list(queryset.filter(emailed_at__isnull=True).values_list("pk", flat=True))
-        for pk in unsent:
-            email_support.enqueue(pk)
-        self.message_user(request, f"Queued {len(unsent)} email(s) to the support inbox.")

@@ -2,7 +2,9 @@
 
 from django import forms
 
-from .models import Run, SupportRequest
+from support.models import SupportRequest
+
+from .models import Run
 
 
 class AnswerForm(forms.Form):

@@ -6,7 +6,6 @@ points `Checker.live_version` at it. Sellers walk versions: a run keeps the vers
 each answer names the step key and answer number in that version, plus the texts the seller read.
 """
 
-import secrets
 import uuid
 from datetime import timedelta
 
@@ -318,6 +317,13 @@ class RunQuerySet(models.QuerySet):
         return self.filter(outcome=Run.Outcome.OPEN, last_activity_at__lt=self.abandon_cutoff())
 
 
+class FollowUp(models.TextChoices):
+    """The seller's one-click answer to "Still fixed?"."""
+
+    FIXED = "fixed", "Still fixed"
+    CAME_BACK = "came_back", "It came back"
+
+
 class Run(models.Model):
     """One seller's walk through a checker: logged for support review, reopenable by its URL."""
 
@@ -359,15 +365,36 @@ class Run(models.Model):
         max_length=120, blank=True, help_text="The step the run ended at, as it read then."
     )
     fixed_note = models.TextField(max_length=2000, blank=True, help_text="The seller's note on what fixed it.")
+    path = models.TextField(
+        blank=True,
+        editable=False,
+        help_text='The live answers in order, as "step:answer" joined by "/": paths are counted by the review pages.',
+    )
     started_at = models.DateTimeField(default=timezone.now, db_index=True)
     last_activity_at = models.DateTimeField(default=timezone.now)
     ended_at = models.DateTimeField(null=True, blank=True)
+    followup_email = models.EmailField(
+        blank=True, help_text='Where to ask "Still fixed?" a few days after a resolved ending (the seller opted in).'
+    )
+    followup_due = models.DateTimeField(null=True, blank=True, help_text="When to ask.")
+    followup_sent_at = models.DateTimeField(null=True, blank=True, help_text="When the question was queued to send.")
+    followup_answer = models.CharField(max_length=10, choices=FollowUp.choices, blank=True)
+    followup_answered_at = models.DateTimeField(null=True, blank=True)
 
     objects = RunQuerySet.as_manager()
 
     class Meta:
         ordering = ["-started_at"]
-        indexes = [models.Index(fields=["outcome", "last_activity_at"])]
+        indexes = [
+            models.Index(fields=["outcome", "last_activity_at"], name="run_outcome_activity"),
+            models.Index(fields=["checker", "started_at"], name="run_checker_started"),
+            models.Index(fields=["version", "started_at"], name="run_version_started"),
+            models.Index(
+                fields=["followup_due"],
+                condition=Q(followup_sent_at__isnull=True) & ~Q(followup_email=""),
+                name="run_followup_due",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"run {str(self.id)[:8]}"
@@ -405,11 +432,21 @@ class Answer(models.Model):
     withdrawn_at = models.DateTimeField(
         null=True, blank=True, help_text="Set when the seller went Back past this answer."
     )
+    note = models.CharField(
+        max_length=300, blank=True, help_text='What the seller wrote when they said "None of these fit".'
+    )
+
+    # `answer_index` of "None of these fit": the seller's situation isn't among the step's answers (escalates).
+    NONE_FIT = 999
+    NONE_FIT_LABEL = "None of these fit"
 
     objects = AnswerQuerySet.as_manager()
 
     class Meta:
         ordering = ["answered_at", "pk"]
+        indexes = [
+            models.Index(fields=["run"], condition=Q(answer_index=999), name="answer_none_fit"),
+        ]
         constraints = [
             # A double-submitted answer can never be recorded twice on a run's live path.
             models.UniqueConstraint(
@@ -424,31 +461,7 @@ class Answer(models.Model):
 
 
 def new_reference() -> str:
-    """A short reference a seller can read out: HC- and six characters with no look-alikes."""
-    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
-    return "HC-" + "".join(secrets.choice(alphabet) for _ in range(6))
+    """Kept for migration 0001, which created SupportRequest here before it moved to `support`."""
+    from support.models import new_reference as support_reference
 
-
-class SupportRequest(models.Model):
-    """What a seller sent support when a run escalated."""
-
-    run = models.OneToOneField(Run, on_delete=models.CASCADE, related_name="support_request")
-    reference = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
-    email = models.EmailField(help_text="Where support replies.")
-    description = models.TextField(max_length=5000, help_text="What happened, in the seller's words.")
-    error_message = models.TextField(max_length=2000, blank=True)
-    settlement_id = LineField(max_length=100, blank=True)
-    recording_url = WebURLField(max_length=500, blank=True)
-    created_at = models.DateTimeField(default=timezone.now)
-    emailed_at = models.DateTimeField(
-        null=True, blank=True, help_text="When the support inbox was emailed; empty while the email is pending."
-    )
-    email_attempts = models.PositiveSmallIntegerField(default=0, help_text="Tries at emailing the support inbox.")
-    email_error = models.TextField(blank=True, help_text="Why the last try at emailing the support inbox failed.")
-
-    class Meta:
-        ordering = ["-created_at"]
-        indexes = [models.Index(fields=["emailed_at"])]
-
-    def __str__(self) -> str:
-        return self.reference
+    return support_reference()

@@ -1,18 +1,25 @@
-"""Staff roles as groups, created by a migration (0002_roles). Superusers can do everything both can.
+"""Staff roles as groups, created by migrations (troubleshoot 0002_roles, support 0002_roles). Superusers can do
+everything both can.
 
 - **Editors** edit checkers' and articles' drafts, preview, publish and restore versions; they read the history.
-- **Reviewers** read the outcome log (runs, answers, support requests) and content and its history; they change no
-  content. (Handling support requests and the review pages come with the support review work.)
+- **Reviewers** read the outcome log (runs, answers) and content and its history, read the review pages under
+  /support/ and handle support requests (status, assignee, internal note); they change no content.
 
-They replace the single "Support" group of before: one person can be in both.
+One person can be in both. Each app's migration grants its own app's permissions (a fresh database has an app's
+permissions only once its own migrations run).
 """
 
 EDITORS, REVIEWERS = "Editors", "Reviewers"
 CONTENT_MODELS = ["category", "checker", "errorcode", "step", "steplink", "choice", "article"]
-LOG_MODELS = ["run", "answer", "supportrequest"]
+LOG_MODELS = ["run", "answer"]
 
 
-def role_codenames() -> dict[str, list[str]]:
+def role_codenames(app_label: str = "troubleshoot") -> dict[str, list[str]]:
+    if app_label == "support":
+        return {
+            EDITORS: [],
+            REVIEWERS: ["review", "view_supportrequest", "change_supportrequest", "view_articlefeedback"],
+        }
     edit = [f"{action}_{model}" for model in CONTENT_MODELS for action in ("add", "change", "delete", "view")]
     read_content = [f"view_{model}" for model in [*CONTENT_MODELS, "checkerversion"]]
     return {
@@ -21,16 +28,20 @@ def role_codenames() -> dict[str, list[str]]:
     }
 
 
-def create_roles(apps, schema_editor) -> None:
-    """Data migration: the two groups with their permissions (creating the permissions first on a fresh database)."""
+def create_roles(apps, schema_editor, app_label: str = "troubleshoot") -> None:
+    """Data migration: the two groups with `app_label`'s permissions (creating the permissions first if needed)."""
     from django.contrib.auth.management import create_permissions
 
-    app_config = apps.get_app_config("troubleshoot")
+    app_config = apps.get_app_config(app_label)
     app_config.models_module = True  # historical app configs have none; create_permissions needs it set
     create_permissions(app_config, apps=apps, verbosity=0)
     app_config.models_module = None
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    for name, codenames in role_codenames().items():
+    for name, codenames in role_codenames(app_label).items():
         group, _ = Group.objects.get_or_create(name=name)
-        group.permissions.set(Permission.objects.filter(content_type__app_label="troubleshoot", codename__in=codenames))
+        group.permissions.add(*Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames))
+
+
+def create_support_roles(apps, schema_editor) -> None:
+    create_roles(apps, schema_editor, "support")

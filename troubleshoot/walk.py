@@ -11,11 +11,17 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.utils import timezone
 
-from .graph import RESOLVED, AnswerNode, Flow, StepNode
-from .models import Answer, Run, SupportRequest
-from .tasks import email_support
+from support.models import SupportRequest
+from support.tasks import email_support
+
+from .graph import ESCALATE, RESOLVED, AnswerNode, Flow, StepNode
+from .models import Answer, Run
 
 FINISH_FIRST = "Finish the check first: here is your step."
+
+# "None of these fit", offered on every step: the seller's situation isn't among the answers, so the run escalates
+# with their line attached. Logged like an answer (answer number `Answer.NONE_FIT`), so Back undoes it as any other.
+NONE_FIT = AnswerNode(Answer.NONE_FIT, Answer.NONE_FIT_LABEL, outcome=ESCALATE)
 
 
 class StaleAnswer(Exception):
@@ -77,6 +83,8 @@ def find_answer(flow: Flow, step_key: str, index: int) -> AnswerNode:
     step = flow.by_key.get(step_key)
     if step is None:
         raise StaleAnswer("That step isn't part of this checker. Here is the step you're on.")
+    if index == Answer.NONE_FIT:
+        return NONE_FIT
     if not 0 <= index < len(step.answers):
         raise StaleAnswer("That answer isn't one of this step's. Here is the step you're on.")
     answer = step.answers[index]
@@ -86,10 +94,20 @@ def find_answer(flow: Flow, step_key: str, index: int) -> AnswerNode:
     return answer
 
 
-def _apply(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, *, insert: bool = False) -> None:
+def path_with(path: str, step_key: str, index: int) -> str:
+    """The run's path (see `Run.path`) with one more answer."""
+    return f"{path}/{step_key}:{index}" if path else f"{step_key}:{index}"
+
+
+def path_without_last(path: str) -> str:
+    return path.rpartition("/")[0]
+
+
+def _apply(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, *, insert: bool = False, note: str = "") -> None:
     """Move the run on (to the next step, or to its ending), save it, and log the answer."""
     now = timezone.now()
     run.last_activity_at = now
+    run.path = path_with(run.path, step.key, answer.index)
     if answer.ends_run:
         run.outcome = Run.Outcome.RESOLVED if answer.outcome == RESOLVED else Run.Outcome.ESCALATED
         run.current_step_key = ""
@@ -108,11 +126,20 @@ def _apply(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, *, insert: 
         question=step.question,
         choice_label=answer.label,
         answered_at=now,
+        note=note[:300] if answer is NONE_FIT else "",
     )
 
 
 # The fields an answer or Back changes on a run.
-RUN_STATE = ["current_step_key", "outcome", "end_step_key", "end_step_title", "ended_at", "last_activity_at"]
+RUN_STATE = [
+    "current_step_key",
+    "outcome",
+    "end_step_key",
+    "end_step_title",
+    "ended_at",
+    "last_activity_at",
+    "path",
+]
 
 
 def start_run(
@@ -124,6 +151,7 @@ def start_run(
     source: str = Run.Source.DIRECT,
     source_detail: str = "",
     error_code: str = "",
+    note: str = "",
 ) -> Run:
     """Start a run of `flow`'s version with its first answer.
 
@@ -150,7 +178,7 @@ def start_run(
             source_detail=source_detail[:200],
             error_code=error_code[:40],
         )
-        _apply(flow, run, flow.start, answer, insert=True)
+        _apply(flow, run, flow.start, answer, insert=True, note=note)
     return run
 
 
@@ -161,8 +189,11 @@ def _lock(run: Run) -> Run:
     return locked
 
 
-def record_answer(flow: Flow, run: Run, step_key: str, index: int) -> Run:
-    """Record an answer to the run's current step; a repeat of the last answer is a no-op."""
+def record_answer(flow: Flow, run: Run, step_key: str, index: int, note: str = "") -> Run:
+    """Record an answer to the run's current step; a repeat of the last answer is a no-op.
+
+    `note` is the seller's line with "None of these fit" (`Answer.NONE_FIT`); other answers carry none.
+    """
     with transaction.atomic():
         run = _lock(run)
         last = run.answers.live().last()
@@ -176,7 +207,7 @@ def record_answer(flow: Flow, run: Run, step_key: str, index: int) -> Run:
             raise StaleAnswer("That step isn't part of this checker. Here is the step you're on.")
         # The row lock above (IMMEDIATE transactions on SQLite) serialises answers to one run; the database's
         # one-live-answer-per-step constraint is the last line of defence behind it.
-        _apply(flow, run, flow.by_key[step_key], find_answer(flow, step_key, index))
+        _apply(flow, run, flow.by_key[step_key], find_answer(flow, step_key, index), note=note)
     return run
 
 
@@ -198,6 +229,7 @@ def go_back(run: Run, answer_id: int) -> Run:
         last.withdrawn_at = now
         last.save(update_fields=["withdrawn_at"])
         run.current_step_key = last.step_key
+        run.path = path_without_last(run.path)
         run.outcome = Run.Outcome.OPEN
         run.end_step_key, run.end_step_title, run.ended_at = "", "", None
         run.last_activity_at = now

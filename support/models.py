@@ -1,0 +1,89 @@
+"""What sellers send support (requests, article feedback) and how support handles it (the request queue).
+
+The review pages read these and the outcome log (`troubleshoot.Run`, `troubleshoot.Answer`) through `stats.py`.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils import timezone
+
+from troubleshoot.fields import LineField, WebURLField
+
+
+def new_reference() -> str:
+    """A short reference a seller can read out: HC- and six characters with no look-alikes."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    return "HC-" + "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+class SupportRequest(models.Model):
+    """What a seller sent support when a run escalated (or when a fix didn't hold), and how support handles it."""
+
+    class Status(models.TextChoices):
+        NEW = "new", "New"
+        IN_PROGRESS = "in_progress", "In progress"
+        DONE = "done", "Done"
+
+    run = models.OneToOneField("troubleshoot.Run", on_delete=models.CASCADE, related_name="support_request")
+    reference = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
+    email = models.EmailField(help_text="Where support replies.")
+    description = models.TextField(max_length=5000, help_text="What happened, in the seller's words.")
+    error_message = models.TextField(max_length=2000, blank=True)
+    settlement_id = LineField(max_length=100, blank=True)
+    recording_url = WebURLField(max_length=500, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    emailed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the support inbox was emailed; empty while the email is pending."
+    )
+    email_attempts = models.PositiveSmallIntegerField(default=0, help_text="Tries at emailing the support inbox.")
+    email_error = models.TextField(blank=True, help_text="Why the last try at emailing the support inbox failed.")
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.NEW, help_text="Where the request is in the queue."
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="support_requests",
+        help_text="Who in support is handling it.",
+    )
+    internal_note = models.TextField(
+        max_length=5000, blank=True, help_text="For support only; the seller never sees it."
+    )
+    purged_at = models.DateTimeField(
+        null=True, blank=True, editable=False, help_text="When personal data was removed (manage.py purgeruns)."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            models.Index(fields=["emailed_at"], name="supportrequest_emailed"),
+            models.Index(fields=["status", "created_at"], name="supportrequest_queue"),
+        ]
+        permissions = [("review", "Can read the support review pages (/support/)")]
+
+    def __str__(self) -> str:
+        return self.reference
+
+
+class ArticleFeedback(models.Model):
+    """A seller's "Was this helpful?" on an article, against the version they read."""
+
+    article = models.ForeignKey("troubleshoot.Article", on_delete=models.PROTECT, related_name="feedback")
+    version = models.ForeignKey(
+        "troubleshoot.ArticleVersion", on_delete=models.PROTECT, related_name="feedback", null=True, blank=True
+    )
+    helpful = models.BooleanField(help_text="Yes or no, as the seller answered.")
+    comment = models.TextField(max_length=1000, blank=True, help_text="What was missing, in the seller's words.")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["helpful", "created_at"], name="feedback_helpful_created")]
+        verbose_name_plural = "article feedback"
+
+    def __str__(self) -> str:
+        return f"{'helpful' if self.helpful else 'not helpful'}: {self.article_id}"
