@@ -1,4 +1,5 @@
-"""Work done off the request by the task worker (`manage.py db_worker`): emailing the support inbox.
+"""Work done off the request by the task worker (`manage.py db_worker`): emailing the support inbox, and asking
+sellers "Still fixed?".
 
 The seller's request is stored before anything is sent, so the seller gets their reference at once whatever the
 mail server does. A failed send is recorded on the request (visible in the admin) and tried again later.
@@ -34,7 +35,7 @@ def email_body(support_request: SupportRequest) -> str:
             "support_request": support_request,
             "run": run,
             "answers": run.answers.live(),
-            "admin_url": settings.PORTAL_URL + reverse("admin:troubleshoot_run_change", args=[run.pk]),
+            "admin_url": settings.PORTAL_URL + reverse("support:run", args=[run.pk]),
         },
     )
 
@@ -66,4 +67,19 @@ def email_support(support_request_id: int) -> bool:
     support_request.emailed_at = timezone.now()
     support_request.email_error = ""
     support_request.save(update_fields=["email_attempts", "email_error", "emailed_at"])
+    return True
+
+
+@task()
+def email_followup(run_id: str) -> bool:
+    """Ask the seller of a resolved run whether it is still fixed, with two one-click links."""
+    from troubleshoot.models import Run
+
+    from .followups import answer_urls
+
+    run = Run.objects.select_related("checker").filter(pk=run_id).exclude(followup_email="").first()
+    if run is None or run.followup_answer:
+        return True  # purged, or already answered
+    body = render_to_string("support/email/followup.txt", {"run": run, "urls": answer_urls(run)})
+    send_mail(f"Is it still fixed? {run.checker.title}", body, settings.DEFAULT_FROM_EMAIL, [run.followup_email])
     return True

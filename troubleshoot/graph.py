@@ -190,9 +190,15 @@ def _short(text: str, most: int) -> str:
     return text if len(text) <= most else text[: most - 1] + "…"
 
 
-def picture(flow: Flow, problems: list[Problem] | None = None) -> dict:
-    """Coordinates for the SVG flow picture (rendered by a template; no JavaScript)."""
+def picture(flow: Flow, problems: list[Problem] | None = None, counts: dict | None = None) -> dict:
+    """Coordinates for the SVG flow picture (rendered by a template; no JavaScript).
+
+    With `counts` (step key → an object with `reached`, `abandoned`, `escalated` and `answers`, answer number →
+    runs, as the review pages' `support.stats.step_counts` gives), each box says how many sellers reached it, left
+    there and escalated there, and each arrow and ending how many took it.
+    """
     problems = flow.problems() if problems is None else problems
+    box_h = BOX_H + 18 if counts is not None else BOX_H
     trouble: dict[str, list[str]] = {}
     for problem in problems:
         trouble.setdefault(problem.step, []).append(problem.message)
@@ -208,20 +214,25 @@ def picture(flow: Flow, problems: list[Problem] | None = None) -> dict:
             "problems": trouble.get(step.key, []),
             "first": step is flow.start,
             "w": BOX_W,
-            "h": BOX_H,
+            "h": box_h,
+            "counts": None if counts is None else counts.get(step.key),
+            "counted": counts is not None,
         }
         nodes[step.key] = node
         rows.setdefault(depths[step.key], []).append(node)
         for answer in step.answers:
             if answer.ends_run:
                 end = {"id": f"{step.key}:{answer.index}", "kind": answer.outcome, "w": END_W, "h": END_H}
+                if counts is not None:
+                    found = counts.get(step.key)
+                    end["count"] = found.answers.get(answer.index, 0) if found else 0
                 nodes[end["id"]] = end
                 rows.setdefault(depths[step.key] + 1, []).append(end)
     width = max((sum(n["w"] + GAP_X for n in row) - GAP_X for row in rows.values()), default=BOX_W) + 2 * MARGIN
     for depth, row in rows.items():
         x = MARGIN + (width - 2 * MARGIN - (sum(n["w"] + GAP_X for n in row) - GAP_X)) / 2
         for node in row:
-            node["x"], node["y"] = x, MARGIN + depth * (BOX_H + GAP_Y)
+            node["x"], node["y"] = x, MARGIN + depth * (box_h + GAP_Y)
             x += node["w"] + GAP_X
     edges = []
     for step in flow.steps:
@@ -236,6 +247,9 @@ def picture(flow: Flow, problems: list[Problem] | None = None) -> dict:
             x2, y2 = target["x"] + target["w"] / 2, target["y"]
             bend = max(40.0, (y2 - y1) / 2) if y2 > y1 else 120.0
             label = _short(answer.label, 22)
+            if counts is not None:
+                found = counts.get(step.key)
+                label += f" · {found.answers.get(answer.index, 0) if found else 0}"
             edges.append(
                 {
                     "d": f"M{x1:.0f},{y1:.0f} C{x1:.0f},{y1 + bend:.0f} {x2:.0f},{y2 - bend:.0f} {x2:.0f},{y2 - 4:.0f}",
@@ -245,5 +259,5 @@ def picture(flow: Flow, problems: list[Problem] | None = None) -> dict:
                     "lw": 7 * len(label) + 10,
                 }
             )
-    height = max((n["y"] + n["h"] for n in nodes.values()), default=BOX_H) + MARGIN
+    height = max((n["y"] + n["h"] for n in nodes.values()), default=box_h) + MARGIN
     return {"nodes": list(nodes.values()), "edges": edges, "width": width, "height": height, "problems": problems}

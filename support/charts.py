@@ -1,0 +1,68 @@
+"""Coordinates for the review pages' charts, drawn as SVG by templates: no JavaScript, nothing from a CDN.
+
+Every chart has its numbers beside it as a table too (accessible, and readable without the picture).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from .stats import STATUSES, Outcomes
+
+WIDTH, HEIGHT, LEFT, BOTTOM, TOP = 760, 220, 44, 26, 10
+COLOURS = {"resolved": "#17663a", "escalated": "#b26a00", "abandoned": "#a4262c", "open": "#79aec8"}
+LABELS = {"resolved": "Resolved", "escalated": "Escalated", "abandoned": "Abandoned", "open": "In progress"}
+
+
+def _nice_top(most: int) -> int:
+    """A round number at or above `most` for the y axis."""
+    if most <= 5:
+        return 5
+    step = 10 ** (len(str(most)) - 1)
+    for factor in (1, 2, 2.5, 5, 10):
+        if most <= factor * step:
+            return int(factor * step)
+    return most
+
+
+def runs_by_day(days: list[tuple[date, Outcomes]]) -> dict:
+    """A stacked bar per day: resolved, escalated, abandoned and in progress."""
+    top = _nice_top(max((found.runs for _, found in days), default=0))
+    plot_w, plot_h = WIDTH - LEFT - 8, HEIGHT - BOTTOM - TOP
+    slot = plot_w / max(len(days), 1)
+    bar_w = max(slot * 0.75, 1)
+    bars = []
+    label_every = max(1, len(days) // 8)
+    for n, (day, found) in enumerate(days):
+        x = LEFT + n * slot + (slot - bar_w) / 2
+        y = TOP + plot_h
+        segments = []
+        for status in STATUSES:
+            count = getattr(found, status)
+            if count:
+                h = plot_h * count / top
+                y -= h
+                segments.append({"status": status, "colour": COLOURS[status], "y": y, "h": h, "count": count})
+        bars.append(
+            {
+                "x": x,
+                "w": bar_w,
+                "day": day,
+                "runs": found.runs,
+                "segments": segments,
+                "label": day.strftime("%d %b") if n % label_every == 0 else "",
+                "lx": x + bar_w / 2,
+            }
+        )
+    ticks = [{"value": top * k // 4, "y": TOP + plot_h - plot_h * k / 4} for k in range(5)]
+    return {
+        "width": WIDTH,
+        "height": HEIGHT,
+        "left": LEFT,
+        "right": WIDTH - 8,
+        "base": TOP + plot_h,
+        "label_y": HEIGHT - 8,
+        "bars": bars,
+        "ticks": ticks,
+        "legend": [{"status": s, "label": LABELS[s], "colour": COLOURS[s]} for s in STATUSES],
+    }

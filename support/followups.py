@@ -1,0 +1,103 @@
+"""'Still fixed?': a seller at a resolved ending may leave an email; a few days later `manage.py sendfollowups` (run
+by cron) queues a question with two signed one-click links; the answer is stored on the run. "It came back" offers
+the support form with the run attached.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core import signing
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from troubleshoot.models import FollowUp, Run
+
+from .models import SupportRequest
+
+SALT = "support.followup"
+
+
+class NotResolved(Exception):
+    """Only a run that ended resolved can be followed up."""
+
+
+def ask_later(run: Run, email: str) -> Run:
+    """Remember to ask the seller of a resolved run, at `email`, whether it is still fixed."""
+    if run.outcome != Run.Outcome.RESOLVED:
+        raise NotResolved
+    run.followup_email = email
+    run.followup_due = timezone.now() + timedelta(days=settings.HELPCENTER_FOLLOWUP_AFTER_DAYS)
+    run.save(update_fields=["followup_email", "followup_due"])
+    return run
+
+
+def token(run: Run) -> str:
+    return signing.TimestampSigner(salt=SALT).sign(str(run.pk))
+
+
+def run_for(signed: str) -> Run | None:
+    """The run a follow-up link was signed for; None for a forged, altered or expired link."""
+    try:
+        run_id = signing.TimestampSigner(salt=SALT).unsign(
+            signed, max_age=timedelta(days=settings.HELPCENTER_FOLLOWUP_LINK_DAYS)
+        )
+    except signing.BadSignature:
+        return None
+    return Run.objects.select_related("checker", "support_request").filter(pk=run_id).first()
+
+
+def answer_urls(run: Run) -> dict[str, str]:
+    signed = token(run)
+    return {
+        name: settings.PORTAL_URL + reverse("support:followup", args=[signed, slug])
+        for name, slug in (("fixed", "fixed"), ("came_back", "came-back"))
+    }
+
+
+def record(run: Run, answer: str) -> Run:
+    """Store the seller's answer (the last click counts: a seller may change their mind)."""
+    run.followup_answer = answer
+    run.followup_answered_at = timezone.now()
+    run.save(update_fields=["followup_answer", "followup_answered_at"])
+    return run
+
+
+def due(now=None):
+    now = now or timezone.now()
+    return Run.objects.filter(
+        outcome=Run.Outcome.RESOLVED, followup_sent_at__isnull=True, followup_due__lte=now
+    ).exclude(followup_email="")
+
+
+def send_due(now=None, batch: int = 500) -> int:
+    """Queue the follow-up email of every run that is due (at most `batch` a call); how many were queued."""
+    from .tasks import email_followup
+
+    queued = 0
+    with transaction.atomic():
+        for run in due(now).select_for_update().order_by("followup_due")[:batch]:
+            run.followup_sent_at = timezone.now()
+            run.save(update_fields=["followup_sent_at"])
+            # The queue lives in this database: marking and queueing commit together.
+            email_followup.enqueue(str(run.pk))
+            queued += 1
+    return queued
+
+
+def request_support_after(run: Run, support_request: SupportRequest) -> SupportRequest:
+    """A seller whose fix didn't hold asks support, with the run attached (it stays resolved in the stats)."""
+    from .tasks import email_support
+
+    with transaction.atomic():
+        existing = SupportRequest.objects.filter(run=run).first()
+        if existing is not None:
+            return existing
+        support_request.run = run
+        support_request.save()
+        if run.followup_answer != FollowUp.CAME_BACK:
+            record(run, FollowUp.CAME_BACK)
+        email_support.enqueue(support_request.pk)
+    return support_request

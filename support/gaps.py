@@ -1,0 +1,206 @@
+"""The gap inbox: one ranked list of what to fix next, most sellers first.
+
+Each source is one small function `source(period) -> list[Gap]` (a grouped query or two, whatever the amount of
+data); `SOURCES` lists them. A new signal (the search log's searches that found nothing or that nobody clicked,
+unknown error codes on /e/<code>/: see issue #13) is one more function added to `SOURCES`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.db.models import Case, Count, IntegerField, Max, Q, Value, When
+from django.urls import reverse
+
+from troubleshoot.models import Answer, Run
+
+from .models import ArticleFeedback, SupportRequest
+from .stats import Period
+
+EXAMPLES = 3
+
+
+@dataclass
+class Gap:
+    """One thing to fix: how many sellers it hit in the period (and in the period before), what they said."""
+
+    kind: str
+    title: str
+    where: str
+    count: int
+    before: int
+    fix_url: str
+    fix_label: str
+    examples: list[str] = field(default_factory=list)
+    key: tuple = ()
+
+    @property
+    def trend(self) -> int:
+        return self.count - self.before
+
+
+def _now_or_before(period: Period, field_name: str):
+    """1 for rows in `period`, 0 for rows in the period before it (the query is filtered to both)."""
+    return Case(
+        When(Q(**{f"{field_name}__gte": period.start}), then=Value(1)), default=Value(0), output_field=IntegerField()
+    )
+
+
+def _both(period: Period, field_name: str) -> dict:
+    return {f"{field_name}__gte": period.before().start, f"{field_name}__lt": period.end}
+
+
+def _pivot(rows, key: Callable, make: Callable) -> dict:
+    """Rows grouped by (key…, now) into one Gap per key, with its count now and before."""
+    gaps: dict = {}
+    for row in rows:
+        k = key(row)
+        gap = gaps.get(k) or gaps.setdefault(k, make(row))
+        if row["now"]:
+            gap.count += row["n"]
+        else:
+            gap.before += row["n"]
+    return gaps
+
+
+def _attach(gaps: dict, examples, key: Callable, text: str) -> None:
+    for row in examples:
+        gap = gaps.get(key(row))
+        if gap is not None and row[text] and len(gap.examples) < EXAMPLES:
+            gap.examples.append(row[text])
+
+
+def _checker_fix(checker_id: int) -> str:
+    return reverse("admin:troubleshoot_checker_change", args=[checker_id])
+
+
+def none_fit(period: Period) -> list[Gap]:
+    """Steps where sellers said "None of these fit", with their lines."""
+    answers = Answer.objects.live().filter(answer_index=Answer.NONE_FIT, **_both(period, "answered_at"))
+    rows = (
+        answers.annotate(now=_now_or_before(period, "answered_at"))
+        .values("run__checker_id", "step_key", "now")
+        .annotate(n=Count("pk"), title=Max("run__checker__title"), step=Max("step_title"))
+        .order_by()
+    )
+
+    def make(row) -> Gap:
+        return Gap(
+            kind="None of these fit",
+            title=f"“{row['step']}”: sellers' situation wasn't among the answers",
+            where=row["title"],
+            count=0,
+            before=0,
+            fix_url=_checker_fix(row["run__checker_id"]),
+            fix_label="Edit the checker's draft",
+        )
+
+    gaps = _pivot(rows, lambda row: (row["run__checker_id"], row["step_key"]), make)
+    examples = (
+        answers.filter(answered_at__gte=period.start)
+        .exclude(note="")
+        .order_by("-answered_at")
+        .values("run__checker_id", "step_key", "note")[:200]
+    )
+    _attach(gaps, examples, lambda row: (row["run__checker_id"], row["step_key"]), "note")
+    return list(gaps.values())
+
+
+def escalations(period: Period) -> list[Gap]:
+    """Steps where the most runs ended in escalate, with what sellers then told support."""
+    runs = Run.objects.filter(outcome=Run.Outcome.ESCALATED, **_both(period, "started_at"))
+    rows = (
+        runs.annotate(now=_now_or_before(period, "started_at"))
+        .values("checker_id", "end_step_key", "now")
+        .annotate(n=Count("pk"), title=Max("checker__title"), step=Max("end_step_title"))
+        .order_by()
+    )
+
+    def make(row) -> Gap:
+        return Gap(
+            kind="Escalations",
+            title=f"“{row['step']}”: runs ended here in escalate",
+            where=row["title"],
+            count=0,
+            before=0,
+            fix_url=_checker_fix(row["checker_id"]),
+            fix_label="Edit the checker's draft",
+        )
+
+    gaps = _pivot(rows, lambda row: (row["checker_id"], row["end_step_key"]), make)
+    examples = (
+        SupportRequest.objects.filter(run__started_at__gte=period.start, run__started_at__lt=period.end)
+        .order_by("-created_at")
+        .values("run__checker_id", "run__end_step_key", "description")[:200]
+    )
+    _attach(gaps, examples, lambda row: (row["run__checker_id"], row["run__end_step_key"]), "description")
+    return list(gaps.values())
+
+
+def abandons(period: Period) -> list[Gap]:
+    """Steps where sellers gave up: open runs left idle there past the abandon time."""
+    runs = Run.objects.abandoned().filter(**_both(period, "started_at"))
+    rows = (
+        runs.annotate(now=_now_or_before(period, "started_at"))
+        .values("checker_id", "current_step_key", "now")
+        .annotate(n=Count("pk"), title=Max("checker__title"))
+        .order_by()
+    )
+
+    def make(row) -> Gap:
+        return Gap(
+            kind="Abandoned",
+            title=f"Step “{row['current_step_key']}”: sellers left here",
+            where=row["title"],
+            count=0,
+            before=0,
+            fix_url=_checker_fix(row["checker_id"]),
+            fix_label="Edit the checker's draft",
+        )
+
+    return list(_pivot(rows, lambda row: (row["checker_id"], row["current_step_key"]), make).values())
+
+
+def unhelpful_articles(period: Period) -> list[Gap]:
+    """Articles voted "not helpful", with sellers' comments."""
+    votes = ArticleFeedback.objects.filter(helpful=False, **_both(period, "created_at"))
+    rows = (
+        votes.annotate(now=_now_or_before(period, "created_at"))
+        .values("article_id", "now")
+        .annotate(n=Count("pk"), title=Max("article__title"))
+        .order_by()
+    )
+
+    def make(row) -> Gap:
+        return Gap(
+            kind="Unhelpful article",
+            title="Voted not helpful",
+            where=row["title"],
+            count=0,
+            before=0,
+            fix_url=reverse("admin:troubleshoot_article_change", args=[row["article_id"]]),
+            fix_label="Edit the article's draft",
+        )
+
+    gaps = _pivot(rows, lambda row: row["article_id"], make)
+    examples = (
+        votes.filter(created_at__gte=period.start)
+        .exclude(comment="")
+        .order_by("-created_at")
+        .values("article_id", "comment")[:200]
+    )
+    _attach(gaps, examples, lambda row: row["article_id"], "comment")
+    return list(gaps.values())
+
+
+# The search log's sources (searches with no result or no click, unknown error codes) join here once issue #13's
+# search app is on main.
+SOURCES: list[Callable[[Period], list[Gap]]] = [none_fit, escalations, abandons, unhelpful_articles]
+
+
+def inbox(period: Period, most: int = 50) -> list[Gap]:
+    """Every source's gaps with sellers in `period`, most sellers first (ties: the fastest growing first)."""
+    gaps = [gap for source in SOURCES for gap in source(period) if gap.count]
+    gaps.sort(key=lambda gap: (-gap.count, -gap.trend, gap.kind, gap.where, gap.title))
+    return gaps[:most]

@@ -1,0 +1,342 @@
+"""The review pages under /support/ (Reviewers and superusers only) and what sellers send us outside a run's steps
+(article feedback, the answer to "Still fixed?").
+
+Each view reads the request, calls `stats`, `gaps`, `readouts` or `followups`, and renders. Every page's query
+count is fixed, whatever the number of runs (tested).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.contrib.auth.decorators import user_passes_test
+from django.db.models import Count
+from django.http import Http404
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
+
+from troubleshoot import versions
+from troubleshoot.forms import SupportRequestForm
+from troubleshoot.graph import picture
+from troubleshoot.models import Article, Checker, FollowUp, Run
+
+from . import charts, followups, gaps, stats
+from .forms import FOLLOWUP_ANSWERS, ArticleFeedbackForm, RequestUpdateForm, RunFilterForm
+from .models import SupportRequest
+from .readouts import RequestsReadout, RunsReadout
+
+
+def is_reviewer(user) -> bool:
+    """Reviewers and superusers (the `support.review` permission), signed in to the admin as staff."""
+    return user.is_active and user.is_staff and user.has_perm("support.review")
+
+
+# Everyone else goes to the admin's sign-in page (which tells a signed-in Editor they lack access).
+reviewer_required = user_passes_test(is_reviewer, login_url="admin:login")
+
+
+def _query(params: dict) -> str:
+    return urlencode({key: value for key, value in params.items() if value not in ("", None)})
+
+
+SORT_LABELS = {
+    "runs": "Runs",
+    "resolved": "Resolved",
+    "escalated": "Escalated",
+    "abandoned": "Abandoned",
+    "rate": "Self-service",
+    "confirmed": "Confirmed fixed",
+}
+
+
+@reviewer_required
+@require_safe
+def overview(request):
+    period = stats.Period.from_params(request.GET)
+    sort = request.GET.get("sort", "runs")
+    sort = sort if sort in stats.SORTS else "runs"
+    descending = request.GET.get("dir") != "asc"
+    data = stats.overview(period, sort, descending)
+    columns = [
+        (key, label, "?" + _query({**period.params(), "sort": key, "dir": "asc" if key == sort and descending else ""}))
+        for key, label in SORT_LABELS.items()
+    ]
+    return TemplateResponse(
+        request,
+        "support/overview.html",
+        {
+            "period": period,
+            "data": data,
+            "chart": charts.runs_by_day(data.by_day),
+            "sort": sort,
+            "descending": descending,
+            "columns": columns,
+            "tables": [("By source", data.by_source, "source"), ("By checker", data.by_checker, "checker")],
+            "abandon_minutes": settings.HELPCENTER_ABANDON_AFTER_MINUTES,
+            "range": _query(period.params()),
+        },
+    )
+
+
+def _took(duration) -> str:
+    seconds = int(duration.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def _version_report(version: dict, period: stats.Period) -> dict:
+    """Everything the checker page shows for one version (7 queries, plus the version's flow unless cached)."""
+    runs = stats.runs_between(period).filter(version_id=version["id"])
+    flow = versions.flow_of(version["id"])
+    counts = stats.step_counts(runs)
+    steps = []
+    for step in flow.steps:
+        found = counts.get(step.key) or stats.StepCount(step.key)
+        answers = [(answer.label, answer.outcome or "", found.answers.get(answer.index, 0)) for answer in step.answers]
+        answers.append(("None of these fit", "escalate", found.none_fit))
+        steps.append({"step": step, "counts": found, "answers": answers})
+    paths = []
+    for path in stats.escalation_paths(runs):
+        said = []
+        for key, index in path.steps:
+            step = flow.by_key.get(key)
+            if index == stats.Answer.NONE_FIT:
+                label = stats.Answer.NONE_FIT_LABEL
+            elif step and 0 <= index < len(step.answers):
+                label = step.answers[index].label
+            else:
+                label = f"answer {index + 1}"
+            said.append({"step": step.title if step else key, "answer": label})
+        paths.append({"steps": said, "runs": path.runs})
+    median = stats.median_time_to_end(runs)
+    return {
+        "version": version,
+        "outcomes": stats.outcomes(runs),
+        "median": median,
+        "median_text": _took(median) if median is not None else "–",
+        "flow_id": f"v{version['number']}-flow",
+        "flow_title": (
+            f"Version {version['number']}: the steps with how many sellers reached each, left there and escalated "
+            "there; the answers with how many sellers chose each"
+        ),
+        "steps": steps,
+        "paths": paths,
+        "picture": picture(flow, problems=[], counts=counts),
+    }
+
+
+@reviewer_required
+@require_safe
+def checker_report(request, slug):
+    checker = get_object_or_404(Checker.objects.select_related("live_version"), slug=slug)
+    period = stats.Period.from_params(request.GET)
+    published = list(checker.versions.order_by("-number").values("id", "number", "created_at", "note"))
+    by_number = {version["number"]: version for version in published}
+
+    def number(param: str, default: int | None) -> int | None:
+        value = request.GET.get(param, "")
+        return int(value) if value.isdigit() and int(value) in by_number else default
+
+    live = checker.live_version.number if checker.live_version_id else (published[0]["number"] if published else None)
+    shown = number("version", live)
+    compare = number("compare", None)
+    chosen = [n for n in (shown, compare) if n is not None]
+    reports = [_version_report(by_number[n], period) for n in dict.fromkeys(chosen)]
+    return TemplateResponse(
+        request,
+        "support/checker.html",
+        {
+            "checker": checker,
+            "period": period,
+            "published": published,
+            "shown": shown,
+            "compare": compare,
+            "reports": reports,
+            "range": _query(period.params()),
+        },
+    )
+
+
+def _before(text: str) -> tuple[datetime, str] | None:
+    """The keyset cursor of the runs page ("<ISO time>|<run id>"); None when missing or malformed."""
+    when, _, run_id = text.partition("|")
+    try:
+        return datetime.fromisoformat(when), str(uuid.UUID(run_id))
+    except ValueError:
+        return None
+
+
+@reviewer_required
+@require_safe
+def runs(request):
+    period = stats.Period.from_params(request.GET)
+    form = RunFilterForm(request.GET)
+    readout = RunsReadout(form.filters(), period)
+    page, more = readout.page(_before(request.GET.get("before", "")))
+    params = {**period.params(), **{key: value for key, value in form.filters().items() if value}}
+    older = "?" + _query({**params, "before": f"{more[0].isoformat()}|{more[1]}"}) if more else ""
+    return TemplateResponse(
+        request,
+        "support/runs.html",
+        {
+            "period": period,
+            "form": form,
+            "readout": readout,
+            "rows": [(run, readout.row(run)) for run in page],
+            "older": older,
+            "export": reverse("support:runs_csv") + "?" + _query(params),
+        },
+    )
+
+
+@reviewer_required
+@require_safe
+def runs_csv(request):
+    period = stats.Period.from_params(request.GET)
+    readout = RunsReadout(RunFilterForm(request.GET).filters(), period)
+    return readout.csv_response(f"runs-{period.first}-{period.last}.csv")
+
+
+@reviewer_required
+@require_safe
+def run_detail(request, run_id):
+    run = get_object_or_404(
+        Run.objects.with_status().select_related("checker", "version", "support_request"), pk=run_id
+    )
+    return TemplateResponse(
+        request,
+        "support/run.html",
+        {"run": run, "answers": list(run.answers.order_by("answered_at", "pk"))},
+    )
+
+
+@reviewer_required
+@require_safe
+def requests(request):
+    status = request.GET.get("status", SupportRequest.Status.NEW)
+    status = status if status in SupportRequest.Status.values or status == "all" else SupportRequest.Status.NEW
+    readout = RequestsReadout("" if status == "all" else status)
+    tallies = dict(SupportRequest.objects.values_list("status").annotate(n=Count("pk")).order_by())
+    tabs = [(value, label, tallies.get(value, 0)) for value, label in SupportRequest.Status.choices]
+    return TemplateResponse(
+        request,
+        "support/requests.html",
+        {
+            "status": status,
+            "tabs": tabs,
+            "total": sum(tallies.values()),
+            "shown": list(readout.queryset()[:100]),
+            "export": reverse("support:requests_csv") + ("" if status == "all" else f"?status={status}"),
+        },
+    )
+
+
+@reviewer_required
+@require_safe
+def requests_csv(request):
+    status = request.GET.get("status", "")
+    status = status if status in SupportRequest.Status.values else ""
+    return RequestsReadout(status).csv_response("support-requests.csv")
+
+
+@reviewer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def request_detail(request, reference):
+    support_request = get_object_or_404(
+        SupportRequest.objects.select_related("run__checker", "run__version", "assignee"), reference=reference
+    )
+    form = RequestUpdateForm(request.POST or None, instance=support_request)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        return redirect("support:request", reference)
+    return TemplateResponse(
+        request,
+        "support/request.html",
+        {
+            "support_request": support_request,
+            "run": support_request.run,
+            "answers": list(support_request.run.answers.order_by("answered_at", "pk")),
+            "form": form,
+        },
+        status=422 if form.errors else 200,
+    )
+
+
+@reviewer_required
+@require_safe
+def gap_inbox(request):
+    period = stats.Period.from_params(request.GET)
+    return TemplateResponse(
+        request,
+        "support/gaps.html",
+        {"period": period, "gaps": gaps.inbox(period), "range": _query(period.params())},
+    )
+
+
+# What sellers send us outside a run's steps.
+
+
+@require_POST
+def article_feedback(request, slug):
+    article = get_object_or_404(Article.objects.published(), slug=slug)
+    form = ArticleFeedbackForm(request.POST)
+    if form.is_valid():
+        feedback = form.save(commit=False)
+        feedback.article, feedback.version_id = article, article.live_version_id
+        feedback.save()
+    url = reverse("troubleshoot:article", args=[slug])
+    if request.htmx:
+        return TemplateResponse(request, "support/_feedback_thanks.html", {"sent": form.is_valid()})
+    return redirect(f"{url}?feedback={'thanks' if form.is_valid() else 'error'}#feedback")
+
+
+@require_safe
+def followup(request, token, answer):
+    """The one-click answer from the "Still fixed?" email, stored on the run."""
+    run = followups.run_for(token)
+    if run is None or answer not in FOLLOWUP_ANSWERS:
+        raise Http404("This link has expired or isn't one of ours.")
+    followups.record(run, FOLLOWUP_ANSWERS[answer])
+    return _followup_page(request, run, token)
+
+
+def _followup_page(request, run: Run, token: str, form=None, status: int = 200):
+    return TemplateResponse(
+        request,
+        "support/followup.html",
+        {
+            "run": run,
+            "came_back": run.followup_answer == FollowUp.CAME_BACK,
+            "support_request": getattr(run, "support_request", None),
+            "support_form": form or SupportRequestForm(),
+            "support_url": reverse("support:followup_support", args=[token]),
+            "switch_url": reverse(
+                "support:followup",
+                args=[token, "fixed" if run.followup_answer == FollowUp.CAME_BACK else "came-back"],
+            ),
+        },
+        status=status,
+    )
+
+
+@require_POST
+def followup_support(request, token):
+    """ "It came back": the support form, with the run attached."""
+    run = followups.run_for(token)
+    if run is None:
+        raise Http404("This link has expired or isn't one of ours.")
+    if getattr(run, "support_request", None) is None:
+        form = SupportRequestForm(request.POST)
+        if not form.is_valid():
+            return _followup_page(request, run, token, form=form, status=422)
+        followups.request_support_after(run, form.instance)
+        run = followups.run_for(token)
+    return _followup_page(request, run, token)

@@ -1,0 +1,326 @@
+"""The review pages under /support/: exact numbers from a known set of runs (branches, withdrawn answers, abandoned
+runs, two versions), permissions on every page and export, flat query counts, the queue, CSV exports."""
+
+import csv
+import io
+import uuid
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+
+from support import gaps, stats
+from support.models import ArticleFeedback, SupportRequest
+from support.readouts import inert
+from tests.conftest import make_checker
+from troubleshoot import versions, walk
+from troubleshoot.models import Answer, Article, Checker, FollowUp, Run
+
+pytestmark = pytest.mark.django_db
+
+PERIOD = {"from": (timezone.localdate() - timedelta(days=6)).isoformat(), "to": timezone.localdate().isoformat()}
+
+
+def walk_path(checker, answers, *, source="direct", note="", back_after=None):
+    """A run of the checker's live version through `answers` (step key, answer number); Back after the
+    `back_after`-th answer, then on."""
+    flow = versions.flow_of(checker.live_version_id)
+    run = None
+    for n, (key, index) in enumerate(answers):
+        said = note if index == Answer.NONE_FIT else ""
+        if run is None:
+            run = walk.start_run(flow, uuid.uuid4(), key, index, source=source, note=said)
+        else:
+            run = walk.record_answer(flow, run, key, index, note=said)
+        if back_after == n:
+            run = walk.go_back(run, run.answers.live().last().pk)
+    return run
+
+
+def took(run, seconds: int) -> None:
+    Run.objects.filter(pk=run.pk).update(ended_at=run.started_at + timedelta(seconds=seconds))
+
+
+@pytest.fixture
+def known(db):
+    """Nine runs of the demo checker: seven on version 1, two on version 2.
+
+    start ─Yes(0)→ second ─Yes(0)→ resolved
+      └No(1)→ escalate   └No(1)→ third ─Fixed(0)→ resolved
+                                          └Still broken(1)→ escalate
+    """
+    checker = make_checker()
+    r = {}
+    r[1] = walk_path(checker, [("start", 0), ("second", 0)])
+    r[2] = walk_path(checker, [("start", 1)], source="email")
+    r[3] = walk_path(checker, [("start", 0), ("second", 1), ("third", 1)])
+    r[4] = walk_path(checker, [("start", 0), ("second", 1), ("third", 0)])
+    # Back once (the first answer is withdrawn), then on to third, where the seller leaves.
+    r[5] = walk_path(checker, [("start", 0), ("start", 0), ("second", 1)], back_after=0)
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Run.objects.filter(pk=r[5].pk).update(last_activity_at=an_hour_ago)
+    r[6] = walk_path(checker, [("start", 0)])  # still on second, just now
+    r[7] = walk_path(checker, [("start", 0), ("second", Answer.NONE_FIT)], note="My bank feed is different")
+    for run, seconds in [(r[1], 60), (r[2], 120), (r[3], 180), (r[4], 240), (r[7], 300)]:
+        took(run, seconds)
+    Run.objects.filter(pk=r[1].pk).update(followup_answer=FollowUp.FIXED)
+    Run.objects.filter(pk=r[4].pk).update(followup_answer=FollowUp.CAME_BACK)
+    step = checker.steps.get(key="second")
+    step.title = "Second, reworded"
+    step.save()
+    versions.publish(checker, note="Reworded")
+    r[8] = walk_path(checker, [("start", 0), ("second", 0)], source="search")
+    r[9] = walk_path(checker, [("start", 1)])
+    walk.request_support(r[3], SupportRequest(email="seller@shop.test", description="Still broken after all"))
+    return checker, r
+
+
+def reviewer(client, name="reviewer"):
+    user = User.objects.create_user(name, password="pw-for-tests-only", is_staff=True)
+    user.groups.add(Group.objects.get(name="Reviewers"))
+    client.force_login(user)
+    return user
+
+
+# The numbers
+
+
+def test_overview_counts_are_exact(known):
+    data = stats.overview(stats.Period.from_params(PERIOD))
+    t = data.total
+    assert (t.runs, t.resolved, t.escalated, t.abandoned, t.open) == (9, 3, 4, 1, 1)
+    assert t.ended == 8 and t.self_service_rate == 3 / 8
+    assert (t.confirmed_fixed, t.came_back) == (1, 1)
+    by_source = dict(data.by_source)
+    assert by_source["Error email"].escalated == 1 and by_source["Error email"].runs == 1
+    assert by_source["Search"].resolved == 1
+    assert by_source["Direct"].runs == 7
+    today = dict(data.by_day)[timezone.localdate()]
+    assert today.runs == 9
+    assert sum(o.runs for _, o in data.by_day) == 9 and len(data.by_day) == 7
+    ((checker, o),) = data.by_checker
+    assert checker["slug"] == "demo" and o.runs == 9
+
+
+def test_step_counts_go_through_the_branches(known):
+    checker, _ = known
+    v1 = checker.versions.get(number=1)
+    counts = stats.step_counts(Run.objects.filter(version=v1))
+    start, second, third = counts["start"], counts["second"], counts["third"]
+    assert start.answers == {0: 6, 1: 1} and start.withdrawn == 1
+    assert (start.reached, start.escalated, start.abandoned) == (7, 1, 0)
+    assert second.answers == {0: 1, 1: 3, Answer.NONE_FIT: 1} and second.none_fit == 1
+    assert (second.reached, second.in_progress, second.escalated, second.resolved) == (6, 1, 1, 1)
+    assert third.answers == {0: 1, 1: 1}
+    assert (third.reached, third.abandoned, third.escalated, third.resolved) == (3, 1, 1, 1)
+    assert third.drop_off == 1 / 3
+    o = stats.outcomes(Run.objects.filter(version=v1))
+    assert (o.runs, o.resolved, o.escalated, o.abandoned, o.open) == (7, 2, 3, 1, 1)
+    assert stats.median_time_to_end(Run.objects.filter(version=v1)) == timedelta(seconds=180)
+    paths = {tuple(p.steps): p.runs for p in stats.escalation_paths(Run.objects.filter(version=v1))}
+    assert paths == {
+        (("start", 1),): 1,
+        (("start", 0), ("second", 1), ("third", 1)): 1,
+        (("start", 0), ("second", Answer.NONE_FIT)): 1,
+    }
+    v2 = checker.versions.get(number=2)
+    counts = stats.step_counts(Run.objects.filter(version=v2))
+    assert counts["start"].answers == {0: 1, 1: 1} and counts["second"].answers == {0: 1}
+    assert "third" not in counts
+
+
+def test_gap_inbox_ranks_and_counts(known):
+    article = Article.objects.create(slug="a", title="An article", body="Text")
+    versions.publish_article(article)
+    ArticleFeedback.objects.create(article=article, helpful=False, comment="Too vague")
+    ArticleFeedback.objects.create(article=article, helpful=True)
+    found = {(gap.kind, gap.title): gap for gap in gaps.inbox(stats.Period.from_params(PERIOD))}
+    none_fit = next(gap for (kind, _), gap in found.items() if kind == "None of these fit")
+    assert none_fit.count == 1 and none_fit.examples == ["My bank feed is different"] and none_fit.before == 0
+    escalations = {title: gap.count for (kind, title), gap in found.items() if kind == "Escalations"}
+    assert escalations == {
+        "“First”: runs ended here in escalate": 2,
+        "“Third”: runs ended here in escalate": 1,
+        "“Second”: runs ended here in escalate": 1,
+    }
+    third = found[("Escalations", "“Third”: runs ended here in escalate")]
+    assert third.examples == ["Still broken after all"]
+    abandoned = [gap for (kind, _), gap in found.items() if kind == "Abandoned"]
+    assert [(gap.title, gap.count) for gap in abandoned] == [("Step “third”: sellers left here", 1)]
+    article_gap = found[("Unhelpful article", "Voted not helpful")]
+    assert article_gap.count == 1 and article_gap.examples == ["Too vague"]
+    assert gaps.inbox(stats.Period.from_params(PERIOD))[0].count == 2  # most sellers first
+
+
+def test_gap_trend_compares_with_the_period_before(known):
+    checker, r = known
+    Run.objects.filter(pk=r[9].pk).update(started_at=timezone.now() - timedelta(days=10))
+    first = next(gap for gap in gaps.escalations(stats.Period.from_params(PERIOD)) if gap.title.startswith("“First”"))
+    assert (first.count, first.before, first.trend) == (1, 1, 0)
+
+
+def test_checker_page_shows_counts_in_the_flow_and_the_table(client, known):
+    checker, _ = known
+    reviewer(client)
+    html = client.get(f"/support/checkers/demo/?version=1&compare=2&from={PERIOD['from']}").content.decode()
+    assert "Version 1" in html and "Version 2" in html
+    assert "reached 7 · left 0 · escalated 1" in html  # start, in the flow picture
+    assert "reached 3 · left 1 · escalated 1" in html  # third
+    assert "Yes · 6" in html and "None of these fit" in html
+    assert "3 min 0 s" in html
+    assert "My bank feed" not in html  # free text stays on the run and the gap inbox
+
+
+def test_overview_page_shows_numbers_with_sample_sizes(client, known):
+    reviewer(client)
+    html = client.get("/support/", PERIOD).content.decode()
+    assert "n = 8" in html and "38 %" in html  # 3 resolved of 8 ended
+    assert "<svg" in html and "Runs by day" in html and "<table" in html
+
+
+# Permissions
+
+
+def pages(known) -> list[str]:
+    checker, r = known
+    reference = r[3].support_request.reference
+    return [
+        "/support/",
+        "/support/checkers/demo/",
+        "/support/runs/",
+        "/support/runs.csv",
+        f"/support/runs/{r[1].pk}/",
+        "/support/requests/",
+        "/support/requests.csv",
+        f"/support/requests/{reference}/",
+        "/support/gaps/",
+    ]
+
+
+@pytest.mark.parametrize("who", ["anonymous", "seller", "staff", "editor"])
+def test_review_pages_send_everyone_else_to_the_login(client, known, who):
+    if who != "anonymous":
+        user = User.objects.create_user(who, password="pw-for-tests-only", is_staff=who != "seller")
+        if who == "editor":
+            user.groups.add(Group.objects.get(name="Editors"))
+        client.force_login(user)
+    for url in pages(known):
+        response = client.get(url)
+        assert response.status_code == 302 and response.url.startswith("/admin/login/"), (who, url)
+
+
+@pytest.mark.parametrize("who", ["reviewer", "editor and reviewer", "superuser"])
+def test_review_pages_open_for_reviewers_and_superusers(client, known, who):
+    if who == "superuser":
+        client.force_login(User.objects.create_superuser("boss", password="pw-for-tests-only"))
+    else:
+        user = reviewer(client)
+        if who.startswith("editor"):
+            user.groups.add(Group.objects.get(name="Editors"))
+    for url in pages(known):
+        assert client.get(url).status_code == 200, url
+
+
+def test_reviewer_handles_a_request(client, known):
+    _, r = known
+    user = reviewer(client)
+    reference = r[3].support_request.reference
+    html = client.get(f"/support/requests/{reference}/").content.decode()
+    assert "Still broken after all" in html and "Still broken" in html and "seller@shop.test" in html
+    response = client.post(
+        f"/support/requests/{reference}/", {"status": "in_progress", "assignee": user.pk, "internal_note": "On it"}
+    )
+    assert response.status_code == 302
+    request = SupportRequest.objects.get(reference=reference)
+    assert (request.status, request.assignee, request.internal_note) == ("in_progress", user, "On it")
+    html = client.get("/support/requests/?status=in_progress").content.decode()
+    assert reference in html and "In progress (1)" in html
+
+
+# Query counts stay flat as data grows
+
+
+def test_every_review_page_has_a_flat_query_count(client, known, django_assert_max_num_queries):
+    checker, _ = known
+    reviewer(client)
+    urls = pages(known) + ["/support/checkers/demo/?version=2&compare=1"]
+    before = {}
+    for url in urls:
+        with django_assert_max_num_queries(40) as captured:
+            response = client.get(url)
+            b"".join(response.streaming_content) if response.streaming else None
+        before[url] = len(captured)
+    for _ in range(5):
+        walk_path(checker, [("start", 0), ("second", 1), ("third", 1)])
+        run = walk_path(checker, [("start", 1)])
+        walk.request_support(run, SupportRequest(email="more@shop.test", description="More"))
+    for url in urls:
+        with django_assert_max_num_queries(before[url]):
+            response = client.get(url)
+            b"".join(response.streaming_content) if response.streaming else None
+
+
+# Exports
+
+
+def test_runs_csv_honours_the_filters_and_is_streamed(client, known):
+    reviewer(client)
+    response = client.get("/support/runs.csv", {**PERIOD, "outcome": "escalated"})
+    assert response.streaming and response["Content-Type"].startswith("text/csv")
+    rows = list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))
+    assert rows[0][0] == "Started" and len(rows) == 1 + 4
+    assert {row[6] for row in rows[1:]} == {"escalated"}
+    response = client.get("/support/runs.csv", {**PERIOD, "outcome": "abandoned"})
+    assert len(list(csv.reader(io.StringIO(b"".join(response.streaming_content).decode())))) == 2
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_inert(client, known):
+    _, r = known
+    SupportRequest.objects.filter(run=r[3]).update(description='=HYPERLINK("http://evil.test","x")')
+    reviewer(client)
+    body = b"".join(client.get("/support/requests.csv").streaming_content).decode()
+    assert "'=HYPERLINK" in body
+    for bad in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"]:
+        assert inert(bad).startswith("'")
+    assert inert("fine") == "fine" and inert(3) == "3"
+
+
+def test_run_list_pages_with_a_cursor(client, known):
+    reviewer(client)
+    from support import readouts
+
+    readouts.PAGE_SIZE, size = 4, readouts.PAGE_SIZE
+    try:
+        html = client.get("/support/runs/", PERIOD).content.decode()
+        assert "Older runs" in html
+        seen = html.count("/support/runs/") - 1
+        older = html.split('href="?')[-1].split('"')[0].replace("&amp;", "&")
+        html = client.get("/support/runs/?" + older).content.decode()
+        assert html.count('<td><a href="/support/runs/') >= 1
+    finally:
+        readouts.PAGE_SIZE = size
+    assert seen >= 4
+
+
+def test_run_timeline_shows_withdrawn_answers_and_the_note(client, known):
+    _, r = known
+    reviewer(client)
+    html = client.get(f"/support/runs/{r[5].pk}/").content.decode()
+    assert "withdrawn with Back" in html and "Abandoned" in html
+    html = client.get(f"/support/runs/{r[7].pk}/").content.decode()
+    assert "My bank feed is different" in html and "None of these fit" in html
+
+
+def test_bad_filters_are_not_errors(client, known):
+    reviewer(client)
+    for query in ["from=nope", "to=2026-13-40", "version=abc", "outcome=weird", "before=garbage", "sort=zzz"]:
+        for url in ["/support/", "/support/runs/", "/support/gaps/", "/support/checkers/demo/"]:
+            assert client.get(f"{url}?{query}").status_code == 200, (url, query)
+
+
+def test_checker_without_versions_has_a_page(client, db):
+    reviewer(client)
+    checker = make_checker("other")
+    Checker.objects.filter(pk=checker.pk).update(live_version=None)
+    assert client.get("/support/checkers/other/").status_code == 200
