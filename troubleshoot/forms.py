@@ -4,7 +4,9 @@ from django import forms
 
 from support.models import SupportRequest
 
-from .models import Run
+from .models import Answer, Run
+
+NONE_FIT_NEEDS_A_LINE = "Tell us in a line what's different for you, so support can pick it up from there."
 
 
 class AnswerForm(forms.Form):
@@ -12,6 +14,15 @@ class AnswerForm(forms.Form):
 
     step = forms.SlugField(max_length=60)
     answer = forms.IntegerField(min_value=0, max_value=999)
+    # With "None of these fit" (answer `Answer.NONE_FIT`): the seller's line on what is different.
+    note = forms.CharField(max_length=300, required=False)
+
+    def clean(self):
+        data = super().clean()
+        if data.get("answer") == Answer.NONE_FIT and not data.get("note", "").strip():
+            raise forms.ValidationError(NONE_FIT_NEEDS_A_LINE, code="none_fit_note")
+        data["note"] = " ".join(data.get("note", "").split())
+        return data
 
 
 class PreviewForm(AnswerForm):

@@ -17,9 +17,20 @@ from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import push_url, replace_url
 
+from support import followups
+from support.forms import FollowUpForm
+
 from . import versions, walk
-from .forms import AnswerForm, BackForm, FixedNoteForm, PreviewForm, StartForm, SupportRequestForm
-from .models import Article, Category, Checker, ErrorCode, Run
+from .forms import (
+    NONE_FIT_NEEDS_A_LINE,
+    AnswerForm,
+    BackForm,
+    FixedNoteForm,
+    PreviewForm,
+    StartForm,
+    SupportRequestForm,
+)
+from .models import Answer, Article, Category, Checker, ErrorCode, Run
 from .search import MAX_QUERY, search
 
 # The status of a step panel shown again with a message: a stale or forged answer, a form with errors. Not 400:
@@ -110,6 +121,7 @@ def _render(
         "run": run,
         "position": walk.position(current, run),
         "focus": bool(request.htmx),
+        "none_fit": Answer.NONE_FIT,
         **extra,
     }
     if run is None:
@@ -117,9 +129,13 @@ def _render(
         context["answer_url"] = reverse("troubleshoot:start", args=[checker.slug])
     elif run.outcome == Run.Outcome.RESOLVED:
         context.setdefault("note_form", FixedNoteForm(instance=run))
+        context.setdefault("followup_form", FollowUpForm())
     elif run.outcome == Run.Outcome.ESCALATED:
         context["support_request"] = getattr(run, "support_request", None)
-        context.setdefault("support_form", SupportRequestForm())
+        said = context["position"].answers
+        # After "None of these fit", the seller's line starts their message to support.
+        note = said[-1].note if said and said[-1].answer_index == Answer.NONE_FIT else ""
+        context.setdefault("support_form", SupportRequestForm(initial={"description": note}))
     else:
         context["answer_url"] = reverse("troubleshoot:answer", args=[checker.slug, run.pk])
     template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
@@ -138,6 +154,17 @@ def _after_change(request, run: Run, current: walk.Flow | None = None, *, new_ur
     response = _render(request, run.checker, run, current=current)
     url = run.get_absolute_url()
     return push_url(response, url) if new_url else replace_url(response, url)
+
+
+def _refused(form) -> dict:
+    """What a refused answer form shows: the "None of these fit" line missing, or not understood."""
+    if form.has_error("__all__", "none_fit_note"):
+        return {
+            "message": NONE_FIT_NEEDS_A_LINE,
+            "none_fit_error": NONE_FIT_NEEDS_A_LINE,
+            "none_fit_note": "",
+        }
+    return {"message": "That answer wasn't understood. Please pick again."}
 
 
 def _start(source: str, source_detail: str, code: str) -> dict:
@@ -165,8 +192,7 @@ def start_run(request, slug):
     # Shown again if the answer is refused, so where the seller came from isn't lost.
     start = _start(*(request.POST.get(key, "") for key in ("source", "source_detail", "code")))
     if not form.is_valid():
-        message = "That answer wasn't understood. Please pick again."
-        return _render(request, checker, None, current=current, start=start, status=REFUSED, message=message)
+        return _render(request, checker, None, current=current, start=start, status=REFUSED, **_refused(form))
     data = form.cleaned_data
     try:
         run = walk.start_run(
@@ -177,6 +203,7 @@ def start_run(request, slug):
             source=data["source"],
             source_detail=data["source_detail"],
             error_code=data["code"],
+            note=data["note"],
         )
     except walk.StaleAnswer as stale:
         return _render(request, checker, None, current=current, start=start, status=REFUSED, message=str(stale))
@@ -196,10 +223,10 @@ def run_answer(request, slug, run_id):
     current = versions.flow_of(run.version_id)
     form = AnswerForm(request.POST)
     if not form.is_valid():
-        message = "That answer wasn't understood. Please pick again."
-        return _render(request, run.checker, run, current=current, status=REFUSED, message=message)
+        return _render(request, run.checker, run, current=current, status=REFUSED, **_refused(form))
+    data = form.cleaned_data
     try:
-        run = walk.record_answer(current, run, form.cleaned_data["step"], form.cleaned_data["answer"])
+        run = walk.record_answer(current, run, data["step"], data["answer"], note=data["note"])
     except walk.StaleAnswer as stale:
         run.refresh_from_db()
         return _render(request, run.checker, run, current=current, status=REFUSED, message=str(stale))
@@ -228,6 +255,19 @@ def run_note(request, slug, run_id):
     if not form.is_valid():
         return _render(request, run.checker, run, status=REFUSED, note_form=form)
     run.save(update_fields=["fixed_note"])  # only the note: a Back in another tab must not be overwritten
+    return _after_change(request, run)
+
+
+@require_POST
+def run_followup(request, slug, run_id):
+    """At a resolved ending: the seller's email, to ask "Still fixed?" in a few days."""
+    run = _run(slug, run_id)
+    if run.outcome != Run.Outcome.RESOLVED:
+        return _render(request, run.checker, run, status=REFUSED, message="This check isn't marked fixed.")
+    form = FollowUpForm(request.POST)
+    if not form.is_valid():
+        return _render(request, run.checker, run, status=REFUSED, followup_form=form)
+    followups.ask_later(run, form.cleaned_data["email"])
     return _after_change(request, run)
 
 
