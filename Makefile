@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHROMIUM_PATH ?= /usr/lib/chromium/chromium
 
-.PHONY: run test test-postgres lint format check-deploy bench browser screenshots clean
+.PHONY: run test test-postgres lint format check-deploy bench bench-review browser screenshots clean
 
 # The venv is rebuilt only when the requirements change.
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -31,9 +31,10 @@ browser:
 test: $(VENV)/.installed browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# Refresh the mobile screenshots in docs/screenshots/ from the browser test.
+# Refresh the screenshots in docs/screenshots/ from the browser tests (mobile seller pages, the review pages).
 screenshots: $(VENV)/.installed browser
 	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/test_browser.py -k mobile -q
+	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/test_support_browser.py -k dashboard -q
 
 # The same suite on PostgreSQL (pytest-django creates and drops test_helpcenter on that server).
 PG_URL ?= postgres://postgres@127.0.0.1:5432/helpcenter
@@ -56,6 +57,12 @@ check-deploy: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/bench.py
+
+# The review pages with 200,000 runs and 1,000,000 answers, on SQLite and on the PostgreSQL server of PG_URL (a
+# database of its own, dropped after).
+bench-review: $(VENV)/.installed
+	$(PY) bench/review_bench.py --output bench/results-review-sqlite.md
+	@if [ -n "$(PG_URL)" ]; then $(PY) bench/review_bench.py --database-url $(PG_URL) --output bench/results-review-postgresql.md; fi
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

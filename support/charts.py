@@ -15,14 +15,9 @@ LABELS = {"resolved": "Resolved", "escalated": "Escalated", "abandoned": "Abando
 
 
 def _nice_top(most: int) -> int:
-    """A round number at or above `most` for the y axis."""
-    if most <= 5:
-        return 5
-    step = 10 ** (len(str(most)) - 1)
-    for factor in (1, 2, 2.5, 5, 10):
-        if most <= factor * step:
-            return int(factor * step)
-    return most
+    """A round number at or above `most` for the y axis, divisible by 4 so the four gridlines are whole numbers."""
+    candidates = [4, 8, 12] + [m * 10**e for e in range(1, 10) for m in (2, 4, 6, 8, 10)]
+    return next((top for top in candidates if top >= most), most)
 
 
 def runs_by_day(days: list[tuple[date, Outcomes]]) -> dict:

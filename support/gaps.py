@@ -130,7 +130,7 @@ def escalations(period: Period) -> list[Gap]:
 
     gaps = _pivot(rows, lambda row: (row["checker_id"], row["end_step_key"]), make)
     examples = (
-        SupportRequest.objects.filter(run__started_at__gte=period.start, run__started_at__lt=period.end)
+        SupportRequest.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
         .order_by("-created_at")
         .values("run__checker_id", "run__end_step_key", "description")[:200]
     )

@@ -62,6 +62,7 @@ class SupportRequest(models.Model):
         indexes = [
             models.Index(fields=["emailed_at"], name="supportrequest_emailed"),
             models.Index(fields=["status", "created_at"], name="supportrequest_queue"),
+            models.Index(fields=["created_at"], name="supportrequest_created"),
         ]
         permissions = [("review", "Can read the support review pages (/support/)")]
 

@@ -1,0 +1,336 @@
+#!/usr/bin/env python
+"""Benchmark of the review pages under /support/ with 200,000 runs and 1,000,000 answers.
+
+    .venv/bin/python bench/review_bench.py                      # a fresh SQLite file in a temporary folder
+    .venv/bin/python bench/review_bench.py --database-url postgres://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python bench/review_bench.py --runs 20000 --answers 100000   # a quick look
+
+It builds a throw-away database (SQLite: a temporary file with the real settings, WAL and all; PostgreSQL: a
+database `helpcenter_review_bench` on that server, dropped at the end), imports the real library, and generates
+runs with `bulk_create`: each run walks its checker's live flow at random (answers chosen at random, "None of these
+fit" now and then), ending resolved or escalated, or left open (abandoned, a few still in progress), spread over
+180 days and 10 sources; withdrawn answers (Back) make up the rest of the answers; half the escalated runs have a
+support request, some resolved runs a follow-up answer, and articles get feedback. Then it signs in as a superuser
+and times every review page with `django.test.Client` (every middleware; `--iterations` requests after one
+untimed): median, 95th percentile and the number of SQL queries. The CSV export of the biggest filter is timed
+once, with the process's peak memory before and after.
+
+Markdown goes to stdout (and `--output`); progress to stderr.
+"""
+
+import argparse
+import os
+import random
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BENCH_DB = "helpcenter_review_bench"
+
+
+def log(*args) -> None:
+    print(*args, file=sys.stderr, flush=True)
+
+
+def parse() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", default="", help="PostgreSQL server to use (default: a SQLite file)")
+    parser.add_argument("--runs", type=int, default=200_000)
+    parser.add_argument("--answers", type=int, default=1_000_000)
+    parser.add_argument("--iterations", type=int, default=10)
+    parser.add_argument("--output", default="")
+    parser.add_argument("--seed", type=int, default=12)
+    parser.add_argument("--keep", action="store_true", help="keep the SQLite file (its path is printed)")
+    return parser.parse_args()
+
+
+def set_up_database(url: str) -> tuple[str, callable]:
+    if not url:
+        folder = tempfile.mkdtemp(prefix="review-bench-")
+        return f"sqlite:///{folder}/bench.sqlite3", lambda: None
+    import psycopg
+
+    base = url.rsplit("/", 1)[0]
+    url = f"{base}/postgres"  # the server's maintenance database, to create and drop ours
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+
+    def drop():
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
+
+    return f"{base}/{BENCH_DB}", drop
+
+
+def generate(runs_wanted: int, answers_wanted: int, seed: int) -> dict:
+    from django.utils import timezone
+
+    from support.models import ArticleFeedback, SupportRequest
+    from troubleshoot import versions
+    from troubleshoot.models import Answer, Article, Checker, FollowUp, Run
+
+    rng = random.Random(seed)  # noqa: S311 - reproducible data, not secrets
+    checkers = list(Checker.objects.published())
+    weights = [rng.randint(1, 20) for _ in checkers]
+    busiest = max(zip(weights, checkers, strict=True), key=lambda pair: pair[0])[1]
+    # The busiest checker gets a second version (a reworded step): its runs are split between the two.
+    step = busiest.steps.order_by("position").first()
+    step.title = step.title[:100] + " (reworded)"
+    step.save()
+    versions.publish(busiest, note="Reworded the first step")
+    flows = [
+        (checker, [versions.flow_of(v) for v in checker.versions.values_list("id", flat=True)])
+        for checker in Checker.objects.published().filter(pk__in=[c.pk for c in checkers]).order_by("pk")
+    ]
+    weights = [dict(zip([c.pk for c in checkers], weights, strict=True))[checker.pk] for checker, _ in flows]
+    sources = [value for value, _ in Run.Source.choices]
+    now = timezone.now()
+    runs, answers, requests = [], [], []
+    live_paths = []
+    for n in range(runs_wanted):
+        checker, choices = rng.choices(flows, weights)[0]
+        flow = rng.choice(choices)
+        started = now - timedelta(seconds=rng.randint(0, 180 * 86400))
+        at = started
+        step, path, said = flow.start, [], []
+        outcome, end_key, end_title, current = Run.Outcome.OPEN, "", "", ""
+        while step is not None:
+            if rng.random() < 0.06:  # the seller leaves here
+                current = step.key
+                break
+            at += timedelta(seconds=rng.randint(5, 120))
+            if rng.random() < 0.02:
+                index, label, answer_outcome, nxt = Answer.NONE_FIT, Answer.NONE_FIT_LABEL, "escalate", ""
+            else:
+                choice = rng.choice(step.answers)
+                index, label, answer_outcome, nxt = choice.index, choice.label, choice.outcome, choice.next
+            said.append((step, index, label, at))
+            path.append(f"{step.key}:{index}")
+            if answer_outcome:
+                outcome = Run.Outcome.RESOLVED if answer_outcome == "resolved" else Run.Outcome.ESCALATED
+                end_key, end_title = step.key, step.title
+                break
+            step = flow.by_key.get(nxt)
+        run_id = uuid.uuid4()
+        open_recent = outcome == Run.Outcome.OPEN and n % 50 == 0
+        if open_recent:
+            started = at = now - timedelta(minutes=5)
+        runs.append(
+            Run(
+                id=run_id,
+                checker=checker,
+                version_id=flow.version_id,
+                source=rng.choice(sources),
+                current_step_key=current,
+                outcome=outcome,
+                end_step_key=end_key,
+                end_step_title=end_title,
+                path="/".join(path),
+                started_at=started,
+                started_on=timezone.localdate(started),
+                last_activity_at=at,
+                ended_at=at if outcome != Run.Outcome.OPEN else None,
+                followup_answer=rng.choice([FollowUp.FIXED, FollowUp.CAME_BACK, ""])
+                if outcome == Run.Outcome.RESOLVED and rng.random() < 0.1
+                else "",
+            )
+        )
+        for step_node, index, label, when in said:
+            answers.append(
+                Answer(
+                    run_id=run_id,
+                    step_key=step_node.key,
+                    answer_index=index,
+                    step_title=step_node.title,
+                    question=step_node.question,
+                    choice_label=label,
+                    answered_at=when,
+                    note="Something else entirely" if index == Answer.NONE_FIT else "",
+                )
+            )
+        if said:
+            live_paths.append((run_id, said))
+        if outcome == Run.Outcome.ESCALATED and rng.random() < 0.5:
+            requests.append(
+                SupportRequest(run_id=run_id, email="seller@shop.test", description="It still fails", created_at=at)
+            )
+    while len(answers) < answers_wanted:  # withdrawn answers (Back) make up the rest
+        run_id, said = rng.choice(live_paths)
+        step_node, index, label, when = rng.choice(said)
+        answers.append(
+            Answer(
+                run_id=run_id,
+                step_key=step_node.key,
+                answer_index=0,
+                step_title=step_node.title,
+                question=step_node.question,
+                choice_label=step_node.answers[0].label if step_node.answers else "?",
+                answered_at=when,
+                withdrawn_at=when,
+            )
+        )
+    log(f"  {len(runs)} runs, {len(answers)} answers, {len(requests)} support requests")
+    Run.objects.bulk_create(runs, batch_size=5000)
+    log("  runs stored")
+    Answer.objects.bulk_create(answers, batch_size=5000)
+    log("  answers stored")
+    SupportRequest.objects.bulk_create(requests, batch_size=5000)
+    articles = list(Article.objects.published())
+    ArticleFeedback.objects.bulk_create(
+        [
+            ArticleFeedback(
+                article=rng.choice(articles),
+                helpful=rng.random() < 0.6,
+                comment="Missing a step" if rng.random() < 0.3 else "",
+                created_at=now - timedelta(seconds=rng.randint(0, 180 * 86400)),
+            )
+            for _ in range(5000)
+        ],
+        batch_size=5000,
+    )
+    busiest.refresh_from_db()
+    return {
+        "runs": len(runs),
+        "answers": len(answers),
+        "busiest": busiest,
+        "run": runs[len(runs) // 2],
+        "request": requests[0] if requests else None,
+    }
+
+
+def measure(client, url: str, iterations: int) -> dict:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def get():
+        response = client.get(url)
+        if response.streaming:
+            b"".join(response.streaming_content)
+        assert response.status_code == 200, (url, response.status_code)
+
+    get()
+    times = []
+    for _ in range(iterations):
+        start = time.perf_counter()
+        get()
+        times.append((time.perf_counter() - start) * 1000)
+    with CaptureQueriesContext(connection) as captured:
+        get()
+    times.sort()
+    return {
+        "median": statistics.median(times),
+        "p95": times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)],
+        "queries": len(captured),
+    }
+
+
+def main() -> None:
+    args = parse()
+    url, drop = set_up_database(args.database_url)
+    if args.keep and not args.database_url:
+        log(f"keeping {url}")
+    os.environ["DATABASE_URL"] = url
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpcenter.settings")
+    os.environ.setdefault("DEBUG", "true")
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+    from django.db import connection
+    from django.test import Client
+    from django.utils import timezone
+
+    settings.ALLOWED_HOSTS = ["*"]
+    try:
+        log(f"database: {connection.vendor}")
+        call_command("migrate", verbosity=0)
+        call_command("loadcontent", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
+        started = time.perf_counter()
+        data = generate(args.runs, args.answers, args.seed)
+        generated = time.perf_counter() - started
+        log(f"  generated in {generated:.0f} s")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")  # fresh statistics, as autovacuum (PostgreSQL) or a nightly job would give
+        client = Client()
+        client.force_login(User.objects.create_superuser("bench", password="bench-only-password"))  # noqa: S106
+        slug = data["busiest"].slug
+        live = data["busiest"].live_version.number
+        every = "from=" + (timezone.localdate() - timedelta(days=180)).isoformat()
+        pages = [
+            ("Overview, last 30 days", "/support/"),
+            ("Overview, 181 days (every run)", f"/support/?{every}"),
+            ("Overview sorted by self-service rate", "/support/?sort=rate&dir=asc"),
+            ("Checker page (busiest checker), 30 days", f"/support/checkers/{slug}/"),
+            (
+                "Checker page, 181 days, two versions side by side",
+                f"/support/checkers/{slug}/?{every}&version={live}&compare={live - 1}",
+            ),
+            ("Runs, first page", "/support/runs/"),
+            (
+                "Runs, 181 days, filtered: checker + abandoned",
+                f"/support/runs/?from=2000-01-01&checker={slug}&outcome=abandoned",
+            ),
+            (
+                "Runs, 181 days, filtered: source + escalated",
+                "/support/runs/?from=2000-01-01&source=email&outcome=escalated",
+            ),
+            ("A run's timeline", f"/support/runs/{data['run'].pk}/"),
+            ("Support requests (new)", "/support/requests/"),
+            ("Support requests (all)", "/support/requests/?status=all"),
+            ("A support request", f"/support/requests/{data['request'].reference}/" if data["request"] else ""),
+            ("Gap inbox, last 30 days", "/support/gaps/"),
+            ("Gap inbox, 181 days", f"/support/gaps/?{every}"),
+        ]
+        rows = []
+        for name, page in pages:
+            if not page:
+                continue
+            found = measure(client, page, args.iterations)
+            rows.append((name, page, found))
+            log(f"  {name}: {found['median']:.0f} ms (p95 {found['p95']:.0f} ms), {found['queries']} queries")
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        start = time.perf_counter()
+        response = client.get(f"/support/runs.csv?{every}")
+        lines = sum(chunk.count(b"\n") for chunk in response.streaming_content) - 1
+        csv_seconds = time.perf_counter() - start
+        after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        out = [
+            f"### Review pages on {connection.vendor} ({data['runs']:,} runs, {data['answers']:,} answers)",
+            "",
+            f"{args.iterations} requests a row after one untimed, Django's test client, DEBUG on, signed in as a "
+            f"superuser; data generated in {generated:.0f} s.",
+            "",
+            "| Page | SQL queries | Median | p95 |",
+            "| --- | --: | --: | --: |",
+        ]
+        for name, _page, found in rows:
+            out.append(f"| {name} | {found['queries']} | {found['median']:.0f} ms | {found['p95']:.0f} ms |")
+        out += [
+            "",
+            f"`/support/runs.csv` of every run ({lines:,} rows, streamed): {csv_seconds:.1f} s; the process's peak "
+            f"memory went from {before / 1024:.0f} MB to {after / 1024:.0f} MB while streaming it.",
+            "",
+        ]
+        text = "\n".join(out)
+        print(text)
+        if args.output:
+            Path(args.output).write_text(text + "\n")
+    finally:
+        drop()
+
+
+if __name__ == "__main__":
+    main()

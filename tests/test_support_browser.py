@@ -1,0 +1,131 @@
+"""The review pages in Debian's chromium: a reviewer signs in, reads the dashboard, opens a checker and reads its flow
+with counts; an axe-core audit of each page. Screenshots review-{overview,checker,gaps}.png go into a temporary folder,
+or into $SCREENSHOT_DIR when set (`make screenshots` refreshes docs/screenshots/ that way)."""
+
+import os
+import random
+import re
+import uuid
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.contrib.auth.models import Group, User
+from django.utils import timezone
+from playwright.sync_api import Page, expect
+
+from support.models import SupportRequest
+from troubleshoot import versions, walk
+from troubleshoot.models import Answer, Checker, Run
+
+browser_test = pytest.mark.django_db(transaction=True)
+AXE = Axe()
+SLUG = "wrong-xero-organisation"
+
+
+def some_runs(count: int = 80, seed: int = 7) -> None:
+    """Runs of the library's checkers over the last two weeks, walked at random through the real flows."""
+    rng = random.Random(seed)  # noqa: S311 - test data
+    checkers = list(Checker.objects.published())
+    now = timezone.now()
+    for n in range(count):
+        checker = checkers[0] if n % 5 == 0 else next(c for c in checkers if c.slug == SLUG)
+        flow = versions.flow_of(checker.live_version_id)
+        step, run = flow.start, None
+        while step is not None and step.answers:
+            if run is not None and rng.random() < 0.12:
+                break  # the seller leaves
+            none_fit = rng.random() < 0.05
+            index = Answer.NONE_FIT if none_fit else rng.randrange(len(step.answers))
+            note = "I have two organisations on one login" if none_fit else ""
+            if run is None:
+                source = rng.choice(["email", "search", "home", "app", "direct"])
+                run = walk.start_run(flow, uuid.uuid4(), step.key, index, source=source, note=note)
+            else:
+                run = walk.record_answer(flow, run, step.key, index, note=note)
+            if none_fit or step.answers[index].ends_run:
+                break
+            step = flow.by_key[step.answers[index].next]
+        started = now - timedelta(days=rng.randrange(14), minutes=rng.randrange(600) + 60)
+        Run.objects.filter(pk=run.pk).update(
+            started_at=started,
+            started_on=timezone.localdate(started),
+            last_activity_at=started + timedelta(minutes=3),
+            ended_at=started + timedelta(minutes=3) if run.outcome != Run.Outcome.OPEN else None,
+        )
+        if run.outcome == Run.Outcome.ESCALATED and n % 2:
+            walk.request_support(run, SupportRequest(email="seller@shop.test", description="Still wrong org"))
+
+
+def sign_in(page: Page, url: str, username: str, password: str) -> None:
+    page.goto(f"{url}/admin/login/?next=/support/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+
+
+def assert_accessible(page: Page, what: str) -> None:
+    results = AXE.run(page)
+    assert results.violations_count == 0, f"{what}:\n{results.generate_report()}"
+
+
+@browser_test
+def test_reviewer_reads_the_dashboard_and_a_checkers_flow_with_counts(live_server, page, library, tmp_path):
+    shots = Path(os.environ.get("SCREENSHOT_DIR") or tmp_path)
+    shots.mkdir(parents=True, exist_ok=True)
+    some_runs()
+    reviewer = User.objects.create_user("rita", password="pw-for-tests-only", is_staff=True)
+    reviewer.groups.add(Group.objects.get(name="Reviewers"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    sign_in(page, live_server.url, "rita", "pw-for-tests-only")
+
+    expect(page.get_by_role("heading", level=1)).to_have_text("How self-service is doing")
+    runs = Run.objects.filter(started_at__gte=timezone.now() - timedelta(days=29))
+    tile = page.locator(".tiles > div").filter(has_text="Runs").first
+    expect(tile.locator("dd")).to_have_text(str(runs.count()))
+    resolved = runs.filter(outcome=Run.Outcome.RESOLVED).count()
+    expect(page.locator(".tiles .resolved dd")).to_have_text(str(resolved))
+    expect(page.locator(".chart svg")).to_be_visible()
+    page.screenshot(path=shots / "review-overview.png", full_page=True)
+    assert_accessible(page, "overview")
+
+    page.get_by_role("link", name="Connected to the wrong or an old Xero organisation").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Connected to the wrong or an old Xero organisation")
+    version = Checker.objects.get(slug=SLUG).live_version
+    first = versions.flow_of(version.id).start
+    reached = Answer.objects.live().filter(run__version=version, step_key=first.key).count()
+    reached += Run.objects.filter(version=version, outcome=Run.Outcome.OPEN, current_step_key=first.key).count()
+    box = page.locator(".flow-picture svg .counts").first
+    expect(box).to_contain_text(f"reached {reached}")
+    row = page.locator("table.steps tbody tr").first
+    expect(row.locator("td").first).to_have_text(str(reached))
+    page.screenshot(path=shots / "review-checker.png", full_page=True)
+    assert_accessible(page, "checker page")
+
+    page.get_by_role("link", name="Gap inbox").click()
+    expect(page.locator("table.gaps tbody tr").first).to_be_visible()
+    page.screenshot(path=shots / "review-gaps.png", full_page=True)
+    assert_accessible(page, "gap inbox")
+
+    page.get_by_role("link", name="Support requests").click()
+    page.locator("table tbody tr th a").first.click()
+    expect(page.get_by_role("heading", name="Handling")).to_be_visible()
+    assert_accessible(page, "support request")
+
+
+@browser_test
+def test_review_pages_work_without_javascript(live_server, browser, library):
+    some_runs(20)
+    User.objects.create_superuser("boss", password="pw-for-tests-only")
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, live_server.url, "boss", "pw-for-tests-only")
+    expect(page.get_by_role("heading", level=1)).to_have_text("How self-service is doing")
+    page.get_by_text("The numbers by day").click()
+    expect(page.locator("table.numbers").first).to_be_visible()
+    page.get_by_role("navigation", name="Review pages").get_by_role("link", name="Runs").click()
+    page.get_by_label("Outcome").select_option("escalated")
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(r"outcome=escalated"))
+    context.close()
