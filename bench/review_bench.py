@@ -163,7 +163,14 @@ def generate(runs_wanted: int, answers_wanted: int, seed: int) -> dict:
             live_paths.append((run_id, said))
         if outcome == Run.Outcome.ESCALATED and rng.random() < 0.5:
             requests.append(
-                SupportRequest(run_id=run_id, email="seller@shop.test", description="It still fails", created_at=at)
+                SupportRequest(
+                    run_id=run_id,
+                    # Unique by construction: 61,000 random six-character references would collide.
+                    reference=f"HC-B{len(requests):07d}",
+                    email="seller@shop.test",
+                    description="It still fails",
+                    created_at=at,
+                )
             )
     while len(answers) < answers_wanted:  # withdrawn answers (Back) make up the rest
         run_id, said = rng.choice(live_paths)

@@ -6,7 +6,7 @@ The review pages read these and the outcome log (`troubleshoot.Run`, `troublesho
 import secrets
 
 from django.conf import settings
-from django.db import models
+from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 
 from troubleshoot.fields import LineField, WebURLField
@@ -68,6 +68,21 @@ class SupportRequest(models.Model):
 
     def __str__(self) -> str:
         return self.reference
+
+    def save(self, *args, **kwargs):
+        """Save; a new request whose random reference is already taken draws another (32⁶ references: at 60,000
+        requests two of them sharing one is more likely than not)."""
+        if not self._state.adding:
+            return super().save(*args, **kwargs)
+        for attempt in range(5):
+            try:
+                with transaction.atomic():
+                    return super().save(*args, **kwargs)
+            except IntegrityError:
+                taken = SupportRequest.objects.filter(reference=self.reference).exists()
+                if not taken or attempt == 4:
+                    raise
+                self.reference = new_reference()
 
 
 class ArticleFeedback(models.Model):

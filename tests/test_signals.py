@@ -185,3 +185,18 @@ def test_purgeruns_removes_personal_data_and_keeps_the_counts(client, checker, a
     assert ArticleFeedback.objects.get().comment == ""
     after = stats.outcomes(Run.objects.all())
     assert (after.resolved, after.escalated, after.runs) == (before.resolved, before.escalated, before.runs)
+
+
+def test_a_taken_support_reference_draws_another(client, checker, monkeypatch):
+    """Six random characters: at 60,000 requests a clash is likely, and it was an IntegrityError (a 500)."""
+    from support import models as support_models
+
+    first = resolved_run(client, checker)
+    SupportRequest.objects.create(run=first, reference="HC-AAAAAA", email="a@shop.test", description="A")
+    _, run_id = start(client, checker, answer=1)
+    drawn = iter(["HC-AAAAAA", "HC-BBBBBB"])
+    monkeypatch.setattr(support_models, "new_reference", lambda: next(drawn))
+    monkeypatch.setattr(SupportRequest._meta.get_field("reference"), "default", lambda: next(drawn))
+    response = client.post(f"/troubleshoot/demo/{run_id}/support/", {"email": "b@shop.test", "description": "B"})
+    assert response.status_code == 302
+    assert SupportRequest.objects.get(run_id=run_id).reference == "HC-BBBBBB"

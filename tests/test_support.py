@@ -324,3 +324,16 @@ def test_checker_without_versions_has_a_page(client, db):
     checker = make_checker("other")
     Checker.objects.filter(pk=checker.pk).update(live_version=None)
     assert client.get("/support/checkers/other/").status_code == 200
+
+
+def test_overview_tables_sort_by_any_column(known):
+    checker, r = known
+    other = make_checker("other")
+    walk_path(other, [("start", 0), ("second", 0)])
+    period = stats.Period.from_params(PERIOD)
+    by_runs = [c["slug"] for c, _ in stats.overview(period, "runs").by_checker]
+    assert by_runs == ["demo", "other"]
+    by_rate = [c["slug"] for c, _ in stats.overview(period, "rate").by_checker]
+    assert by_rate == ["other", "demo"]  # 1 of 1 resolved beats 3 of 8
+    ascending = [c["slug"] for c, _ in stats.overview(period, "rate", descending=False).by_checker]
+    assert ascending == ["demo", "other"]

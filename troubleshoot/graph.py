@@ -255,7 +255,8 @@ def picture(flow: Flow, problems: list[Problem] | None = None, counts: dict | No
                     "d": f"M{x1:.0f},{y1:.0f} C{x1:.0f},{y1 + bend:.0f} {x2:.0f},{y2 - bend:.0f} {x2:.0f},{y2 - 4:.0f}",
                     "label": label,
                     "lx": (x1 + x2) / 2,
-                    "ly": (y1 + y2) / 2 if y2 > y1 else y1 + 30,
+                    # Labels of one step's arrows are staggered, so neighbours don't print over each other.
+                    "ly": ((y1 + y2) / 2 if y2 > y1 else y1 + 30) + (answer.index - (count - 1) / 2) * 20,
                     "lw": 7 * len(label) + 10,
                 }
             )
