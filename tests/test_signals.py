@@ -7,6 +7,7 @@ from datetime import timedelta
 import pytest
 from django.core import mail
 from django.core.management import call_command
+from django.db import IntegrityError
 from django.utils import timezone
 
 from support import stats
@@ -194,9 +195,9 @@ def test_a_taken_support_reference_draws_another(client, checker, monkeypatch):
     first = resolved_run(client, checker)
     SupportRequest.objects.create(run=first, reference="HC-AAAAAA", email="a@shop.test", description="A")
     _, run_id = start(client, checker, answer=1)
-    drawn = iter(["HC-AAAAAA", "HC-BBBBBB"])
-    monkeypatch.setattr(support_models, "new_reference", lambda: next(drawn))
-    monkeypatch.setattr(SupportRequest._meta.get_field("reference"), "default", lambda: next(drawn))
-    response = client.post(f"/troubleshoot/demo/{run_id}/support/", {"email": "b@shop.test", "description": "B"})
-    assert response.status_code == 302
+    monkeypatch.setattr(support_models, "new_reference", lambda: "HC-BBBBBB")
+    request = SupportRequest(run_id=run_id, reference="HC-AAAAAA", email="b@shop.test", description="B")
+    request.save()
     assert SupportRequest.objects.get(run_id=run_id).reference == "HC-BBBBBB"
+    with pytest.raises(IntegrityError):  # a clash on something else is not retried
+        SupportRequest(run_id=run_id, email="c@shop.test", description="C").save()
