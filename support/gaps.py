@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.db.models import Case, Count, IntegerField, Max, Q, Value, When
 from django.urls import reverse
 
-from troubleshoot.models import Answer, Run
+from troubleshoot.models import Answer, Checker, Run
 
 from .models import ArticleFeedback, SupportRequest
 from .stats import Period
@@ -27,7 +27,7 @@ class Gap:
 
     kind: str
     title: str
-    where: str
+    where: str | int  # the checker's or article's name (a checker's id until `inbox` reads the names)
     count: int
     before: int
     fix_url: str
@@ -81,7 +81,7 @@ def none_fit(period: Period) -> list[Gap]:
     rows = (
         answers.annotate(now=_now_or_before(period, "answered_at"))
         .values("run__checker_id", "step_key", "now")
-        .annotate(n=Count("pk"), title=Max("run__checker__title"), step=Max("step_title"))
+        .annotate(n=Count("pk"), step=Max("step_title"))
         .order_by()
     )
 
@@ -89,7 +89,7 @@ def none_fit(period: Period) -> list[Gap]:
         return Gap(
             kind="None of these fit",
             title=f"“{row['step']}”: sellers' situation wasn't among the answers",
-            where=row["title"],
+            where=row["run__checker_id"],
             count=0,
             before=0,
             fix_url=_checker_fix(row["run__checker_id"]),
@@ -113,7 +113,7 @@ def escalations(period: Period) -> list[Gap]:
     rows = (
         runs.annotate(now=_now_or_before(period, "started_at"))
         .values("checker_id", "end_step_key", "now")
-        .annotate(n=Count("pk"), title=Max("checker__title"), step=Max("end_step_title"))
+        .annotate(n=Count("*"), step=Max("end_step_title"))
         .order_by()
     )
 
@@ -121,7 +121,7 @@ def escalations(period: Period) -> list[Gap]:
         return Gap(
             kind="Escalations",
             title=f"“{row['step']}”: runs ended here in escalate",
-            where=row["title"],
+            where=row["checker_id"],
             count=0,
             before=0,
             fix_url=_checker_fix(row["checker_id"]),
@@ -144,7 +144,7 @@ def abandons(period: Period) -> list[Gap]:
     rows = (
         runs.annotate(now=_now_or_before(period, "started_at"))
         .values("checker_id", "current_step_key", "now")
-        .annotate(n=Count("pk"), title=Max("checker__title"))
+        .annotate(n=Count("*"))
         .order_by()
     )
 
@@ -152,7 +152,7 @@ def abandons(period: Period) -> list[Gap]:
         return Gap(
             kind="Abandoned",
             title=f"Step “{row['current_step_key']}”: sellers left here",
-            where=row["title"],
+            where=row["checker_id"],
             count=0,
             before=0,
             fix_url=_checker_fix(row["checker_id"]),
@@ -200,7 +200,16 @@ SOURCES: list[Callable[[Period], list[Gap]]] = [none_fit, escalations, abandons,
 
 
 def inbox(period: Period, most: int = 50) -> list[Gap]:
-    """Every source's gaps with sellers in `period`, most sellers first (ties: the fastest growing first)."""
+    """Every source's gaps with sellers in `period`, most sellers first (ties: the fastest growing first).
+
+    Checker sources leave `where` as the checker's id (reading names in each grouped scan would read every run's
+    row, not just the index); the names are read here once.
+    """
     gaps = [gap for source in SOURCES for gap in source(period) if gap.count]
+    ids = {gap.where for gap in gaps if isinstance(gap.where, int)}
+    names = dict(Checker.objects.filter(pk__in=ids).values_list("pk", "title")) if ids else {}
+    for gap in gaps:
+        if isinstance(gap.where, int):
+            gap.where = names.get(gap.where, "")
     gaps.sort(key=lambda gap: (-gap.count, -gap.trend, gap.kind, gap.where, gap.title))
     return gaps[:most]

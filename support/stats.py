@@ -122,9 +122,10 @@ def _grouped(runs: QuerySet, *fields: str):
         runs.with_status()
         .values(*fields, "effective_status")
         .annotate(
-            n=Count("pk"),
-            confirmed=Count("pk", filter=Q(followup_answer=FollowUp.FIXED)),
-            came_back=Count("pk", filter=Q(followup_answer=FollowUp.CAME_BACK)),
+            # COUNT(*) and indexed columns only: a run's primary key (a UUID) isn't in the covering indexes.
+            n=Count("*"),
+            confirmed=Count("followup_answer", filter=Q(followup_answer=FollowUp.FIXED)),
+            came_back=Count("followup_answer", filter=Q(followup_answer=FollowUp.CAME_BACK)),
         )
         .order_by()
     )
@@ -237,7 +238,7 @@ def step_counts(runs: QuerySet) -> dict[str, StepCount]:
     positions = (
         runs.with_status()
         .values("effective_status", "current_step_key", "end_step_key")
-        .annotate(n=Count("pk"))
+        .annotate(n=Count("*"))
         .order_by()
     )
     for row in positions:
@@ -276,7 +277,7 @@ class PathCount:
 def escalation_paths(runs: QuerySet, most: int = 5) -> list[PathCount]:
     """The commonest paths that end in escalate (one query over the runs' stored paths)."""
     rows = (
-        runs.filter(outcome=Run.Outcome.ESCALATED).values("path").annotate(n=Count("pk")).order_by("-n", "path")[:most]
+        runs.filter(outcome=Run.Outcome.ESCALATED).values("path").annotate(n=Count("*")).order_by("-n", "path")[:most]
     )
     found = []
     for row in rows:

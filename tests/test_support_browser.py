@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from django.contrib.auth.models import Group, User
+from django.contrib.auth.models import Group, Permission, User
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
@@ -76,7 +76,10 @@ def test_reviewer_reads_the_dashboard_and_a_checkers_flow_with_counts(live_serve
     shots.mkdir(parents=True, exist_ok=True)
     some_runs()
     reviewer = User.objects.create_user("rita", password="pw-for-tests-only", is_staff=True)
-    reviewer.groups.add(Group.objects.get(name="Reviewers"))
+    # Earlier transactional tests flush the database, and with it the groups the migrations made.
+    group, _ = Group.objects.get_or_create(name="Reviewers")
+    group.permissions.add(Permission.objects.get(content_type__app_label="support", codename="review"))
+    reviewer.groups.add(group)
     page.set_viewport_size({"width": 1280, "height": 900})
     sign_in(page, live_server.url, "rita", "pw-for-tests-only")
 

@@ -403,8 +403,35 @@ class Run(models.Model):
                 ],
                 name="run_review_overview",
             ),
+            # Covers the gap inbox's escalations and abandons: by outcome over a date range, grouped by step.
+            models.Index(
+                fields=[
+                    "outcome",
+                    "started_at",
+                    "checker",
+                    "end_step_key",
+                    "current_step_key",
+                    "last_activity_at",
+                    "end_step_title",
+                ],
+                name="run_review_steps",
+            ),
             models.Index(fields=["checker", "started_at"], name="run_checker_started"),
-            models.Index(fields=["version", "started_at"], name="run_version_started"),
+            # Covers a version's page: its runs over a date range, how each stands, and their ids for the answers.
+            models.Index(
+                fields=[
+                    "version",
+                    "started_at",
+                    "outcome",
+                    "last_activity_at",
+                    "current_step_key",
+                    "end_step_key",
+                    "ended_at",
+                    "followup_answer",
+                    "id",
+                ],
+                name="run_version_started",
+            ),
             models.Index(
                 fields=["followup_due"],
                 condition=Q(followup_sent_at__isnull=True) & ~Q(followup_email=""),
@@ -466,7 +493,11 @@ class Answer(models.Model):
     class Meta:
         ordering = ["answered_at", "pk"]
         indexes = [
-            models.Index(fields=["run"], condition=Q(answer_index=999), name="answer_none_fit"),
+            # The gap inbox's "None of these fit" over a date range (a partial index would go unused: SQLite can't
+            # match a bound parameter against its condition).
+            models.Index(fields=["answer_index", "answered_at"], name="answer_index_answered"),
+            # Covers a version's step counts: a run's answers, live or withdrawn, by step and answer.
+            models.Index(fields=["run", "withdrawn_at", "step_key", "answer_index"], name="answer_step_counts"),
         ]
         constraints = [
             # A double-submitted answer can never be recorded twice on a run's live path.

@@ -76,7 +76,15 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='answer',
-            index=models.Index(condition=models.Q(('answer_index', 999)), fields=['run'], name='answer_none_fit'),
+            index=models.Index(fields=['answer_index', 'answered_at'], name='answer_index_answered'),
+        ),
+        migrations.AddIndex(
+            model_name='answer',
+            index=models.Index(fields=['run', 'withdrawn_at', 'step_key', 'answer_index'], name='answer_step_counts'),
+        ),
+        migrations.AddIndex(
+            model_name='run',
+            index=models.Index(fields=['outcome', 'started_at', 'checker', 'end_step_key', 'current_step_key', 'last_activity_at', 'end_step_title'], name='run_review_steps'),
         ),
         migrations.AddIndex(
             model_name='run',
@@ -88,7 +96,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='run',
-            index=models.Index(fields=['version', 'started_at'], name='run_version_started'),
+            index=models.Index(fields=['version', 'started_at', 'outcome', 'last_activity_at', 'current_step_key', 'end_step_key', 'ended_at', 'followup_answer', 'id'], name='run_version_started'),
         ),
         migrations.AddIndex(
             model_name='run',
