@@ -65,7 +65,7 @@ def error_code(request, code):
     """Stable links for the integration's emails and app: /e/<code>/ lands on the code's checker."""
     found = (
         ErrorCode.objects.select_related("checker")
-        .filter(code=code.strip().upper()[:40], checker__is_published=True)
+        .filter(code=code.strip().upper()[:40], checker__is_published=True, checker__live_version__isnull=False)
         .first()
     )
     if found is None:
