@@ -62,7 +62,9 @@ class ChoiceInline(nested_admin.NestedTabularInline):
         if db_field.name == "next_step":
             # Only this checker's steps make sense as a next step (steps added on this page: after saving).
             checker_id = request.resolver_match.kwargs.get("object_id")
-            kwargs["queryset"] = Step.objects.filter(checker_id=checker_id).order_by("position", "pk")
+            kwargs["queryset"] = (
+                Step.objects.filter(checker_id=checker_id).select_related("checker").order_by("position", "pk")
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
