@@ -314,3 +314,40 @@ def test_make_serve_refuses_to_start_without_a_secret_key_or_with_debug_on():
     result = subprocess.run(["make", "-s", "serve"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
                             timeout=60)  # fmt: skip
     assert result.returncode != 0 and "DEBUG" in result.stdout + result.stderr
+
+
+# Cached pages
+
+
+def test_home_and_article_are_served_from_the_cache_until_content_changes(
+    client, library, django_assert_num_queries
+):
+    from troubleshoot.models import Checker
+
+    article = "/articles/troubleshooting-xero-connection/"
+    first_home, first_article = client.get("/"), client.get(article)
+    with django_assert_num_queries(0):
+        assert client.get("/").content == first_home.content
+        assert client.get(article).content == first_article.content
+        assert client.get("/?utm_source=newsletter").content == first_home.content  # other parameters: same page
+    assert "csrfmiddlewaretoken" not in first_home.content.decode()  # nothing personal in a cached page
+
+    checker = Checker.objects.get(slug="lock-date")
+    checker.title = "Lock dates stop a settlement"
+    checker.save()  # any content change retires every cached page
+    assert "Lock dates stop a settlement" in client.get("/").content.decode()
+
+
+def test_search_pages_are_cached_per_query(client, library, django_assert_num_queries):
+    kaput = client.get("/search/?q=lock+date").content
+    other = client.get("/search/?q=xero+plan").content
+    assert kaput != other
+    with django_assert_num_queries(0):
+        assert client.get("/search/?q=lock+date").content == kaput
+
+
+def test_checker_pages_are_not_cached_whole(client, checker):
+    """A checker's first step carries a fresh run id and a CSRF token: each seller gets their own."""
+    first, second = client.get(f"/troubleshoot/{checker.slug}/"), client.get(f"/troubleshoot/{checker.slug}/")
+    run_ids = [re.search(r'name="run" value="([^"]+)"', r.content.decode()).group(1) for r in (first, second)]
+    assert run_ids[0] != run_ids[1]
