@@ -319,9 +319,7 @@ def test_make_serve_refuses_to_start_without_a_secret_key_or_with_debug_on():
 # Cached pages
 
 
-def test_home_and_article_are_served_from_the_cache_until_content_changes(
-    client, library, django_assert_num_queries
-):
+def test_home_and_article_are_served_from_the_cache_until_content_changes(client, library, django_assert_num_queries):
     from troubleshoot.models import Checker
 
     article = "/articles/troubleshooting-xero-connection/"
