@@ -18,7 +18,7 @@ ARTICLE = os.environ.get("BENCH_ARTICLE", "/articles/troubleshooting-xero-connec
 CHECKER = os.environ.get("BENCH_CHECKER", "connection-error")
 WALKS_FILE = os.environ.get("BENCH_WALKS_FILE", "")
 HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)"')
-CHOICE = re.compile(r'<button type="submit" name="choice" value="(\d+)">([^<]*)</button>')
+CHOICE = re.compile(r'<button type="submit" name="answer" value="(\d+)">([^<]*)</button>')
 ENDED = ("Glad it's fixed!", "Let's get support on it", "Your request is with support")
 
 
@@ -102,7 +102,7 @@ class StepAnswer(Seller):
                 StepAnswer.runs = json.load(listing)
         hidden, choices = page_form(self.get(StepAnswer.runs[0], name="setup: run page").text)
         self.data = {"csrfmiddlewaretoken": hidden["csrfmiddlewaretoken"], "step": hidden["step"],
-                     "choice": choices[0][0]}  # fmt: skip
+                     "answer": choices[0][0]}  # fmt: skip
 
     @task
     def answer(self):
@@ -139,7 +139,7 @@ class WalkingSeller(Seller):
         hidden, choices = page_form(html)
         label_of = dict(choices)
         choice = random.choice(choices)[0]  # noqa: S311
-        data = hidden | {"choice": choice, "run": str(uuid.uuid4())}
+        data = hidden | {"answer": choice, "run": str(uuid.uuid4())}
         response = self.post(f"/troubleshoot/{slug}/start/", data, "walk: start", htmx)
         if random.random() < 0.2:  # noqa: S311 - a double submit of the first answer
             self.post(f"/troubleshoot/{slug}/start/", data, "walk: start", htmx)
@@ -162,7 +162,7 @@ class WalkingSeller(Seller):
             if not choices:
                 break
             choice, label = random.choice(choices)  # noqa: S311
-            answer = {"csrfmiddlewaretoken": hidden["csrfmiddlewaretoken"], "step": hidden["step"], "choice": choice}
+            answer = {"csrfmiddlewaretoken": hidden["csrfmiddlewaretoken"], "step": hidden["step"], "answer": choice}
             for _ in range(2 if random.random() < 0.2 else 1):  # noqa: S311 - a double submit
                 self.post(f"{run_url}answer/", answer, "walk: answer", htmx)
             path.append(label)

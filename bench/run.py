@@ -128,8 +128,8 @@ def seed_run(base: str) -> str:
         html = r.read().decode()
         cookie = r.headers["Set-Cookie"].split(";", 1)[0]
     hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html))
-    choice = re.search(r'name="choice" value="(\d+)"', html).group(1)
-    body = urllib.parse.urlencode(hidden | {"choice": choice}).encode()
+    choice = re.search(r'name="answer" value="(\d+)"', html).group(1)
+    body = urllib.parse.urlencode(hidden | {"answer": choice}).encode()
     request = urllib.request.Request(
         f"{base}/troubleshoot/connection-error/start/",
         data=body,

@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "nested_admin",
     "django_tasks",
     "django_tasks_db",
     "axes",
@@ -97,6 +98,8 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 
 ROOT_URLCONF = "helpcenter.urls"
+# Staff pages outside the admin (the draft preview) send anyone signed out to the admin's login.
+LOGIN_URL = "admin:login"
 WSGI_APPLICATION = "helpcenter.wsgi.application"
 ASGI_APPLICATION = "helpcenter.asgi.application"
 

@@ -211,7 +211,7 @@ def form_values(html: str) -> dict:
 
 
 def first_choice(html: str, label: str) -> str:
-    return re.search(rf'<button type="submit" name="choice" value="(\d+)">{label}</button>', html).group(1)
+    return re.search(rf'<button type="submit" name="answer" value="(\d+)">{label}</button>', html).group(1)
 
 
 @pytest.fixture
@@ -252,7 +252,7 @@ def test_one_run_carried_across_two_app_servers(two_servers):
     assert status == 302
     status, _, html = b.request(location.replace(f"https://{Server.HOST}", ""), cookies)  # the landing, on B
     assert status == 200
-    form = form_values(html) | {"choice": first_choice(html, "Yes")}
+    form = form_values(html) | {"answer": first_choice(html, "Yes")}
     status, run_url, _ = a.request(f"/troubleshoot/{checker.slug}/start/", cookies, form)  # started on A
     assert status == 302, status
     run_path = run_url.replace(f"https://{Server.HOST}", "")
@@ -263,7 +263,7 @@ def test_one_run_carried_across_two_app_servers(two_servers):
     answer = {
         "csrfmiddlewaretoken": form["csrfmiddlewaretoken"],
         "step": form["step"],
-        "choice": first_choice(html, "No"),
+        "answer": first_choice(html, "No"),
     }
     assert b.request(run_path + "answer/", cookies, answer)[0] == 302  # answered on B
     status, _, html = a.request(run_path, cookies)
@@ -277,7 +277,7 @@ def test_one_run_carried_across_two_app_servers(two_servers):
     status, _, html = b.request(run_path, cookies)
     form = form_values(html)
     final = {"csrfmiddlewaretoken": form["csrfmiddlewaretoken"], "step": form["step"],
-             "choice": first_choice(html, "Still broken")}  # fmt: skip
+             "answer": first_choice(html, "Still broken")}  # fmt: skip
     assert b.request(run_path + "answer/", cookies, final)[0] == 302
     support = {"csrfmiddlewaretoken": form["csrfmiddlewaretoken"], "email": "seller@shop.test", "description": "Help"}
     assert a.request(run_path + "support/", cookies, support)[0] == 302
@@ -300,7 +300,7 @@ def test_two_app_servers_share_rate_limits_through_redis(two_servers):
     statuses = []
     for server in [a, b, a, b]:  # RATE_LIMIT_START is 3 a minute, counted across both servers
         html = server.request(f"/troubleshoot/{checker.slug}/", cookies)[2]
-        form = form_values(html) | {"choice": first_choice(html, "Yes")}
+        form = form_values(html) | {"answer": first_choice(html, "Yes")}
         statuses.append(server.request(f"/troubleshoot/{checker.slug}/start/", cookies, form)[0])
     assert statuses == [302, 302, 302, 429]
 
