@@ -303,7 +303,7 @@ def article_data(article: Article) -> dict:
 def publish_article(article: Article, *, user=None, note: str = "", base: int | None = None) -> ArticleVersion:
     """Freeze the article's draft into a new live version (same rules as `publish`: a row lock, the base check)."""
     with transaction.atomic():
-        locked = Article.objects.select_for_update().select_related("category").get(pk=article.pk)
+        locked = Article.objects.select_for_update(of=("self",)).select_related("category").get(pk=article.pk)
         live = ArticleVersion.objects.filter(pk=locked.live_version_id).first()
         live_number = live.number if live else 0
         if base is not None and base != live_number:
