@@ -171,7 +171,7 @@ def test_preview_walks_the_draft_and_logs_nothing(admin_client, checker):
     assert "Third" in response.content.decode() and response["HX-Replace-Url"] == f"{url}?path=0.1"
     html = admin_client.get(f"{url}?path=0.1.1").content.decode()
     assert "Let's get support on it" in html and "Send to support" not in html
-    assert admin_client.post(url, {"step": "third", "answer": "0", "path": ""}).status_code == 400
+    assert admin_client.post(url, {"step": "third", "answer": "0", "path": ""}).status_code == 422
     assert not Run.objects.exists()
 
 
@@ -352,3 +352,16 @@ def test_live_markdown_preview_is_sanitised_and_for_editors_only(client, checker
     html = member(client, "Editors").post(url, body).content.decode()
     assert "<strong>Bold</strong>" in html and "<script>" not in html and "javascript:" not in html
     assert member(client, "Reviewers", name="reviewer").post(url, body).status_code == 403
+
+
+def test_editor_page_query_count_does_not_grow_with_answers(admin_client, library, django_assert_max_num_queries):
+    from troubleshoot.models import Checker
+
+    small = Checker.objects.get(slug="xero-plan-limit")
+    big = Checker.objects.get(slug="lock-date")
+    with django_assert_max_num_queries(80) as captured:
+        admin_client.get(f"/admin/troubleshoot/checker/{small.pk}/change/")
+    answers = Choice.objects.filter(step__checker=big).count() - Choice.objects.filter(step__checker=small).count()
+    # One query per answer row for its "next step" choices, nothing per option or per step beyond that.
+    with django_assert_max_num_queries(len(captured) + max(answers, 0) + 12):
+        admin_client.get(f"/admin/troubleshoot/checker/{big.pk}/change/")

@@ -588,3 +588,10 @@ def test_server_error_page_is_the_portals_and_says_answers_are_saved(checker, mo
     assert response.status_code == 500
     assert "Something went wrong on our side" in html and "Your answers so far are saved" in html
     assert 'class="site"' in html and 'role="search"' in html  # the portal's header with search
+
+
+def test_error_code_of_a_checker_never_published_is_unknown(client, db):
+    checker = make_checker(code="XC-009")
+    checker.live_version = None
+    checker.save()
+    assert client.get("/e/XC-009/").status_code == 404

@@ -311,3 +311,14 @@ def test_double_back_at_the_same_instant_undoes_one_answer():
     assert race(*[lambda: walk.go_back(Run.objects.get(pk=run.pk), undo)] * 3) == []
     assert run.answers.filter(withdrawn_at__isnull=True).count() == 1
     assert run.answers.filter(withdrawn_at__isnull=False).count() == 1
+
+
+def test_editor_answer_rules_in_plain_words(checker):
+    from django.core.exceptions import ValidationError
+
+    step = Step.objects.get(checker=checker, key="start")
+    ending = Choice(step=step, label="Done", position=5, outcome="resolved", next_step=step)
+    ending.full_clean()
+    assert ending.next_step is None  # a leftover next step on an ending is dropped
+    with pytest.raises(ValidationError, match="Choose the step this answer goes to"):
+        Choice(step=step, label="Onwards", position=6, outcome="next").full_clean()

@@ -62,7 +62,9 @@ class ChoiceInline(nested_admin.NestedTabularInline):
         if db_field.name == "next_step":
             # Only this checker's steps make sense as a next step (steps added on this page: after saving).
             checker_id = request.resolver_match.kwargs.get("object_id")
-            kwargs["queryset"] = Step.objects.filter(checker_id=checker_id).order_by("position", "pk")
+            kwargs["queryset"] = (
+                Step.objects.filter(checker_id=checker_id).select_related("checker").order_by("position", "pk")
+            )
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
@@ -488,6 +490,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = [
         "started_at",
         "checker",
+        "version_number",
         "status_display",
         "end_step_title",
         "live_answers",
@@ -501,7 +504,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     fields = [
         "id",
         "checker",
-        "version",
+        "version_number",
         "status_display",
         "end_step_title",
         "fixed_note",
@@ -521,8 +524,16 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             super()
             .get_queryset(request)
             .select_related("checker", "support_request")
-            .annotate(live_total=Count("answers", filter=Q(answers__withdrawn_at__isnull=True)))
+            .annotate(
+                live_total=Count("answers", filter=Q(answers__withdrawn_at__isnull=True)),
+                version_number=F("version__number"),
+            )
         )
+
+    @admin.display(description="Version", ordering="version_number")
+    def version_number(self, obj):
+        """The published version the run walks (the number alone: the version's data stays unread here)."""
+        return obj.version_number
 
     @admin.display(description="Status")
     def status_display(self, obj):

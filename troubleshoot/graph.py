@@ -217,8 +217,26 @@ def picture(flow: Flow, problems: list[Problem] | None = None) -> dict:
                 end = {"id": f"{step.key}:{answer.index}", "kind": answer.outcome, "w": END_W, "h": END_H}
                 nodes[end["id"]] = end
                 rows.setdefault(depths[step.key] + 1, []).append(end)
+    # Where each node's arrows come from: (source step, the answer's slot on the source box's bottom edge).
+    incoming: dict[str, list[tuple[str, float]]] = {}
+    for step in flow.steps:
+        for answer in step.answers:
+            target = f"{step.key}:{answer.index}" if answer.ends_run else answer.next
+            incoming.setdefault(target, []).append((step.key, (answer.index + 1) / (len(step.answers) + 1)))
     width = max((sum(n["w"] + GAP_X for n in row) - GAP_X for row in rows.values()), default=BOX_W) + 2 * MARGIN
-    for depth, row in rows.items():
+    for depth in sorted(rows):
+        row = rows[depth]
+
+        def pull(node: dict, row=row) -> float:
+            """Mean x of the arrows arriving from rows above, so a row is ordered like its parents (fewer crossings)."""
+            xs = [
+                nodes[key]["x"] + nodes[key]["w"] * slot
+                for key, slot in incoming.get(node["id"], [])
+                if "x" in nodes[key] and nodes[key] not in row
+            ]
+            return sum(xs) / len(xs) if xs else float("inf")
+
+        row.sort(key=pull)  # stable: nodes nothing points at keep the steps' order
         x = MARGIN + (width - 2 * MARGIN - (sum(n["w"] + GAP_X for n in row) - GAP_X)) / 2
         for node in row:
             node["x"], node["y"] = x, MARGIN + depth * (BOX_H + GAP_Y)
@@ -240,8 +258,9 @@ def picture(flow: Flow, problems: list[Problem] | None = None) -> dict:
                 {
                     "d": f"M{x1:.0f},{y1:.0f} C{x1:.0f},{y1 + bend:.0f} {x2:.0f},{y2 - bend:.0f} {x2:.0f},{y2 - 4:.0f}",
                     "label": label,
-                    "lx": (x1 + x2) / 2,
-                    "ly": (y1 + y2) / 2 if y2 > y1 else y1 + 30,
+                    # Near the arrow's start, staggered, so the labels of one step's answers don't overlap.
+                    "lx": x1 + (x2 - x1) * 0.25,
+                    "ly": y1 + 20 + 19 * (answer.index % 2),
                     "lw": 7 * len(label) + 10,
                 }
             )

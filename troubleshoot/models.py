@@ -11,6 +11,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
@@ -217,11 +218,21 @@ class Choice(models.Model):
                 condition=(Q(outcome="next") & Q(next_step__isnull=False))
                 | (Q(outcome__in=["resolved", "escalate"]) & Q(next_step__isnull=True)),
                 name="choice_next_step_only_when_next",
+                violation_error_message="An answer either goes to another step (choose which) or ends the run.",
             )
         ]
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self):
+        # An ending needs no next step: a leftover choice in the editor is dropped rather than refused.
+        if self.outcome != self.Outcome.NEXT:
+            self.next_step = None
+        elif self.next_step_id is None:
+            raise ValidationError(
+                {"next_step": 'Choose the step this answer goes to, or pick "Resolved" or "Escalate".'}
+            )
 
     @property
     def ends_run(self) -> bool:

@@ -119,7 +119,7 @@ def publish(checker: Checker, *, user=None, note: str = "", base: int | None = N
     publish is refused with `PublishConflict` and nothing changes (their version and this draft both stay).
     """
     with transaction.atomic():
-        locked = Checker.objects.select_for_update().select_related("category").get(pk=checker.pk)
+        locked = Checker.objects.select_for_update(of=("self",)).select_related("category").get(pk=checker.pk)
         live = CheckerVersion.objects.filter(pk=locked.live_version_id).first()
         live_number = live.number if live else 0
         if base is not None and base != live_number:

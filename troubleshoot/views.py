@@ -82,7 +82,7 @@ def error_code(request, code):
     """Stable links for the integration's emails and app: /e/<code>/ lands on the code's checker."""
     found = (
         ErrorCode.objects.select_related("checker")
-        .filter(code=code.strip().upper()[:40], checker__is_published=True)
+        .filter(code=code.strip().upper()[:40], checker__is_published=True, checker__live_version__isnull=False)
         .first()
     )
     if found is None:
@@ -277,6 +277,26 @@ def _path(text: str) -> list[int]:
     return [int(part) for part in text.split(".") if part.isdigit()][:200]
 
 
+def _path_url(slug: str, path: list[int]) -> str:
+    return reverse("troubleshoot:preview", args=[slug]) + (f"?path={'.'.join(map(str, path))}" if path else "")
+
+
+def _preview_answer(current: walk.Flow, post) -> tuple[list[int], str]:
+    """The preview's path after the posted answer, and a message if the answer was refused (path unchanged)."""
+    form = PreviewForm(post)
+    if not form.is_valid():
+        return _path(post.get("path", "")), "That answer wasn't understood. Please pick again."
+    path = _path(form.cleaned_data["path"])
+    step = walk.replay(current, path).step
+    if step is None or step.key != form.cleaned_data["step"]:
+        return path, "The draft changed under this preview. Here is where it stands now."
+    try:
+        walk.find_answer(current, step.key, form.cleaned_data["answer"])
+    except walk.StaleAnswer as stale:
+        return path, str(stale)
+    return [*path, form.cleaned_data["answer"]], ""
+
+
 @staff_member_required
 @require_http_methods(["GET", "POST"])
 def preview(request, slug):
@@ -285,42 +305,23 @@ def preview(request, slug):
         raise PermissionDenied
     checker = get_object_or_404(Checker.objects.select_related("category"), slug=slug)
     current = versions.draft_flow(checker)
-    path, status, message = _path(request.GET.get("path", "")), 200, ""
+    path, message = _path(request.GET.get("path", "")), ""
     if request.method == "POST":
-        form = PreviewForm(request.POST)
-        if form.is_valid():
-            path = _path(form.cleaned_data["path"])
-            position = walk.replay(current, path)
-            if position.step is not None and position.step.key == form.cleaned_data["step"]:
-                try:
-                    walk.find_answer(current, position.step.key, form.cleaned_data["answer"])
-                    path.append(form.cleaned_data["answer"])
-                except walk.StaleAnswer as stale:
-                    status, message = 400, str(stale)
-            else:
-                status, message = 400, "The draft changed under this preview. Here is where it stands now."
-        else:
-            status, message = 400, "That answer wasn't understood. Please pick again."
-        url = reverse("troubleshoot:preview", args=[slug]) + (f"?path={'.'.join(map(str, path))}" if path else "")
-        if status == 200 and not request.htmx:
-            return redirect(url)
-    position = walk.replay(current, path)
+        path, message = _preview_answer(current, request.POST)
+        if not message and not request.htmx:
+            return redirect(_path_url(slug, path))
     restart = reverse("troubleshoot:preview", args=[slug])
     context = {
         "checker": checker,
         "run": None,
-        "position": position,
+        "position": walk.replay(current, path),
         "focus": bool(request.htmx),
         "answer_url": restart,
         "message": message,
-        "preview": {
-            "path": ".".join(map(str, path)),
-            "back": ".".join(map(str, path[:-1])),
-            "restart": restart,
-        },
+        "preview": {"path": ".".join(map(str, path)), "back": ".".join(map(str, path[:-1])), "restart": restart},
     }
     template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
-    response = TemplateResponse(request, template, context, status=status)
-    if request.htmx and request.method == "POST" and status == 200:
-        return replace_url(response, url)  # the preview's history entry follows the walk
+    response = TemplateResponse(request, template, context, status=REFUSED if message else 200)
+    if request.htmx and request.method == "POST" and not message:
+        return replace_url(response, _path_url(slug, path))  # the preview's history entry follows the walk
     return response
