@@ -7,10 +7,13 @@ on 127.0.0.1:6379, as production runs):
 1. a fresh database, migrated, with the content library loaded and static files collected;
 2. gunicorn with production settings (DEBUG off, behind a TLS proxy as far as Django can tell) and BENCHMARK on,
    which adds /bench/minimal/: the smallest Django view, through the same middleware and server;
-3. locust, headless, one page at a time (bench/locustfile.py): throughput, p50 and p99 of each seller page and of a
+3. single requests timed in-process with their query counts (bench/inprocess.py);
+4. locust, headless, one page at a time (bench/locustfile.py): throughput, p50 and p99 of each seller page and of a
    step answer (htmx and without JavaScript), and each as a ratio to the minimal view measured in the same run;
-4. 200 sellers walking whole checkers at once, with double submits and Back; then every run in the database is
-   compared with what its seller believes they answered: each answer recorded exactly once, and zero errors.
+5. 200 sellers walking whole checkers at once, with double submits and Back; then every run in the database is
+   compared with what its seller believes they answered: each answer recorded exactly once, and zero errors;
+6. with --scale (the default), the database grown to 5,000 checkers, 200,000 runs and about 1,000,000 answers
+   (bench/scale.py), and step 3 again: seller pages, a step answer, the admin's lists (and the review pages).
 
 The figures are printed as Markdown and written to bench/results.md. They are measurements, not tests.
 """
@@ -67,7 +70,7 @@ def environment(database_url: str, redis_url: str, workdir: Path) -> dict:
         **{k: v for k, v in os.environ.items() if k not in ("DJANGO_ALLOW_ASYNC_UNSAFE",)},
         "DEBUG": "false",
         "SECRET_KEY": secrets.token_urlsafe(50),
-        "ALLOWED_HOSTS": "127.0.0.1",
+        "ALLOWED_HOSTS": "127.0.0.1,testserver",  # testserver: the in-process client
         "BEHIND_TLS_PROXY": "true",
         "DATABASE_URL": database_url,
         "REDIS_URL": redis_url,
@@ -170,12 +173,18 @@ def locust(env: dict, user_class: str, host: str, users: int, seconds: int, work
         return {row["Name"]: row for row in csv.DictReader(stats)}
 
 
+def inprocess(env: dict) -> dict:
+    """Single requests timed in-process with their query counts (bench/inprocess.py)."""
+    return json.loads(manage(env, "shell", "-v0", "-c", (ROOT / "bench" / "inprocess.py").read_text()))
+
+
 def measure(label: str, database_url: str, redis_url: str, args) -> dict:
     workdir = Path(tempfile.mkdtemp(prefix="bench-"))
     env = environment(database_url, redis_url, workdir)
     manage(env, "migrate", "--no-input", "-v0")
     manage(env, "loadcontent", "-v0")
     manage(env, "collectstatic", "--no-input", "-v0")
+    small = inprocess(env) if args.scale else {}
     server = Gunicorn(env, args.workers, args.threads)
     try:
         seed = seed_run(server.base)
@@ -206,7 +215,13 @@ def measure(label: str, database_url: str, redis_url: str, args) -> dict:
         print(f"  {label}: walks: {walk}", flush=True)
     finally:
         server.stop()
-    return {"pages": rows, "walk": walk}
+    large = {}
+    if args.scale:
+        began = time.monotonic()
+        print(f"  {label}: {manage(env, 'shell', '-v0', '-c', (ROOT / 'bench' / 'scale.py').read_text()).strip()}"
+              f" generated in {time.monotonic() - began:.0f} s", flush=True)  # fmt: skip
+        large = inprocess(env)
+    return {"pages": rows, "walk": walk, "small": small, "large": large}
 
 
 def table(label: str, result: dict) -> str:
@@ -232,6 +247,22 @@ def table(label: str, result: dict) -> str:
         f"({walk['requests']} requests, {walk['failures']} failed); {walk['live_answers']} live answers "
         f"recorded; runs whose recorded answers differ from what the seller answered: **{walk['wrong_count']}**.",
     ]
+    if result["large"]:
+        lines += [
+            "",
+            "At scale: the demo library and a few runs, then 5,000 checkers, 200,000 runs and about 1,000,000 "
+            "answers (bench/scale.py); single requests in-process (bench/inprocess.py), median of 15:",
+            "",
+            "| Request | Small: p50 | queries | At scale: p50 | queries | Ratio |",
+            "| --- | --: | --: | --: | --: | --: |",
+        ]
+        for name, large in result["large"].items():
+            small = result["small"].get(name, {})
+            ratio = large["p50"] / small["p50"] if small.get("p50") else 0
+            lines.append(
+                f"| {name} | {small.get('p50', 0):.1f} ms | {small.get('queries', '-')} | {large['p50']:.1f} ms "
+                f"| {large['queries']} | {ratio:.1f}x |"
+            )
     return "\n".join(lines)
 
 
@@ -245,6 +276,12 @@ def main():
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker.")
     parser.add_argument("--clones", type=int, default=20000, help="Runs prepared for each step-answer scenario.")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument(
+        "--scale",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="Also grow the database to 5,000 checkers and 200,000 runs and time pages again.",
+    )
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.md"))
     args = parser.parse_args()
 
