@@ -18,12 +18,14 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from troubleshoot import versions
 from troubleshoot.forms import SupportRequestForm
 from troubleshoot.graph import picture
 from troubleshoot.models import Article, Checker, FollowUp, Run
+from troubleshoot.views import over_limit
 
 from . import charts, followups, gaps, stats
 from .forms import FOLLOWUP_ANSWERS, ArticleFeedbackForm, RequestUpdateForm, RunFilterForm
@@ -284,18 +286,21 @@ def gap_inbox(request):
 # What sellers send us outside a run's steps.
 
 
+@csrf_exempt  # the article page is cached whole, so it carries no CSRF token; a vote changes nothing of anyone's
 @require_POST
 def article_feedback(request, slug):
+    """ "Was this helpful?": an anonymous vote, stored against the version read; rate limited per address."""
     article = get_object_or_404(Article.objects.published(), slug=slug)
     form = ArticleFeedbackForm(request.POST)
-    if form.is_valid():
+    sent = form.is_valid()
+    if sent and not over_limit(request, "feedback"):  # past the limit: thanked, not stored
         feedback = form.save(commit=False)
         feedback.article, feedback.version_id = article, article.live_version_id
         feedback.save()
-    url = reverse("troubleshoot:article", args=[slug])
     if request.htmx:
-        return TemplateResponse(request, "support/_feedback_thanks.html", {"sent": form.is_valid()})
-    return redirect(f"{url}?feedback={'thanks' if form.is_valid() else 'error'}#feedback")
+        return TemplateResponse(request, "support/_feedback_thanks.html", {"sent": sent})
+    url = reverse("troubleshoot:article", args=[slug])
+    return redirect(f"{url}?feedback={'thanks' if sent else 'error'}#feedback")
 
 
 @require_safe

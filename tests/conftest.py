@@ -126,3 +126,12 @@ def shared_library(django_db_setup, django_db_blocker):
         import_library(read_library(CONTENT))
         yield
         transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: rate-limit counts and cached pages don't leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

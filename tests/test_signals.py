@@ -201,3 +201,13 @@ def test_a_taken_support_reference_draws_another(client, checker, monkeypatch):
     assert SupportRequest.objects.get(run_id=run_id).reference == "HC-BBBBBB"
     with pytest.raises(IntegrityError):  # a clash on something else is not retried
         SupportRequest(run_id=run_id, email="c@shop.test", description="C").save()
+
+
+def test_article_feedback_works_from_a_cached_page_and_is_rate_limited(client, article, settings):
+    settings.HELPCENTER_RATE_LIMITS = {**settings.HELPCENTER_RATE_LIMITS, "feedback": "3/m"}
+    client.get("/articles/guide/")
+    other = type(client)(enforce_csrf_checks=True)  # a browser with no session: the cached page holds no token
+    for _ in range(5):
+        response = other.post("/articles/guide/feedback/", {"helpful": "no"})
+        assert response.status_code == 302
+    assert ArticleFeedback.objects.count() == 3

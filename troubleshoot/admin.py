@@ -8,7 +8,8 @@ preview of each step's Markdown. Publish, History, the diff and Restore are page
 import nested_admin
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
@@ -34,6 +35,13 @@ from .models import (
     StepLink,
 )
 from .rendering import render_markdown
+
+
+def count_per_row(related: QuerySet, link: str) -> Coalesce:
+    """How many `related` rows point (through `link`) at each row listed: a subquery evaluated for the page's rows
+    only, where a Count() annotation would GROUP BY the whole table (8.8 s a page at 200,000 runs)."""
+    per_row = related.filter(**{link: OuterRef("pk")}).order_by().values(link).annotate(n=Count("pk")).values("n")
+    return Coalesce(Subquery(per_row), 0)
 
 
 @admin.register(Category)
@@ -116,8 +124,8 @@ class CheckerAdmin(nested_admin.NestedModelAdmin):
             .get_queryset(request)
             .select_related("category")
             .annotate(
-                step_total=Count("steps", distinct=True),
-                run_total=Count("runs", distinct=True),
+                step_total=count_per_row(Step.objects.all(), "checker"),
+                run_total=count_per_row(Run.objects.all(), "checker"),
                 live_number=F("live_version__number"),
             )
         )
@@ -497,9 +505,12 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "error_code",
         "reference",
     ]
-    list_filter = [StatusFilter, "checker", "source"]
-    search_fields = ["id", "error_code", "support_request__reference", "support_request__email"]
-    date_hierarchy = "started_at"
+    # No date hierarchy and no per-checker filter: at 200,000 runs and 5,000 checkers they cost seconds a page
+    # (a DISTINCT over every run's month, a link per checker). Search by the checker's slug instead; the review
+    # pages filter runs by date, checker and version.
+    list_filter = [StatusFilter, "source"]
+    search_fields = ["=id", "checker__slug", "error_code", "support_request__reference", "support_request__email"]
+    show_full_result_count = False
     fields = [
         "id",
         "checker",
@@ -524,7 +535,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
             .get_queryset(request)
             .select_related("checker", "support_request")
             .annotate(
-                live_total=Count("answers", filter=Q(answers__withdrawn_at__isnull=True)),
+                live_total=count_per_row(Answer.objects.live(), "run"),
                 version_number=F("version__number"),
             )
         )
@@ -538,7 +549,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def status_display(self, obj):
         return obj.status.capitalize()
 
-    @admin.display(description="Answers", ordering="live_total")
+    @admin.display(description="Answers")
     def live_answers(self, obj):
         return obj.live_total
 

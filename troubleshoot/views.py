@@ -8,6 +8,7 @@ partial, everything else the full page, so every form works with JavaScript off.
 
 import uuid
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Prefetch
@@ -16,6 +17,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import push_url, replace_url
+from django_ratelimit import ALL
+from django_ratelimit.core import is_ratelimited
 
 from support import followups
 from support.forms import FollowUpForm
@@ -31,6 +34,7 @@ from .forms import (
     SupportRequestForm,
 )
 from .models import Answer, Article, Category, Checker, ErrorCode, Run
+from .pagecache import cached_page
 from .search import MAX_QUERY, search
 
 # The status of a step panel shown again with a message: a stale or forged answer, a form with errors. Not 400:
@@ -38,6 +42,16 @@ from .search import MAX_QUERY, search
 # which wiped the seller's page under `make run`. 422 ("understood, but can't be applied") is swapped in by htmx
 # (see the htmx-config in base.html) and rendered as a page without JavaScript, the same in both modes.
 REFUSED = 422
+# Too many requests from one address (see HELPCENTER_RATE_LIMITS): the panel again, with what was typed, and a
+# message. htmx swaps it in like a 422.
+TOO_MANY = 429
+SLOW_DOWN = "That's a lot of requests from your connection. Please wait a minute, then try again: nothing is lost."
+
+
+def over_limit(request, group: str) -> bool:
+    """Count this request against its address's limit for `group`; True once the limit is passed."""
+    rate = settings.HELPCENTER_RATE_LIMITS[group]
+    return is_ratelimited(request, group=group, key="ip", rate=rate, method=ALL, increment=True)
 
 
 def published_categories():
@@ -47,6 +61,7 @@ def published_categories():
 
 
 @require_safe
+@cached_page()
 def home(request):
     return TemplateResponse(
         request,
@@ -56,12 +71,14 @@ def home(request):
 
 
 @require_safe
+@cached_page("q")
 def search_results(request):
     query = request.GET.get("q", "")[:MAX_QUERY].strip()
     return TemplateResponse(request, "troubleshoot/search.html", {"query": query, "results": search(query)})
 
 
 @require_safe
+@cached_page("feedback")  # "?feedback=thanks" after a vote without JavaScript
 def article_detail(request, slug):
     article = get_object_or_404(Article.objects.published().select_related("category"), slug=slug)
     checkers = article.checkers.published().order_by("title")
@@ -191,6 +208,8 @@ def start_run(request, slug):
     form = StartForm(request.POST)
     # Shown again if the answer is refused, so where the seller came from isn't lost.
     start = _start(*(request.POST.get(key, "") for key in ("source", "source_detail", "code")))
+    if over_limit(request, "start"):
+        return _render(request, checker, None, current=current, start=start, status=TOO_MANY, message=SLOW_DOWN)
     if not form.is_valid():
         return _render(request, checker, None, current=current, start=start, status=REFUSED, **_refused(form))
     data = form.cleaned_data
@@ -279,6 +298,8 @@ def run_support(request, slug, run_id):
     if run.outcome != Run.Outcome.ESCALATED:
         return _render(request, run.checker, run, status=REFUSED, message=walk.FINISH_FIRST)
     form = SupportRequestForm(request.POST)
+    if over_limit(request, "support"):
+        return _render(request, run.checker, run, status=TOO_MANY, support_form=form, message=SLOW_DOWN)
     if not form.is_valid():
         return _render(request, run.checker, run, status=REFUSED, support_form=form)
     try:
