@@ -24,7 +24,7 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from troubleshoot import versions
 from troubleshoot.forms import SupportRequestForm
 from troubleshoot.graph import picture
-from troubleshoot.models import Article, Checker, FollowUp, Run
+from troubleshoot.models import Answer, Article, Checker, FollowUp, Run
 from troubleshoot.views import over_limit
 
 from . import charts, followups, gaps, stats
@@ -110,8 +110,8 @@ def _version_report(version: dict, period: stats.Period) -> dict:
         said = []
         for key, index in path.steps:
             step = flow.by_key.get(key)
-            if index == stats.Answer.NONE_FIT:
-                label = stats.Answer.NONE_FIT_LABEL
+            if index == Answer.NONE_FIT:
+                label = Answer.NONE_FIT_LABEL
             elif step and 0 <= index < len(step.answers):
                 label = step.answers[index].label
             else:
