@@ -132,3 +132,25 @@ def test_review_pages_work_without_javascript(live_server, browser, library):
     page.get_by_role("button", name="Filter").click()
     expect(page).to_have_url(re.compile(r"outcome=escalated"))
     context.close()
+
+
+@browser_test
+@pytest.mark.parametrize("javascript", [True, False])
+def test_seller_says_none_of_these_fit_and_goes_to_support_with_their_line(live_server, browser, checker, javascript):
+    context = browser.new_context(java_script_enabled=javascript)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/troubleshoot/demo/")
+    page.get_by_text("None of these fit?").click()
+    page.get_by_label("In one line, what's different for you?").fill("I sell on two Amazon regions")
+    page.get_by_role("button", name="Take this to support").click()
+    expect(page.locator("#panel-heading")).to_have_text("Let's get support on it")
+    expect(page.get_by_label("What happened?")).to_have_value("I sell on two Amazon regions")
+    run = Run.objects.get()
+    answer = run.answers.get()
+    assert (run.outcome, run.end_step_key, answer.answer_index, answer.note) == (
+        Run.Outcome.ESCALATED,
+        "start",
+        Answer.NONE_FIT,
+        "I sell on two Amazon regions",
+    )
+    context.close()
