@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from django.db.models import Count, F, Q, QuerySet
 from django.utils import timezone
 
-from troubleshoot.models import Answer, Checker, FollowUp, Run
+from troubleshoot.models import LIVE_ANSWER, Answer, Checker, FollowUp, Run
 
 DEFAULT_DAYS = 30
 STATUSES = [Run.Outcome.RESOLVED, Run.Outcome.ESCALATED, Run.ABANDONED, Run.Outcome.OPEN]
@@ -220,7 +220,7 @@ class StepCount:
 
 
 def step_counts(runs: QuerySet) -> dict[str, StepCount]:
-    """Counts per step for `runs` (one version's runs): 3 queries, through every branch.
+    """Counts per step for `runs` (one version's runs): 2 queries, through every branch.
 
     Only live answers count as "answered": each run is counted once per step on the path it took in the end;
     answers undone with Back are counted apart, as withdrawn.
@@ -230,11 +230,21 @@ def step_counts(runs: QuerySet) -> dict[str, StepCount]:
     def at(key: str) -> StepCount:
         return steps.setdefault(key, StepCount(key))
 
-    answers = Answer.objects.filter(run__in=runs)
-    for row in answers.live().values("step_key", "answer_index").annotate(n=Count("pk")).order_by():
-        at(row["step_key"]).answers[row["answer_index"]] = row["n"]
-    for row in answers.filter(withdrawn_at__isnull=False).values("step_key").annotate(n=Count("pk")).order_by():
-        at(row["step_key"]).withdrawn = row["n"]
+    # Live and withdrawn answers in one pass over the version's answers (the biggest table there is).
+    answers = (
+        Answer.objects.filter(run__in=runs)
+        .values("step_key", "answer_index")
+        .annotate(
+            live=Count("pk", filter=LIVE_ANSWER),
+            withdrawn=Count("pk", filter=~LIVE_ANSWER),
+        )
+        .order_by()
+    )
+    for row in answers:
+        step = at(row["step_key"])
+        if row["live"]:
+            step.answers[row["answer_index"]] = row["live"]
+        step.withdrawn += row["withdrawn"]
     positions = (
         runs.with_status()
         .values("effective_status", "current_step_key", "end_step_key")

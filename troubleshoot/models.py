@@ -472,10 +472,14 @@ class Run(models.Model):
         return self.outcome == self.Outcome.OPEN
 
 
+# An answer on the run's path now: not withdrawn with Back. The one rule, for filters and conditional counts alike.
+LIVE_ANSWER = Q(withdrawn_at__isnull=True)
+
+
 class AnswerQuerySet(models.QuerySet):
     def live(self):
         """The answers on the run's path now: not withdrawn with Back."""
-        return self.filter(withdrawn_at__isnull=True)
+        return self.filter(LIVE_ANSWER)
 
 
 class Answer(models.Model):
