@@ -15,8 +15,9 @@ from datetime import timedelta
 from django.db import transaction
 from django.utils import timezone
 
+from support.models import SupportRequest
 from troubleshoot.graph import Flow
-from troubleshoot.models import Answer, Checker, CheckerVersion, Run, SupportRequest
+from troubleshoot.models import Answer, Checker, CheckerVersion, Run
 
 CHECKERS = int(os.environ.get("SCALE_CHECKERS", "5000"))
 RUNS = int(os.environ.get("SCALE_RUNS", "200000"))
@@ -92,7 +93,8 @@ def grow_runs(checkers) -> None:
             checker, version, flow = rng.choices(checkers, weights)[0]
             started = now - timedelta(seconds=rng.randint(0, 90 * 24 * 3600))
             run = Run(id=uuid.uuid4(), checker=checker, version=version, source=rng.choice(sources),
-                      started_at=started, current_step_key=flow.start.key)  # fmt: skip
+                      started_at=started, started_on=timezone.localdate(started),
+                      current_step_key=flow.start.key)  # fmt: skip
             answers += walk(run, flow, started)
             runs.append(run)
             if run.outcome == Run.Outcome.ESCALATED and rng.random() < 0.6:
