@@ -67,7 +67,7 @@ def _pivot(rows, key: Callable, make: Callable) -> dict:
 def _attach(gaps: dict, examples, key: Callable, text: str) -> None:
     for row in examples:
         gap = gaps.get(key(row))
-        if gap is not None and row[text] and len(gap.examples) < EXAMPLES:
+        if gap is not None and row[text] and row[text] not in gap.examples and len(gap.examples) < EXAMPLES:
             gap.examples.append(row[text])
 
 
@@ -108,7 +108,8 @@ def none_fit(period: Period) -> list[Gap]:
 
 
 def escalations(period: Period) -> list[Gap]:
-    """Steps where the most runs ended in escalate, with what sellers then told support."""
+    """Steps where the most runs ended in escalate (with "None of these fit" ones, also listed on their own), with
+    what sellers then told support."""
     runs = Run.objects.filter(outcome=Run.Outcome.ESCALATED, **_both(period, "started_at"))
     rows = (
         runs.annotate(now=_now_or_before(period, "started_at"))
