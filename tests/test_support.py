@@ -337,3 +337,10 @@ def test_overview_tables_sort_by_any_column(known):
     assert by_rate == ["other", "demo"]  # 1 of 1 resolved beats 3 of 8
     ascending = [c["slug"] for c, _ in stats.overview(period, "rate", descending=False).by_checker]
     assert ascending == ["demo", "other"]
+
+
+def test_admin_links_reviewers_to_the_review_pages(client, db):
+    user = reviewer(client)
+    assert 'href="/support/"' in client.get("/admin/").content.decode()
+    user.groups.set([Group.objects.get(name="Editors")])
+    assert 'href="/support/"' not in client.get("/admin/").content.decode()
