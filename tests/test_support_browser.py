@@ -154,3 +154,17 @@ def test_seller_says_none_of_these_fit_and_goes_to_support_with_their_line(live_
         "I sell on two Amazon regions",
     )
     context.close()
+
+
+@browser_test
+def test_seller_asks_to_be_followed_up_at_a_resolved_ending(live_server, page, checker):
+    page.goto(f"{live_server.url}/troubleshoot/demo/")
+    page.locator("#checker").get_by_role("button", name="Yes", exact=True).click()
+    expect(page.locator("#panel-heading")).to_have_text("Second")
+    page.locator("#checker").get_by_role("button", name="Yes", exact=True).click()
+    expect(page.locator("#panel-heading")).to_have_text("Glad it's fixed!")
+    page.get_by_label("Your email (optional)").fill("seller@shop.test")
+    page.get_by_role("button", name="Ask me in a few days").click()
+    expect(page.get_by_text("We'll ask you on")).to_be_visible()
+    run = Run.objects.get()
+    assert run.followup_email == "seller@shop.test" and run.followup_due > timezone.now()
