@@ -181,6 +181,16 @@ class RequestsReadout(Readout):
             requests = requests.filter(created_at__gte=self.period.start, created_at__lt=self.period.end)
         return requests
 
+    def page(self, before: tuple[datetime, int] | None) -> tuple[list[SupportRequest], tuple[datetime, int] | None]:
+        """One page of requests older than `before` (keyset pagination, as for runs)."""
+        requests = self.queryset()
+        if before is not None:
+            requests = requests.filter(Q(created_at__lt=before[0]) | Q(created_at=before[0], pk__lt=before[1]))
+        found = list(requests[: PAGE_SIZE + 1])
+        more = len(found) > PAGE_SIZE
+        found = found[:PAGE_SIZE]
+        return found, ((found[-1].created_at, found[-1].pk) if more else None)
+
     def row(self, request: SupportRequest) -> list:
         return [
             request.reference,

@@ -228,6 +228,12 @@ def requests(request):
     readout = RequestsReadout("" if status == "all" else status)
     tallies = dict(SupportRequest.objects.values_list("status").annotate(n=Count("pk")).order_by())
     tabs = [(value, label, tallies.get(value, 0)) for value, label in SupportRequest.Status.choices]
+    when, _, pk = request.GET.get("before", "").partition("|")
+    try:
+        before = (datetime.fromisoformat(when), int(pk))
+    except ValueError:
+        before = None
+    shown, more = readout.page(before)
     return TemplateResponse(
         request,
         "support/requests.html",
@@ -235,7 +241,8 @@ def requests(request):
             "status": status,
             "tabs": tabs,
             "total": sum(tallies.values()),
-            "shown": list(readout.queryset()[:100]),
+            "shown": shown,
+            "older": "?" + _query({"status": status, "before": f"{more[0].isoformat()}|{more[1]}"}) if more else "",
             "export": reverse("support:requests_csv") + ("" if status == "all" else f"?status={status}"),
         },
     )

@@ -344,3 +344,20 @@ def test_admin_links_reviewers_to_the_review_pages(client, db):
     assert 'href="/support/"' in client.get("/admin/").content.decode()
     user.groups.set([Group.objects.get(name="Editors")])
     assert 'href="/support/"' not in client.get("/admin/").content.decode()
+
+
+def test_request_queue_pages_with_a_cursor(client, known, monkeypatch):
+    from support import readouts
+
+    checker, _ = known
+    for n in range(5):
+        run = walk_path(checker, [("start", 1)])
+        walk.request_support(run, SupportRequest(email="more@shop.test", description=f"Request {n}"))
+    monkeypatch.setattr(readouts, "PAGE_SIZE", 4)
+    reviewer(client)
+    html = client.get("/support/requests/?status=new").content.decode()
+    assert html.count("/support/requests/HC-") == 4 and "Older requests" in html
+    older = html.split('rel="next"')[0].rsplit('href="?', 1)[1].split('"')[0].replace("&amp;", "&")
+    html = client.get("/support/requests/?" + older).content.decode()
+    assert html.count("/support/requests/HC-") == 2 and "Older requests" not in html
+    assert client.get("/support/requests/?before=nonsense").status_code == 200
