@@ -18,6 +18,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -38,8 +39,10 @@ def is_reviewer(user) -> bool:
     return user.is_active and user.is_staff and user.has_perm("support.review")
 
 
-# Everyone else goes to the admin's sign-in page (which tells a signed-in Editor they lack access).
-reviewer_required = user_passes_test(is_reviewer, login_url="admin:login")
+def reviewer_required(view):
+    """Reviewers and superusers only: everyone else goes to the admin's sign-in page (which tells a signed-in
+    Editor they lack access). The pages hold sellers' personal data, so no browser or proxy keeps a copy."""
+    return never_cache(user_passes_test(is_reviewer, login_url="admin:login")(view))
 
 
 def _query(params: dict) -> str:

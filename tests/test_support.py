@@ -219,7 +219,9 @@ def test_review_pages_open_for_reviewers_and_superusers(client, known, who):
         if who.startswith("editor"):
             user.groups.add(Group.objects.get(name="Editors"))
     for url in pages(known):
-        assert client.get(url).status_code == 200, url
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"], url
 
 
 def test_reviewer_handles_a_request(client, known):
