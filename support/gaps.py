@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.db.models import Case, Count, IntegerField, Max, Q, Value, When
 from django.urls import reverse
 
+from troubleshoot import versions
 from troubleshoot.models import Answer, Checker, Run
 
 from .models import ArticleFeedback, SupportRequest
@@ -152,7 +153,8 @@ def abandons(period: Period) -> list[Gap]:
     def make(row) -> Gap:
         return Gap(
             kind="Abandoned",
-            title=f"Step “{row['current_step_key']}”: sellers left here",
+            title=row["current_step_key"],  # the step's key until `inbox` reads its title
+            key=("left at", row["checker_id"], row["current_step_key"]),
             where=row["checker_id"],
             count=0,
             before=0,
@@ -208,9 +210,21 @@ def inbox(period: Period, most: int = 50) -> list[Gap]:
     """
     gaps = [gap for source in SOURCES for gap in source(period) if gap.count]
     ids = {gap.where for gap in gaps if isinstance(gap.where, int)}
-    names = dict(Checker.objects.filter(pk__in=ids).values_list("pk", "title")) if ids else {}
+    checkers = (
+        {
+            pk: (title, live)
+            for pk, title, live in Checker.objects.filter(pk__in=ids).values_list("pk", "title", "live_version_id")
+        }
+        if ids
+        else {}
+    )
     for gap in gaps:
+        if gap.key[:1] == ("left at",):
+            # An open run stores only its step's key: its title is read from the checker's live version (cached).
+            live = checkers.get(gap.key[1], ("", None))[1]
+            step = versions.flow_of(live).by_key.get(gap.key[2]) if live else None
+            gap.title = f"“{step.title if step else gap.key[2]}”: sellers left here"
         if isinstance(gap.where, int):
-            gap.where = names.get(gap.where, "")
+            gap.where = checkers.get(gap.where, ("", None))[0]
     gaps.sort(key=lambda gap: (-gap.count, -gap.trend, gap.kind, gap.where, gap.title))
     return gaps[:most]

@@ -147,7 +147,7 @@ def test_gap_inbox_ranks_and_counts(known):
     third = found[("Escalations", "“Third”: runs ended here in escalate")]
     assert third.examples == ["Still broken after all"]
     abandoned = [gap for (kind, _), gap in found.items() if kind == "Abandoned"]
-    assert [(gap.title, gap.count) for gap in abandoned] == [("Step “third”: sellers left here", 1)]
+    assert [(gap.title, gap.count) for gap in abandoned] == [("“Third”: sellers left here", 1)]
     article_gap = found[("Unhelpful article", "Voted not helpful")]
     assert article_gap.count == 1 and article_gap.examples == ["Too vague"]
     assert gaps.inbox(stats.Period.from_params(PERIOD))[0].count == 2  # most sellers first
