@@ -88,7 +88,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='run',
-            index=models.Index(fields=['started_at', 'started_on', 'checker', 'source', 'outcome', 'last_activity_at', 'followup_answer'], name='run_review_overview'),
+            index=models.Index(fields=['started_on', 'checker', 'source', 'outcome', 'last_activity_at', 'followup_answer'], name='run_review_overview'),
         ),
         migrations.AddIndex(
             model_name='run',
