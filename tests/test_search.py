@@ -2,7 +2,7 @@
 
 import pytest
 
-from troubleshoot.search import search
+from search.search import search
 
 pytestmark = pytest.mark.django_db
 

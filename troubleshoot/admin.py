@@ -18,6 +18,7 @@ from .models import (
     StepLink,
     SupportRequest,
 )
+from .signals import content_changed
 
 
 def check_flow(request, checker: Checker) -> None:
@@ -25,6 +26,7 @@ def check_flow(request, checker: Checker) -> None:
     problems = flow.refresh_version(checker).problems()
     for problem in problems:
         messages.warning(request, f"{checker.title}: {problem}")
+    content_changed.send(Checker, checkers=[checker.pk])
 
 
 @admin.register(Category)
@@ -132,6 +134,10 @@ class ArticleAdmin(admin.ModelAdmin):
     search_fields = ["title", "summary", "body"]
     prepopulated_fields = {"slug": ["title"]}
     filter_horizontal = ["checkers"]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        content_changed.send(Article, articles=[form.instance.pk])
 
 
 class ReadOnlyAdminMixin:

@@ -13,6 +13,7 @@ from django.db import transaction
 
 from . import flow
 from .models import Article, Category, Checker, Choice, ErrorCode, Step, StepLink
+from .signals import content_changed
 
 OUTCOMES = {Choice.Outcome.RESOLVED.value, Choice.Outcome.ESCALATE.value}
 
@@ -455,6 +456,14 @@ def import_library(library: Library) -> ImportReport:
             article.is_published = data["published"]
             article.save()
             article.checkers.set(checkers)
+        changed = [*report.created, *report.updated]
+        content_changed.send(
+            import_library,
+            checkers=Checker.objects.filter(slug__in=changed).values_list("pk", flat=True),
+            articles=Article.objects.filter(slug__in=[n.removeprefix("article ") for n in changed]).values_list(
+                "pk", flat=True
+            ),
+        )
     return report
 
 

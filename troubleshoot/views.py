@@ -9,46 +9,63 @@ import uuid
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.core.paginator import Paginator
 from django.db import IntegrityError, transaction
-from django.db.models import Prefetch
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 from django_htmx.http import push_url, replace_url
 
+from search.log import record_opened, record_unknown_code
+
 from . import flow
+from .browse import categories_overview, most_used_checkers
 from .forms import AnswerForm, FixedNoteForm, StartForm, SupportRequestForm
 from .models import Article, Category, Checker, ErrorCode, Run, SupportRequest
-from .search import MAX_QUERY, search
 
 log = logging.getLogger(__name__)
 
 
-def published_categories():
-    return Category.objects.prefetch_related(
-        Prefetch("checkers", queryset=Checker.objects.published().order_by("position", "title"))
-    )
+HOME_ARTICLES = 6
+PER_PAGE = 50
+
+
+def _overview_context() -> dict:
+    return {"categories": categories_overview(), "most_used": most_used_checkers()}
 
 
 @require_GET
 def home(request):
+    articles = Article.objects.published().order_by("-updated_at")[:HOME_ARTICLES]
     return TemplateResponse(
         request,
         "troubleshoot/home.html",
-        {"categories": published_categories(), "articles": Article.objects.published()},
+        {**_overview_context(), "articles": articles, "box_id": uuid.uuid4()},
     )
 
 
 @require_GET
-def search_results(request):
-    query = request.GET.get("q", "")[:MAX_QUERY].strip()
-    return TemplateResponse(request, "troubleshoot/search.html", {"query": query, "results": search(query)})
+def category(request, slug):
+    """Every published checker and article of one category, a page at a time."""
+    category = get_object_or_404(Category, slug=slug)
+    checkers = Paginator(category.checkers.published().order_by("position", "title"), PER_PAGE)
+    articles = Paginator(category.articles.published().order_by("title"), PER_PAGE)
+    return TemplateResponse(
+        request,
+        "troubleshoot/category.html",
+        {
+            "category": category,
+            "checkers": checkers.get_page(request.GET.get("page")),
+            "articles": articles.get_page(request.GET.get("articles_page")),
+        },
+    )
 
 
 @require_GET
 def article_detail(request, slug):
     article = get_object_or_404(Article.objects.published().select_related("category"), slug=slug)
+    record_opened(request.GET.get("search"), "article", slug)
     checkers = article.checkers.published().order_by("title")
     return TemplateResponse(request, "troubleshoot/article.html", {"article": article, "checkers": checkers})
 
@@ -62,10 +79,11 @@ def error_code(request, code):
         .first()
     )
     if found is None:
+        record_unknown_code(code)
         return TemplateResponse(
             request,
             "troubleshoot/error_code_unknown.html",
-            {"code": code[:40], "categories": published_categories()},
+            {"code": code[:40], **_overview_context()},
             status=404,
         )
     source = request.GET.get("source", Run.Source.EMAIL)
@@ -74,7 +92,7 @@ def error_code(request, code):
 
 
 def page_not_found(request, exception):
-    return TemplateResponse(request, "404.html", {"categories": published_categories()}, status=404).render()
+    return TemplateResponse(request, "404.html", _overview_context(), status=404).render()
 
 
 # The checker itself
@@ -134,6 +152,7 @@ def _start(source: str, source_detail: str, code: str) -> dict:
 @require_GET
 def checker_start(request, slug):
     checker = _checker(slug)
+    record_opened(request.GET.get("search"), "checker", slug)
     params = request.GET
     start = _start(
         params.get("source", Run.Source.DIRECT), params.get("q", params.get("article", "")), params.get("code", "")

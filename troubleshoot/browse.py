@@ -1,0 +1,49 @@
+"""The library as sellers browse it: categories with their first few checkers, and the most used checkers.
+
+Pages that list content (home, the 404 and unknown-code pages, search's "nothing fits") show these, never the whole
+library, so they stay the same size with 5,000 checkers as with 13.
+"""
+
+from datetime import timedelta
+
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from .models import Category, Checker
+
+CHECKERS_PER_CATEGORY = 4
+MOST_USED = 6
+MOST_USED_DAYS = 30
+
+
+def categories_overview(checkers_per_category: int = CHECKERS_PER_CATEGORY) -> list[Category]:
+    """The categories that have published checkers, each with `checker_count` and its first few checkers
+    (`first_checkers`), in two queries however large the library grows."""
+    published = Checker.objects.published()
+    categories = list(
+        Category.objects.annotate(checker_count=Count("checkers", filter=Q(checkers__in=published))).filter(
+            checker_count__gt=0
+        )
+    )
+    firsts: dict[int, list[Checker]] = {}
+    if checkers_per_category and categories:
+        ranked = published.annotate(
+            place=Window(RowNumber(), partition_by=F("category_id"), order_by=[F("position"), F("title")])
+        ).filter(place__lte=checkers_per_category)
+        for checker in ranked.order_by("category_id", "place"):
+            firsts.setdefault(checker.category_id, []).append(checker)
+    for category in categories:
+        category.first_checkers = firsts.get(category.pk, [])
+    return categories
+
+
+def most_used_checkers(limit: int = MOST_USED) -> list[Checker]:
+    """The checkers with the most runs started in the last 30 days."""
+    since = timezone.now() - timedelta(days=MOST_USED_DAYS)
+    return list(
+        Checker.objects.published()
+        .filter(runs__started_at__gte=since)
+        .annotate(recent_runs=Count("runs"))
+        .order_by("-recent_runs", "title")[:limit]
+    )
