@@ -8,15 +8,21 @@ and underscores (`text.normalise`), and is quoted, so FTS operators and quotes t
 """
 
 import difflib
+import math
+import operator
 from dataclasses import dataclass
+from functools import reduce
 
 from django.db import connection
+from django.db.models import Value
 
 from .models import Word
 
 # Relative weights of title, keywords, summary and body.
 WEIGHTS = (10.0, 8.0, 4.0, 1.0)
 CLOSE_ENOUGH = 0.78  # difflib ratio for a misspelling to count as a word of the index
+MAX_WEIGHED_TERMS = 12  # PostgreSQL: terms whose rarity is counted (a long paste's later words count as common)
+IDF_SAMPLE = 2000  # PostgreSQL: counting a term's documents stops here
 
 
 @dataclass(frozen=True)
@@ -61,26 +67,34 @@ class PostgreSQLBackend:
     are looked up with pg_trgm's trigram similarity over the vocabulary."""
 
     def match(self, terms: list[Term], limit: int) -> list[tuple[int, float]]:
+        """Rank by the sum over the query's terms of ts_rank × the term's rarity (IDF, as FTS5's bm25 does), so a
+        rare word such as "owner" outweighs words every checker uses; ts_rank alone has no notion of rarity."""
         from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
         from django.db.models.expressions import RawSQL
 
         from .models import Document
 
-        expression = " | ".join(
-            "(" + " | ".join(self._alternative(alt) for alt in term) + ")" for term in terms if term
-        )
-        if not expression:
+        queries = [
+            SearchQuery(" | ".join(self._alternative(alt) for alt in term), search_type="raw", config="english")
+            for term in terms
+            if term
+        ]
+        if not queries:
             return []
-        query = SearchQuery(expression, search_type="raw", config="english")
         vector = RawSQL('"search_document"."vector"', [], output_field=SearchVectorField())
+        documents = Document.objects.annotate(vector=vector)
+        total = documents.count() or 1
         # SearchRank's weights are for D, C, B, A: body, summary, keywords, title.
         weights = [w / WEIGHTS[0] for w in reversed(WEIGHTS)]
-        rows = (
-            Document.objects.annotate(vector=vector, rank=SearchRank(vector, query, weights=weights))
-            .filter(vector=query)
-            .order_by("-rank")
-            .values_list("pk", "rank")[:limit]
-        )
+        rank = Value(0.0)
+        for position, query in enumerate(queries):
+            rarity = 1.0
+            if position < MAX_WEIGHED_TERMS:
+                found = documents.filter(vector=query).values("pk")[:IDF_SAMPLE].count()
+                rarity = math.log(1 + (total - found + 0.5) / (found + 0.5))
+            rank = rank + Value(rarity) * SearchRank(vector, query, weights=weights)
+        matching = reduce(operator.or_, queries)
+        rows = documents.filter(vector=matching).annotate(rank=rank).order_by("-rank").values_list("pk", "rank")[:limit]
         return list(rows)
 
     @staticmethod

@@ -137,3 +137,9 @@ def rebuild() -> int:
         reindex_checkers(Checker.objects.values_list("pk", flat=True))
         reindex_articles(Article.objects.values_list("pk", flat=True))
         return Document.objects.count()
+
+
+def build_if_empty(**kwargs) -> None:
+    """After `migrate`: index existing content the first time (a database from before search had no index)."""
+    if not Document.objects.exists() and (searchable_checkers().exists() or searchable_articles().exists()):
+        rebuild()
