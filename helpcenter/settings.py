@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "template_partials",
     "troubleshoot",
     "search",
+    "incidents",
 ]
 
 MIDDLEWARE = [

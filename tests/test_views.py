@@ -415,14 +415,14 @@ def test_step_transition_query_count(client, checker, django_assert_num_queries)
 
 
 def test_start_page_query_count(client, checker, django_assert_num_queries):
-    # The checker, then its steps, answers and links.
-    with django_assert_num_queries(4):
+    # The checker, then its steps, answers and links; the active incidents.
+    with django_assert_num_queries(5):
         client.get(f"/troubleshoot/{checker.slug}/")
 
 
 def test_home_query_count_does_not_grow_with_checkers(client, library, django_assert_num_queries):
-    # Categories with counts, their first checkers, the most used checkers, the latest guides.
-    with django_assert_num_queries(4):
+    # Active incidents, categories with counts, their first checkers, the most used checkers, the latest guides.
+    with django_assert_num_queries(5):
         client.get("/")
 
 

@@ -204,7 +204,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "error_code",
         "reference",
     ]
-    list_filter = [StatusFilter, "checker", "source"]
+    list_filter = [StatusFilter, "checker", "source", ("incident", admin.EmptyFieldListFilter)]
     search_fields = ["id", "error_code", "support_request__reference", "support_request__email"]
     date_hierarchy = "started_at"
     fields = [
@@ -217,6 +217,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "source",
         "source_detail",
         "error_code",
+        "incident",
         "started_at",
         "last_activity_at",
         "ended_at",
