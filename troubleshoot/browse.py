@@ -22,9 +22,9 @@ def categories_overview(checkers_per_category: int = CHECKERS_PER_CATEGORY) -> l
     (`first_checkers`), in two queries however large the library grows."""
     published = Checker.objects.published()
     categories = list(
-        Category.objects.annotate(checker_count=Count("checkers", filter=Q(checkers__in=published))).filter(
-            checker_count__gt=0
-        )
+        Category.objects.annotate(checker_count=Count("checkers", filter=Q(checkers__in=published)))
+        .filter(checker_count__gt=0)
+        .order_by("position", "name")  # Meta.ordering doesn't apply to aggregate queries
     )
     firsts: dict[int, list[Checker]] = {}
     if checkers_per_category and categories:
