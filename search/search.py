@@ -13,8 +13,6 @@ and only published content is returned, whatever the index holds.
 
 from dataclasses import dataclass
 
-from django.db.models import Q
-
 from troubleshoot.models import Article, Checker
 
 from . import backends
@@ -29,6 +27,8 @@ MAX_TERMS = 32  # words of a long paste that go to the full-text index
 MAX_CORRECTIONS = 4
 FLOOR = 0.3  # a full-text result must score at least this fraction of the best one
 CANDIDATES = 40
+CHECKER_SHOWN = ["slug", "title", "symptom", "category_id"]
+ARTICLE_SHOWN = ["slug", "title", "summary"]
 SCORE_CODE, SCORE_SIGNATURE, SCORE_PHRASING, SCORE_PART_OF_SIGNATURE, SCORE_TEXT = 100.0, 90.0, 85.0, 60.0, 50.0
 
 
@@ -64,6 +64,8 @@ def search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
     found = exact_matches(needle)
     terms = widen(needle, prefix=not (query or "").endswith((" ", "\n")))
     ranked = backends.backend().match(terms, CANDIDATES) if terms else []
+    if not found:
+        found = partial_matches(needle, [doc_id for doc_id, _ in ranked])
     if ranked:
         best = ranked[0][1]
         for doc_id, rank in ranked:
@@ -93,12 +95,19 @@ def exact_matches(needle: str) -> dict[int, tuple[float, str]]:
             # A longer error text is the more specific one when a log holds two.
             score = SCORE_CODE if kind == Phrase.Kind.CODE else SCORE_SIGNATURE + min(len(text.split()), 9) / 10
             keep(doc_id, score, original)
-    if not found and 8 <= len(needle) <= 200:
-        # Part of a known error text, typed from memory.
-        partial = Phrase.objects.filter(kind=Phrase.Kind.SIGNATURE, text__contains=needle)
-        for doc_id, original in partial.values_list("document_id", "original")[:CANDIDATES]:
-            keep(doc_id, SCORE_PART_OF_SIGNATURE, original)
     return found
+
+
+def partial_matches(needle: str, candidates: list[int]) -> dict[int, tuple[float, str]]:
+    """Candidates with a known error text that contains the whole query: part of it, typed from memory."""
+    if not 8 <= len(needle) <= 200 or not candidates:
+        return {}
+    phrases = Phrase.objects.filter(kind=Phrase.Kind.SIGNATURE, document_id__in=candidates)
+    return {
+        doc_id: (SCORE_PART_OF_SIGNATURE, original)
+        for doc_id, text, original in phrases.values_list("document_id", "text", "original")
+        if contains_phrase(text, needle)
+    }
 
 
 def widen(needle: str, *, prefix: bool = False) -> list[Term]:
@@ -143,10 +152,20 @@ def _results(found: dict[int, tuple[float, str]], limit: int) -> list[Result]:
     """The documents as published checkers and articles, best first; anything no longer published is dropped."""
     if not found:
         return []
-    documents = (
-        Document.objects.filter(pk__in=list(found))
-        .filter(Q(checker__in=searchable_checkers()) | Q(article__in=searchable_articles()))
-        .select_related("checker", "article")
-    )
-    ranked = sorted(documents, key=lambda doc: (-found[doc.pk][0], -doc.popularity, doc.title))
-    return [Result(doc.kind, doc.checker or doc.article, *found[doc.pk]) for doc in ranked[:limit]]
+    documents = Document.objects.filter(pk__in=list(found)).values_list("pk", "checker_id", "article_id", "popularity")
+    documents = list(documents)
+    # By primary key, with only what a result shows (steps and article bodies stay in the database).
+    checkers = searchable_checkers().filter(pk__in=[c for _, c, _, _ in documents if c]).only(*CHECKER_SHOWN)
+    articles = searchable_articles().filter(pk__in=[a for _, _, a, _ in documents if a]).only(*ARTICLE_SHOWN)
+    checkers, articles = {c.pk: c for c in checkers}, {a.pk: a for a in articles}
+    results = []
+    for doc_id, checker_id, article_id, popularity in documents:
+        item = checkers.get(checker_id) if checker_id else articles.get(article_id)
+        if item is not None:
+            results.append((-found[doc_id][0], -popularity, item.title, Result(_kind(item), item, *found[doc_id])))
+    results.sort(key=lambda row: row[:3])
+    return [row[3] for row in results[:limit]]
+
+
+def _kind(item: Checker | Article) -> str:
+    return Document.Kind.CHECKER if isinstance(item, Checker) else Document.Kind.ARTICLE

@@ -27,6 +27,14 @@ CHROMIUM_ARGS = [
 CONTENT = Path(settings.BASE_DIR) / "content"
 
 
+@pytest.fixture(autouse=True)
+def empty_cache():
+    """Each test starts with an empty cache (the most used checkers are cached for a few minutes)."""
+    from django.core.cache import cache
+
+    cache.clear()
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Launch Debian's chromium; Playwright must never download a browser of its own."""

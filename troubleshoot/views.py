@@ -37,7 +37,7 @@ def _overview_context() -> dict:
 
 @require_GET
 def home(request):
-    articles = Article.objects.published().order_by("-updated_at")[:HOME_ARTICLES]
+    articles = Article.objects.published().only("slug", "title", "summary").order_by("-pk")[:HOME_ARTICLES]
     return TemplateResponse(
         request,
         "troubleshoot/home.html",
