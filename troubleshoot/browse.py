@@ -32,9 +32,11 @@ def categories_overview(checkers_per_category: int = CHECKERS_PER_CATEGORY) -> l
     )
     firsts: dict[int, list[Checker]] = {}
     if checkers_per_category and categories:
-        ranked = published.only(*LISTED).annotate(
-            place=Window(RowNumber(), partition_by=F("category_id"), order_by=[F("position"), F("title")])
-        ).filter(place__lte=checkers_per_category)
+        ranked = (
+            published.only(*LISTED)
+            .annotate(place=Window(RowNumber(), partition_by=F("category_id"), order_by=[F("position"), F("title")]))
+            .filter(place__lte=checkers_per_category)
+        )
         for checker in ranked.order_by("category_id", "place"):
             firsts.setdefault(checker.category_id, []).append(checker)
     for category in categories:
