@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHROMIUM_PATH ?= /usr/lib/chromium/chromium
 
-.PHONY: run test test-postgres lint format check-deploy bench browser screenshots clean
+.PHONY: run test test-postgres lint format check-deploy bench bench-search browser screenshots clean
 
 # The venv is rebuilt only when the requirements change.
 $(VENV)/.installed: requirements.txt requirements-test.txt
@@ -54,6 +54,10 @@ check-deploy: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) bench/bench.py
+
+# Search and the list pages with 5,000 generated checkers and 5,000 articles (about 3 minutes per database).
+bench-search: $(VENV)/.installed
+	$(PY) bench/search_bench.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

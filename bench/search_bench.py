@@ -100,18 +100,19 @@ def timed(fn, iterations: int) -> list[float]:
 
 
 def measure_pages(client, category_slug: str, iterations: int) -> list[list]:
-    from django.db import connection
+    from django.db import connection, reset_queries
     from django.test.utils import CaptureQueriesContext
 
     rows = []
     for name, url in [
         ("GET / (home)", "/"),
-        ("GET a missing page (404)", "/no-such-page/"),
+        ("GET a missing checker (404)", "/troubleshoot/no-such-checker/"),
         ("GET /e/UNKNOWN-1/ (unknown code)", "/e/UNKNOWN-1/"),
         (f"GET /category/{category_slug}/", f"/category/{category_slug}/"),
         ("GET /search/?q=<pasted error>", "/search/?q=Error%3A+Account+Code+Archived+while+sending+settlement+123"),
         ("GET /api/search?q=xero+disconected", "/api/search?q=xero+disconected"),
     ]:
+        reset_queries()  # DEBUG's query log is capped: a full one would hide this request's queries
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
         body = response.content
@@ -297,6 +298,7 @@ def main() -> None:
     from search.models import Document, Word
     from troubleshoot.content import import_library, read_library
 
+    load_start = os.getloadavg()[0]
     rng = random.Random(13)  # noqa: S311 - made-up content, the same every run
     try:
         log("migrate, import the library")
@@ -334,8 +336,9 @@ def main() -> None:
         search_headers = ["Queries", "Timed", "Median ms", "p95 ms", "Max ms"]
         report = f"""## Search benchmark ({version})
 
-{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {os.cpu_count()} CPUs · `bench/search_bench.py`, {args.iterations} timings per
-query after a warm-up (pages: {args.iterations * 4} requests each).
+{datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {os.cpu_count()} CPUs, load average {load_start:.1f} at the start and
+{os.getloadavg()[0]:.1f} at the end (other work shares this machine) · `bench/search_bench.py`,
+{args.iterations} timings per query after a warm-up (pages: {args.iterations * 4} requests each).
 
 ### Demo library (13 checkers, 1 article)
 

@@ -9,12 +9,9 @@ and underscores (`text.normalise`), and is quoted, so FTS operators and quotes t
 
 import difflib
 import math
-import operator
 from dataclasses import dataclass
-from functools import reduce
 
-from django.db import connection
-from django.db.models import Value
+from django.db import connection, transaction
 
 from .models import Word
 
@@ -22,7 +19,13 @@ from .models import Word
 WEIGHTS = (10.0, 8.0, 4.0, 1.0)
 CLOSE_ENOUGH = 0.78  # difflib ratio for a misspelling to count as a word of the index
 MAX_WEIGHED_TERMS = 12  # PostgreSQL: terms whose rarity is counted (a long paste's later words count as common)
-IDF_SAMPLE = 2000  # PostgreSQL: counting a term's documents stops here
+RARE_SHARE, RARE_FLOOR = 0.05, 50  # PostgreSQL: a term in fewer documents than this selects candidates anywhere
+BODY_SHARE = 0.5  # PostgreSQL: weight of the whole text's rank beside the terms' ranks on the head
+RARE_BONUS = 0.1  # PostgreSQL: a rare word anywhere in the text
+RERANKED = 300  # PostgreSQL: how many of the best heads get their whole text ranked too
+# ts_rank's weights are for D, C, B, A: body, summary, keywords, title.
+ALL_WEIGHTS = [w / WEIGHTS[0] for w in reversed(WEIGHTS)]
+HEAD_WEIGHTS = [0.0, *ALL_WEIGHTS[1:]]
 
 
 @dataclass(frozen=True)
@@ -68,34 +71,65 @@ class PostgreSQLBackend:
 
     def match(self, terms: list[Term], limit: int) -> list[tuple[int, float]]:
         """Rank by the sum over the query's terms of ts_rank × the term's rarity (IDF, as FTS5's bm25 does), so a
-        rare word such as "owner" outweighs words every checker uses; ts_rank alone has no notion of rarity."""
-        from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVectorField
-        from django.db.models.expressions import RawSQL
+        rare word such as "owner" outweighs words every checker uses; ts_rank alone has no notion of rarity.
 
+        Candidates are the documents with any term in their head (title, error texts, symptom) or a rare term
+        anywhere, both read through GIN indexes (a common word alone would otherwise make PostgreSQL read the whole
+        text of most of the library). Terms are ranked on the small head; the whole text's rank is added for the
+        best few hundred only.
+        """
         from .models import Document
 
-        queries = [
-            SearchQuery(" | ".join(self._alternative(alt) for alt in term), search_type="raw", config="english")
-            for term in terms
-            if term
-        ]
+        queries = [" | ".join(self._alternative(alt) for alt in term) for term in terms if term]
         if not queries:
             return []
-        vector = RawSQL('"search_document"."vector"', [], output_field=SearchVectorField())
-        documents = Document.objects.annotate(vector=vector)
-        total = documents.count() or 1
-        # SearchRank's weights are for D, C, B, A: body, summary, keywords, title.
-        weights = [w / WEIGHTS[0] for w in reversed(WEIGHTS)]
-        rank = Value(0.0)
-        for position, query in enumerate(queries):
-            rarity = 1.0
-            if position < MAX_WEIGHED_TERMS:
-                found = documents.filter(vector=query).values("pk")[:IDF_SAMPLE].count()
-                rarity = math.log(1 + (total - found + 0.5) / (found + 0.5))
-            rank = rank + Value(rarity) * SearchRank(vector, query, weights=weights)
-        matching = reduce(operator.or_, queries)
-        rows = documents.filter(vector=matching).annotate(rank=rank).order_by("-rank").values_list("pk", "rank")[:limit]
-        return list(rows)
+        total = Document.objects.count() or 1
+        common = int(max(RARE_FLOOR, total * RARE_SHARE))
+        weighed, rare = [], []
+        with transaction.atomic(), connection.cursor() as cursor:
+            # GIN reads beat PostgreSQL's estimate of a scan here: matching a tsvector costs more than it assumes.
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            for position, query in enumerate(queries):
+                found = common
+                if position < MAX_WEIGHED_TERMS:
+                    cursor.execute(
+                        "SELECT count(*) FROM (SELECT 1 FROM search_document "
+                        "WHERE vector @@ to_tsquery('english', %s) LIMIT %s) AS hits",
+                        [query, common + 1],
+                    )
+                    found = cursor.fetchone()[0]
+                    if not found:  # in no document, or only a stop word: nothing to match or rank
+                        continue
+                    if found <= common:
+                        rare.append(query)
+                weighed.append((query, math.log(1 + (total - found + 0.5) / (found + 0.5))))
+            if not weighed:
+                return []
+            everything = " | ".join(f"({query})" for query, _ in weighed)
+            head_rank = " + ".join(["0"] + ["%s * ts_rank(%s::real[], head, to_tsquery('english', %s))"] * len(weighed))
+            head_params = [p for query, rarity in weighed for p in (rarity, HEAD_WEIGHTS, query)]
+            rare_arm, rare_params = "", []
+            if rare:
+                rare_arm = "UNION ALL SELECT id, true FROM search_document WHERE vector @@ to_tsquery('english', %s)"
+                rare_params = [" | ".join(f"({query})" for query in rare)]
+            params = [everything, *rare_params, *head_params, RARE_BONUS, RERANKED, BODY_SHARE, ALL_WEIGHTS, everything]
+            # Only placeholders are formatted into the SQL; every value is a parameter.
+            sql = f"""
+                WITH candidates AS (
+                    SELECT id, false AS rare FROM search_document WHERE head @@ to_tsquery('english', %s)
+                    {rare_arm}
+                ), best AS (
+                    SELECT d.id, d.vector, {head_rank} + CASE WHEN bool_or(c.rare) THEN %s ELSE 0 END AS rank
+                    FROM candidates c JOIN search_document d ON d.id = c.id
+                    GROUP BY d.id
+                    ORDER BY rank DESC
+                    LIMIT %s
+                )
+                SELECT id, rank + %s * ts_rank(%s::real[], vector, to_tsquery('english', %s)) AS score
+                FROM best ORDER BY score DESC LIMIT %s
+            """  # noqa: S608
+            cursor.execute(sql, [*params, limit])
+            return cursor.fetchall()
 
     @staticmethod
     def _alternative(alt: Alternative) -> str:

@@ -39,10 +39,19 @@ POSTGRESQL = [
         || setweight(to_tsvector('english', summary), 'C') || setweight(to_tsvector('english', body), 'D')
     ) STORED""",
     "CREATE INDEX search_document_vector ON search_document USING GIN (vector)",
+    # Title, error texts/codes/phrasings and symptom alone: small enough to stay in the row (no TOAST), so ranking
+    # and matching on it stay fast when a common word matches most of the library.
+    """ALTER TABLE search_document ADD COLUMN head tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('english', title), 'A') || setweight(to_tsvector('english', keywords), 'B')
+        || setweight(to_tsvector('english', summary), 'C')
+    ) STORED""",
+    "CREATE INDEX search_document_head ON search_document USING GIN (head)",
     "CREATE INDEX search_word_trigram ON search_word USING GIN (word gin_trgm_ops)",
 ]
 POSTGRESQL_REVERSE = [
     "DROP INDEX search_word_trigram",
+    "DROP INDEX search_document_head",
+    "ALTER TABLE search_document DROP COLUMN head",
     "DROP INDEX search_document_vector",
     "ALTER TABLE search_document DROP COLUMN vector",
 ]
