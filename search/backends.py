@@ -19,6 +19,10 @@ from .models import Word
 WEIGHTS = (10.0, 8.0, 4.0, 1.0)
 CLOSE_ENOUGH = 0.78  # difflib ratio for a misspelling to count as a word of the index
 MAX_WEIGHED_TERMS = 12  # PostgreSQL: terms whose rarity is counted (a long paste's later words count as common)
+# PostgreSQL's own estimate of the documents (no count of every row per search), exact while the table is small.
+LIBRARY_SIZE = """(SELECT CASE WHEN reltuples < 1000 THEN (SELECT count(*) FROM search_document)
+    ELSE reltuples::bigint END FROM pg_class WHERE oid = 'search_document'::regclass)"""
+COUNT_CAP = 1000  # PostgreSQL: a term's documents are counted up to this
 RARE_SHARE, RARE_FLOOR = 0.05, 50  # PostgreSQL: a term in fewer documents than this selects candidates anywhere
 BODY_SHARE = 0.5  # PostgreSQL: weight of the whole text's rank beside the terms' ranks on the head
 RARE_BONUS = 0.1  # PostgreSQL: a rare word anywhere in the text
@@ -78,41 +82,45 @@ class PostgreSQLBackend:
         text of most of the library). Terms are ranked on the small head; the whole text's rank is added for the
         best few hundred only.
         """
-        from .models import Document
-
         queries = [" | ".join(self._alternative(alt) for alt in term) for term in terms if term]
         if not queries:
             return []
-        total = Document.objects.count() or 1
-        common = int(max(RARE_FLOOR, total * RARE_SHARE))
-        weighed, rare = [], []
+        counted = queries[:MAX_WEIGHED_TERMS]
+        weighed, rare, selective = [], [], []
         with transaction.atomic(), connection.cursor() as cursor:
-            # GIN reads beat PostgreSQL's estimate of a scan here: matching a tsvector costs more than it assumes.
+            # GIN reads over scans: PostgreSQL's estimate of matching a tsvector row by row is far too low here.
             cursor.execute("SET LOCAL enable_seqscan = off")
-            for position, query in enumerate(queries):
-                found = common
-                if position < MAX_WEIGHED_TERMS:
-                    cursor.execute(
-                        "SELECT count(*) FROM (SELECT 1 FROM search_document "
-                        "WHERE vector @@ to_tsquery('english', %s) LIMIT %s) AS hits",
-                        [query, common + 1],
-                    )
-                    found = cursor.fetchone()[0]
-                    if not found:  # in no document, or only a stop word: nothing to match or rank
-                        continue
-                    if found <= common:
-                        rare.append(query)
+            # One round trip: the library's size and each term's documents (counted up to a cap).
+            hits = (
+                "(SELECT count(*) FROM (SELECT 1 FROM search_document "
+                "WHERE vector @@ to_tsquery('english', %s) LIMIT %s) AS t)"
+            )
+            counts = f"SELECT {LIBRARY_SIZE}, " + ", ".join([hits] * len(counted))  # noqa: S608
+            cursor.execute(counts, [p for query in counted for p in (query, COUNT_CAP + 1)])
+            total, *found_counts = cursor.fetchone()
+            common = min(COUNT_CAP, max(RARE_FLOOR, int(total * RARE_SHARE)))
+            for query, found in zip(
+                queries, [*found_counts, *[COUNT_CAP] * (len(queries) - len(counted))], strict=True
+            ):
+                if not found:  # in no document, or only a stop word: nothing to match or rank
+                    continue
+                if found <= common:
+                    rare.append(query)
+                if found <= COUNT_CAP:
+                    selective.append(query)
                 weighed.append((query, math.log(1 + (total - found + 0.5) / (found + 0.5))))
             if not weighed:
                 return []
             everything = " | ".join(f"({query})" for query, _ in weighed)
+            # Words in more than a tenth of the library rank candidates but don't bring them, unless all are such.
+            heads = " | ".join(f"({query})" for query in selective) or everything
             head_rank = " + ".join(["0"] + ["%s * ts_rank(%s::real[], head, to_tsquery('english', %s))"] * len(weighed))
             head_params = [p for query, rarity in weighed for p in (rarity, HEAD_WEIGHTS, query)]
             rare_arm, rare_params = "", []
             if rare:
                 rare_arm = "UNION ALL SELECT id, true FROM search_document WHERE vector @@ to_tsquery('english', %s)"
                 rare_params = [" | ".join(f"({query})" for query in rare)]
-            params = [everything, *rare_params, *head_params, RARE_BONUS, RERANKED, BODY_SHARE, ALL_WEIGHTS, everything]
+            params = [heads, *rare_params, *head_params, RARE_BONUS, RERANKED, BODY_SHARE, ALL_WEIGHTS, everything]
             # Only placeholders are formatted into the SQL; every value is a parameter.
             sql = f"""
                 WITH candidates AS (
@@ -140,10 +148,14 @@ class PostgreSQLBackend:
 
     def close_words(self, word: str) -> list[str]:
         from django.contrib.postgres.search import TrigramSimilarity
+        from django.db.models.functions import Lower
 
+        # The trigram index is on lower(word) (words are stored in lower case anyway), so that PostgreSQL never
+        # picks it for the plain `word IN (…)` lookups, where the unique index is a hundred times faster.
         return list(
-            Word.objects.filter(word__trigram_similar=word)
-            .annotate(similarity=TrigramSimilarity("word", word))
+            Word.objects.annotate(lowered=Lower("word"))
+            .filter(lowered__trigram_similar=word)
+            .annotate(similarity=TrigramSimilarity(Lower("word"), word))
             .order_by("-similarity")
             .values_list("word", flat=True)[:10]
         )

@@ -46,7 +46,7 @@ POSTGRESQL = [
         || setweight(to_tsvector('english', summary), 'C')
     ) STORED""",
     "CREATE INDEX search_document_head ON search_document USING GIN (head)",
-    "CREATE INDEX search_word_trigram ON search_word USING GIN (word gin_trgm_ops)",
+    "CREATE INDEX search_word_trigram ON search_word USING GIN (lower(word) gin_trgm_ops)",
 ]
 POSTGRESQL_REVERSE = [
     "DROP INDEX search_word_trigram",
