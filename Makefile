@@ -17,6 +17,8 @@ $(VENV)/.installed: requirements.txt requirements-test.txt
 run: $(VENV)/.installed
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py loadcontent
+	@# The task worker (emails to support) runs beside the server and stops with it.
+	$(PY) manage.py db_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # Browser tests drive Debian's chromium; Playwright never downloads a browser of its own.

@@ -5,7 +5,7 @@ import uuid
 from django.conf import settings
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from troubleshoot.browse import categories_overview
 
@@ -16,12 +16,12 @@ from .search import MAX_QUERY, MAX_RESULTS, search
 API_DEFAULT_LIMIT = 5
 
 
-@require_GET
+@require_safe
 def search_page(request):
     query = request.GET.get("q", "")[:MAX_QUERY]
     results = search(query)
     search_id = None
-    if query.strip():
+    if query.strip() and request.method == "GET":  # a HEAD (link previews, monitors) is not a seller's search
         source = request.GET.get("from", "")
         source = source if source in SearchLog.Source.values else SearchLog.Source.PAGE
         search_id = log_search(parse_id(request.GET.get("sid")), query, len(results), source)
@@ -39,7 +39,7 @@ def search_page(request):
     return TemplateResponse(request, template, context)
 
 
-@require_GET
+@require_safe
 def api_search(request):
     """`GET /api/search?q=&limit=`: {"query", "results": [{"slug", "kind", "title", "url", "snippet", "score"}]}."""
     query = request.GET.get("q", "")[:MAX_QUERY]
@@ -48,7 +48,7 @@ def api_search(request):
     except ValueError:
         limit = API_DEFAULT_LIMIT
     results = search(query, limit)
-    if query.strip():
+    if query.strip() and request.method == "GET":
         log_search(None, query, len(results), SearchLog.Source.API)
     return JsonResponse(
         {

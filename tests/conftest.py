@@ -2,12 +2,14 @@
 
 import os
 from pathlib import Path
+from unittest import mock
 
 # Playwright's sync API runs an event loop in the main thread; Django's ORM must still be usable in browser tests.
 os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 
 import pytest  # noqa: E402
 from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 
 from troubleshoot import flow  # noqa: E402
@@ -79,6 +81,21 @@ def make_checker(slug: str = "demo", *, category: Category | None = None, code: 
 def first_step(checker: Checker) -> Step:
     """Where every run of `checker` starts, by the portal's own rule."""
     return flow.load(checker).start
+
+
+def run_tasks() -> None:
+    """Run every task that is due, as the task worker (`manage.py db_worker`) does, then return.
+
+    The worker closes "old" connections between tasks as a request would, which would close the test's own
+    connection in the middle of its transaction; that one call is switched off here.
+    """
+    with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
+        call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
+
+
+def last_answer_id(run) -> int:
+    """The answer a Back on the run's page undoes (what its form names)."""
+    return run.answers.filter(withdrawn_at__isnull=True).last().pk
 
 
 def choice(checker: Checker, step_key: str, label: str) -> Choice:

@@ -305,6 +305,45 @@ def test_stale_answer_from_a_second_tab_shows_the_current_step_without_an_error_
     assert page_errors == []
 
 
+# As `make run` serves it: DEBUG on, which adds django-htmx's debug script. It takes over 400/403/404/500 answers
+# to htmx and shows them full page, which once wiped the seller's page on every refused answer.
+
+
+@pytest.fixture
+def debug_on(settings):
+    settings.DEBUG = True
+
+
+@browser_test
+def test_with_debug_on_refused_answers_and_form_errors_keep_the_page(live_server, page, page_errors, checker, debug_on):
+    page.goto(f"{live_server.url}/troubleshoot/demo/")
+    expect(page.locator('script[src$="django-htmx.js"]')).to_have_count(1)  # the debug script is really there
+    answer(page, "Yes")
+    expect_step(page, "Second", 2, 3)
+    mark_page(page)
+
+    tab2 = page.context.new_page()
+    tab2.goto(page.url)
+    answer(page, "No")
+    expect_step(page, "Third", 3, 3)
+    answer(tab2, "Yes")  # stale: refused with the current step
+    expect(tab2.get_by_role("alert")).to_contain_text("You've already answered that step")
+    expect(tab2.locator("header.site")).to_be_visible()
+    expect(tab2).to_have_title(re.compile("Demo checker demo"))
+    tab2.close()
+
+    answer(page, "Still broken")
+    expect(heading(page)).to_have_text("Let's get support on it")
+    send_to_support(page, "", "It hangs.")  # the email left empty: a form error
+    expect(page.get_by_role("alert")).to_contain_text("Please give the email support should reply to.")
+    expect(page.get_by_label("What happened?")).to_have_value("It hangs.")
+    expect(page.locator("header.site")).to_be_visible()
+    expect(page.locator("h1")).to_have_text("Demo checker demo")
+    expect(page).to_have_title(re.compile("Demo checker demo"))
+    assert_same_document(page)
+    assert page_errors == []
+
+
 # Without JavaScript
 
 

@@ -261,3 +261,62 @@ def test_run_on_a_checker_survives_removing_its_steps_from_files(library, conten
     assert Run.objects.filter(pk=run.pk).exists()
     assert run.answers.count() == 1
     assert Checker.objects.get(slug="lock-date").steps.count() == 1
+
+
+# Field rules have one source, the model's validators: files, the admin and forms all apply them.
+
+
+@pytest.mark.parametrize("slug", ["lock.date", "Über", "has space"])
+def test_slug_that_is_not_url_safe_is_refused(db, content, slug):
+    """Such a slug used to import, then every page that links to the checker answered 500 (NoReverseMatch)."""
+    path = content / "checkers" / "lock-date.yaml"
+    renamed = path.with_name(f"{slug}.yaml")
+    renamed.write_text(path.read_text().replace("slug: lock-date", f'slug: "{slug}"', 1))
+    path.unlink()
+    with pytest.raises(ContentError) as caught:
+        load(content)
+    assert caught.value.key == "slug" and "letters, numbers, underscores or hyphens" in caught.value.message
+    assert not Checker.objects.exists()
+
+
+def test_step_key_that_is_not_a_slug_is_refused(db, content):
+    path = content / "checkers" / "lock-date.yaml"
+    first_key = next(line.split(":", 1)[1].strip() for line in path.read_text().splitlines() if "- key:" in line)
+    error = refused(content, "checkers/lock-date.yaml", f"key: {first_key}", "key: check dates")
+    assert error.key.endswith(".key") and "letters, numbers, underscores or hyphens" in error.message
+
+
+def test_error_code_with_a_dot_loads_as_the_admin_accepts_it(db, content, tmp_path):
+    """The admin accepted XC.42 and the loader refused it, so a dump then load failed."""
+    path = content / "checkers" / "lock-date.yaml"
+    path.write_text(path.read_text().replace("steps:", "error_codes: [xc.42]\nsteps:", 1))
+    load(content)
+    assert ErrorCode.objects.get(code="XC.42").checker.slug == "lock-date"
+    call_command("dumpcontent", path=str(tmp_path / "dumped"))
+    assert "XC.42" in read_library(tmp_path / "dumped").checkers["lock-date"]["error_codes"]
+
+
+@pytest.mark.parametrize("code", ["XC 1", "XC/1", "-XC"])
+def test_error_code_outside_the_format_is_refused(db, content, code):
+    path = content / "checkers" / "lock-date.yaml"
+    path.write_text(path.read_text().replace("steps:", f'error_codes: ["{code}"]\nsteps:', 1))
+    with pytest.raises(ContentError, match="Letters, digits, dots, dashes and underscores only"):
+        load(content)
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ("title: Xero lock dates block a settlement", 'title: "Xero lock dates\\r\\nBcc: x@evil.test"', "title"),
+        ("title: Compare the dates", 'title: "Compare\\tthe dates"', "steps[0].title"),
+        ('label: "Yes"', 'label: "Yes\\u2028please"', "steps[0].answers[0].label"),
+        (
+            '"The document date cannot be before the period lock date"',
+            '"The document date\\x1bcannot be before"',
+            "signatures",
+        ),
+    ],
+)
+def test_control_characters_in_one_line_fields_are_refused(db, content, old, new, key):
+    error = refused(content, "checkers/lock-date.yaml", old, new)
+    assert error.key == key and "one line" in error.message

@@ -7,7 +7,7 @@ import pytest
 from django.core import mail
 from django.test import Client
 
-from tests.conftest import choice, first_step, make_checker
+from tests.conftest import choice, first_step, last_answer_id, make_checker, run_tasks
 from troubleshoot.models import Article, Choice, Run, Step, SupportRequest
 
 pytestmark = pytest.mark.django_db
@@ -132,6 +132,10 @@ def test_walk_to_escalate_and_send_a_support_request(client, checker, settings, 
     assert request.settlement_id == "SET-123"
     html = client.get(run.get_absolute_url()).content.decode()
     assert request.reference in html
+    assert len(mail.outbox) == 0 and request.emailed_at is None  # the email is the task worker's job
+    run_tasks()
+    request.refresh_from_db()
+    assert request.emailed_at is not None and request.email_attempts == 1
     assert len(mail.outbox) == 1
     message = mail.outbox[0]
     assert message.to == ["inbox@support.test"] and request.reference in message.subject
@@ -144,13 +148,14 @@ def test_support_request_double_submit_keeps_one(client, checker, django_capture
     with django_capture_on_commit_callbacks(execute=True):
         client.post(f"{run.get_absolute_url()}support/", data)
         client.post(f"{run.get_absolute_url()}support/", data)
+    run_tasks()
     assert SupportRequest.objects.filter(run=run).count() == 1
     assert len(mail.outbox) == 1
 
 
 def test_back_then_change_answer_without_javascript(client, checker):
     run = start(client, checker)
-    assert client.post(f"{run.get_absolute_url()}back/").status_code == 302
+    assert client.post(f"{run.get_absolute_url()}back/", {"answer": last_answer_id(run)}).status_code == 302
     run.refresh_from_db()
     assert run.current_step.key == "start"
     response = answer(client, run, "start", "No")
@@ -194,7 +199,7 @@ def test_htmx_walk_to_escalate_shows_the_support_form_partial(client, checker):
     html = response.content.decode()
     assert "<html" not in html and "Send to support" in html
     response = client.post(f"{run.get_absolute_url()}support/", {"email": "not-an-email", "description": ""}, **HTMX)
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.content.decode()
     assert "Enter a valid email address." in html and "Please tell us what happened." in html
     assert 'value="not-an-email"' in html  # nothing typed is lost
@@ -239,7 +244,7 @@ def test_forged_choice_returns_current_step_with_a_message(client, checker):
         f"{run.get_absolute_url()}answer/",
         {"step": run.current_step_id, "choice": choice(checker, "third", "Fixed").pk},
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.content.decode()
     assert "belongs to a different step" in html and "Linked?" in html
     assert run.answers.count() == 1
@@ -249,7 +254,7 @@ def test_stale_choice_after_moving_on_returns_current_step(client, checker):
     run = start(client, checker)
     answer(client, run, "second", "No")
     response = answer(client, run, "second", "Yes", **HTMX)
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.content.decode()
     assert "already answered" in html and "Now?" in html
 
@@ -257,7 +262,7 @@ def test_stale_choice_after_moving_on_returns_current_step(client, checker):
 def test_answer_on_finished_run_shows_how_it_ended(client, checker):
     run = start(client, checker, label="No")
     response = answer(client, run, "start", "Yes")
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert "already finished" in response.content.decode()
 
 
@@ -270,22 +275,22 @@ def test_answer_on_finished_run_shows_how_it_ended(client, checker):
         {"step": "99999999999999999999999", "choice": "1"},
     ],
 )
-def test_garbage_answer_is_a_400_not_a_500(client, checker, data):
+def test_garbage_answer_is_refused_not_a_500(client, checker, data):
     run = start(client, checker)
-    assert client.post(f"{run.get_absolute_url()}answer/", data).status_code == 400
+    assert client.post(f"{run.get_absolute_url()}answer/", data).status_code == 422
 
 
 @pytest.mark.parametrize("run_value", ["", "not-a-uuid", "x" * 5000])
-def test_garbage_start_is_a_400(client, checker, run_value):
+def test_garbage_start_is_refused(client, checker, run_value):
     data = start_data(checker, run=run_value)
-    assert client.post(f"/troubleshoot/{checker.slug}/start/", data).status_code == 400
+    assert client.post(f"/troubleshoot/{checker.slug}/start/", data).status_code == 422
     assert not Run.objects.exists()
 
 
-def test_start_with_a_step_that_is_not_first_is_a_400(client, checker):
+def test_start_with_a_step_that_is_not_first_is_refused(client, checker):
     data = start_data(checker, step=checker.steps.get(key="second").pk, choice=choice(checker, "second", "Yes").pk)
     response = client.post(f"/troubleshoot/{checker.slug}/start/", data)
-    assert response.status_code == 400 and "the first step of this checker" in response.content.decode()
+    assert response.status_code == 422 and "the first step of this checker" in response.content.decode()
 
 
 def test_double_submitted_start_creates_one_run(client, checker):
@@ -310,7 +315,7 @@ def test_oversized_support_fields_are_form_errors_and_kept(client, checker):
         f"{run.get_absolute_url()}support/",
         {"email": "seller@shop.test", "description": long_text, "settlement_id": "9" * 300},
     )
-    assert response.status_code == 400
+    assert response.status_code == 422
     html = response.content.decode()
     assert "Ensure this value has at most 5000 characters" in html
     assert "Ensure this value has at most 100 characters" in html
@@ -324,20 +329,20 @@ def test_support_request_rejects_javascript_recording_link(client, checker):
         f"{run.get_absolute_url()}support/",
         {"email": "a@b.test", "description": "x", "recording_url": "javascript:alert(1)"},
     )
-    assert response.status_code == 400 and not SupportRequest.objects.exists()
+    assert response.status_code == 422 and not SupportRequest.objects.exists()
 
 
 def test_support_form_on_an_open_run_is_refused(client, checker):
     run = start(client, checker)
     response = client.post(f"{run.get_absolute_url()}support/", {"email": "a@b.test", "description": "x"})
-    assert response.status_code == 400 and not SupportRequest.objects.exists()
+    assert response.status_code == 422 and not SupportRequest.objects.exists()
 
 
 def test_oversized_fixed_note_is_a_form_error(client, checker):
     run = start(client, checker)
     answer(client, run, "second", "Yes")
     response = client.post(f"{run.get_absolute_url()}note/", {"fixed_note": "x" * 2001})
-    assert response.status_code == 400 and "at most 2000 characters" in response.content.decode()
+    assert response.status_code == 422 and "at most 2000 characters" in response.content.decode()
 
 
 def test_get_on_a_post_only_url_is_405(client, checker):
@@ -437,17 +442,17 @@ def test_refused_first_answer_keeps_where_the_seller_came_from(client, checker):
     data = start_data(checker, choice=999_999, source="email", code="XC-001")
     response = client.post(f"/troubleshoot/{checker.slug}/start/", data)
     html = response.content.decode()
-    assert response.status_code == 400
+    assert response.status_code == 422
     assert 'name="source" value="email"' in html and 'name="code" value="XC-001"' in html
     assert f'name="run" value="{data["run"]}"' not in html  # a fresh id for the next try
 
 
-def test_answer_leading_to_another_checkers_step_is_a_400_not_a_500(client, checker):
+def test_answer_leading_to_another_checkers_step_is_refused_not_a_500(client, checker):
     other = make_checker("other")
     run = start(client, checker)
     Choice.objects.filter(pk=choice(checker, "second", "No").pk).update(next_step=first_step(other))
     response = answer(client, run, "second", "No")
-    assert response.status_code == 400 and "being updated" in response.content.decode()
+    assert response.status_code == 422 and "being updated" in response.content.decode()
     assert run.answers.count() == 1
 
 
@@ -455,3 +460,106 @@ def test_step_without_answers_says_it_is_being_updated(client, checker):
     Choice.objects.filter(step__checker=checker, step__key="start").delete()
     html = client.get(f"/troubleshoot/{checker.slug}/").content.decode()
     assert "updating this step" in html
+
+
+# Hardening: what outside testing broke, each with the test that would have caught it.
+
+
+@pytest.mark.parametrize("current_url", ["http://[", "::::", "http://[::1", "\u2603://x", "x" * 5000])
+def test_malformed_hx_current_url_is_ignored_on_every_htmx_post(client, checker, current_url):
+    """A malformed HX-Current-URL gave a 500 on every htmx POST, after the change was committed."""
+    headers = {**HTMX, "HTTP_HX_CURRENT_URL": current_url}
+    response = client.post(f"/troubleshoot/{checker.slug}/start/", start_data(checker), **headers)
+    run = Run.objects.get()
+    assert response.status_code == 200 and response["HX-Push-Url"] == run.get_absolute_url()
+    response = answer(client, run, "second", "No", **headers)
+    assert response.status_code == 200 and response["HX-Replace-Url"] == run.get_absolute_url()
+    assert client.post(f"{run.get_absolute_url()}back/", {"answer": last_answer_id(run)}, **headers).status_code == 200
+    answer(client, run, "second", "No", **headers)
+    response = answer(client, run, "third", "Fixed", **headers)
+    assert response.status_code == 200 and "Glad it's fixed!" in response.content.decode()
+    response = client.post(f"{run.get_absolute_url()}note/", {"fixed_note": "Reconnected."}, **headers)
+    assert response.status_code == 200
+    escalated = escalated_run(client, checker)
+    data = {"email": "seller@shop.test", "description": "Help"}
+    response = client.post(f"{escalated.get_absolute_url()}support/", data, **headers)
+    assert response.status_code == 200 and SupportRequest.objects.get().reference in response.content.decode()
+
+
+@pytest.mark.parametrize("path", ["/e/%00/", "/e/XC-001%00/", "/troubleshoot/%00/", "/articles/a%00b/"])
+def test_nul_in_the_path_is_not_found(client, checker, path):
+    """On PostgreSQL `/e/%00/` answered 500: text there can't hold NUL."""
+    response = client.get(path)
+    assert response.status_code == 404 and "couldn't find that page" in response.content.decode()
+
+
+def test_nul_in_the_query_string_is_dropped(client, checker):
+    assert "demo" in client.get("/search/?q=kaput%00").content.decode()
+    response = client.get(f"/troubleshoot/{checker.slug}/?source=email%00&q=%00hi&code=X%00C")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert 'name="source" value="email"' in html and 'name="code" value="XC"' in html
+
+
+def test_nul_in_posted_fields_is_refused_not_a_500(client, checker):
+    run = escalated_run(client, checker)
+    data = {"email": "seller@shop.test", "description": "Help\x00", "settlement_id": "S\x00"}
+    response = client.post(f"{run.get_absolute_url()}support/", data)
+    assert response.status_code == 422 and "Null characters are not allowed." in response.content.decode()
+    assert not SupportRequest.objects.exists()
+
+
+def test_head_answers_like_get_on_seller_pages(client, checker, library):
+    """HEAD answered 405, which broke uptime monitors and link previews."""
+    run = start(client, checker)
+    for url in ["/", "/search/?q=xero", "/articles/troubleshooting-xero-connection/", f"/troubleshoot/{checker.slug}/",
+                run.get_absolute_url()]:  # fmt: skip
+        get, head = client.get(url), client.head(url)
+        assert head.status_code == get.status_code == 200, url
+        assert head["Content-Type"] == get["Content-Type"]
+    assert client.head("/e/nope/").status_code == 404
+    assert client.head(f"/troubleshoot/{checker.slug}/start/").status_code == 405  # POST only
+
+
+def test_repeated_back_without_javascript_undoes_one_answer(client, checker):
+    """A double click on Back (no JavaScript) sent two POSTs and withdrew two answers."""
+    run = start(client, checker)
+    answer(client, run, "second", "No")
+    undo = last_answer_id(run)
+    for _ in range(2):
+        assert client.post(f"{run.get_absolute_url()}back/", {"answer": undo}).status_code == 302
+    run.refresh_from_db()
+    assert run.current_step.key == "second"
+    assert list(run.answers.filter(withdrawn_at=None).values_list("choice_label", flat=True)) == ["Yes"]
+
+
+@pytest.mark.parametrize("value", ["", "abc", "-1", "0", str(2**70)])
+def test_back_with_a_forged_answer_changes_nothing(client, checker, value):
+    run = start(client, checker)
+    response = client.post(f"{run.get_absolute_url()}back/", {"answer": value})
+    assert response.status_code in (302, 422)
+    run.refresh_from_db()
+    assert run.current_step.key == "second" and run.answers.filter(withdrawn_at=None).count() == 1
+
+
+def test_back_after_the_support_request_is_refused(client, checker):
+    run = escalated_run(client, checker)
+    client.post(f"{run.get_absolute_url()}support/", {"email": "seller@shop.test", "description": "Help"})
+    response = client.post(f"{run.get_absolute_url()}back/", {"answer": last_answer_id(run)})
+    assert response.status_code == 422 and "already sent" in response.content.decode()
+    run.refresh_from_db()
+    assert run.outcome == Run.Outcome.ESCALATED
+
+
+def test_server_error_page_is_the_portals_and_says_answers_are_saved(checker, monkeypatch):
+    """With DEBUG off an error showed Django's bare "Server Error (500)"."""
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr("troubleshoot.views.categories_overview", broken)
+    response = Client(raise_request_exception=False).get("/")
+    html = response.content.decode()
+    assert response.status_code == 500
+    assert "Something went wrong on our side" in html and "Your answers so far are saved" in html
+    assert 'class="site"' in html and 'role="search"' in html  # the portal's header with search

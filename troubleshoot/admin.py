@@ -3,6 +3,7 @@
 from django.contrib import admin, messages
 from django.db.models import Count, Q
 from django.urls import reverse
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from . import flow
@@ -19,6 +20,7 @@ from .models import (
     SupportRequest,
 )
 from .signals import content_changed
+from .tasks import email_support
 
 
 def check_flow(request, checker: Checker) -> None:
@@ -252,9 +254,26 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         return format_html('<a href="{0}" target="_blank">{0}</a>', obj.get_absolute_url())
 
 
+class EmailFilter(admin.SimpleListFilter):
+    title = "email to support"
+    parameter_name = "email"
+
+    def lookups(self, request, model_admin):
+        return [("sent", "Sent"), ("queued", "Queued"), ("failing", "Failing (retried)")]
+
+    def queryset(self, request, queryset):
+        unsent = queryset.filter(emailed_at__isnull=True)
+        return {
+            "sent": queryset.filter(emailed_at__isnull=False),
+            "queued": unsent.filter(email_attempts=0),
+            "failing": unsent.filter(email_attempts__gt=0),
+        }.get(self.value(), queryset)
+
+
 @admin.register(SupportRequest)
 class SupportRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["reference", "created_at", "email", "checker", "settlement_id"]
+    list_display = ["reference", "created_at", "email", "checker", "settlement_id", "email_status"]
+    list_filter = [EmailFilter]
     search_fields = ["reference", "email", "description", "settlement_id", "error_message"]
     list_select_related = ["run__checker"]
     readonly_fields = [
@@ -266,8 +285,11 @@ class SupportRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "settlement_id",
         "recording_url",
         "created_at",
+        "email_status",
+        "email_error",
     ]
     fields = readonly_fields
+    actions = ["email_support_again"]
 
     @admin.display(description="Checker")
     def checker(self, obj):
@@ -277,3 +299,18 @@ class SupportRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def run_link(self, obj):
         url = reverse("admin:troubleshoot_run_change", args=[obj.run_id])
         return format_html('<a href="{}">{}</a>', url, obj.run)
+
+    @admin.display(description="Email to support")
+    def email_status(self, obj):
+        if obj.emailed_at:
+            return f"Sent {date_format(obj.emailed_at, 'DATETIME_FORMAT')}"
+        if obj.email_attempts:
+            return f"Not sent: failed {obj.email_attempts} time(s), see the last error"
+        return "Queued"
+
+    @admin.action(description="Email the support inbox again (unsent requests)", permissions=["view"])
+    def email_support_again(self, request, queryset):
+        unsent = list(queryset.filter(emailed_at__isnull=True).values_list("pk", flat=True))
+        for pk in unsent:
+            email_support.enqueue(pk)
+        self.message_user(request, f"Queued {len(unsent)} email(s) to the support inbox.")

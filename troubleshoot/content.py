@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import yaml
+from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from . import flow
@@ -59,7 +60,8 @@ class Reader:
             line = mapping.key_lines.get(key, mapping.line)
         return ContentError(self.path, message, line, where + (key if not where else f".{key}"))
 
-    def text(self, mapping, key, where="", *, required=True, max_length=None, default="") -> str:
+    def text(self, mapping, key, where="", *, required=True, field=None, default="") -> str:
+        """A text value; with `field` (a model field) it must also pass that field's validators."""
         value = mapping.get(key)
         if value is None or value == "":
             if required:
@@ -70,9 +72,16 @@ class Reader:
         if not isinstance(value, (str, int, float)):
             raise self.error("must be text", mapping, key, where)
         value = str(value).strip()
-        if max_length and len(value) > max_length:
-            raise self.error(f"is {len(value)} characters; the most is {max_length}", mapping, key, where)
+        if field is not None:
+            self.validate(field, value, mapping, key, where)
         return value
+
+    def validate(self, field, value: str, mapping, key: str, where: str = "") -> None:
+        """The model field's own rules (length, slug, URL, one line...): the admin and forms apply the same ones."""
+        try:
+            field.run_validators(value)
+        except ValidationError as error:
+            raise self.error(" ".join(error.messages), mapping, key, where) from error
 
     def items(self, mapping, key, where="", *, required=False) -> list:
         value = mapping.get(key)
@@ -90,8 +99,9 @@ class Reader:
         return value
 
 
-def max_length(model, name: str) -> int:
-    return model._meta.get_field(name).max_length
+def rule(model, name: str):
+    """The model field whose validators a value from a file must pass."""
+    return model._meta.get_field(name)
 
 
 def parse_yaml(path: Path, text: str):
@@ -108,7 +118,7 @@ def read_checker(path: Path) -> dict:
     r = Reader(path)
     data = parse_yaml(path, path.read_text(encoding="utf-8"))
     data = r.mapping(data, "")
-    slug = r.text(data, "slug", max_length=50)
+    slug = r.text(data, "slug", field=rule(Checker, "slug"))
     if slug != path.stem:
         raise r.error(f'slug "{slug}" must match the file name "{path.stem}"', data, "slug")
     steps_in = r.items(data, "steps", required=True)
@@ -117,9 +127,7 @@ def read_checker(path: Path) -> dict:
     keys: dict[str, int] = {}
     for i, raw in enumerate(steps_in):
         step = r.mapping(raw, f"steps[{i}]", data, "steps")
-        key = r.text(step, "key", f"steps[{i}]", max_length=60)
-        if not key.replace("-", "").isalnum() or key != key.lower():
-            raise r.error("use lowercase letters, digits and hyphens", step, "key", f"steps[{i}]")
+        key = r.text(step, "key", f"steps[{i}]", field=rule(Step, "key"))
         if key in keys:
             raise r.error(f'duplicate step key "{key}"', step, "key", f"steps[{i}]")
         keys[key] = i
@@ -129,15 +137,14 @@ def read_checker(path: Path) -> dict:
         links = []
         for j, raw in enumerate(r.items(step, "links", where)):
             link = r.mapping(raw, f"{where}.links[{j}]", step, "links")
-            url = r.text(link, "url", f"{where}.links[{j}]", max_length=500)
-            if not url.startswith(("https://", "http://")):
-                raise r.error("must start with https:// or http://", link, "url", f"{where}.links[{j}]")
-            links.append({"label": r.text(link, "label", f"{where}.links[{j}]", max_length=80), "url": url})
+            at = f"{where}.links[{j}]"
+            url = r.text(link, "url", at, field=rule(StepLink, "url"))
+            links.append({"label": r.text(link, "label", at, field=rule(StepLink, "label")), "url": url})
         answers = []
         for j, raw in enumerate(r.items(step, "answers", where, required=True)):
             at = f"{where}.answers[{j}]"
             answer = r.mapping(raw, at, step, "answers")
-            label = r.text(answer, "label", at, max_length=80)
+            label = r.text(answer, "label", at, field=rule(Choice, "label"))
             has_next, has_outcome = "next" in answer, "outcome" in answer
             if has_next == has_outcome:
                 raise r.error("needs exactly one of `next` or `outcome`", answer, "label", at)
@@ -161,17 +168,18 @@ def read_checker(path: Path) -> dict:
         steps.append(
             {
                 "key": step["key"],
-                "title": r.text(step, "title", where, max_length=max_length(Step, "title")),
+                "title": r.text(step, "title", where, field=rule(Step, "title")),
                 "body": r.text(step, "body", where, required=False),
-                "question": r.text(step, "question", where, max_length=max_length(Step, "question")),
+                "question": r.text(step, "question", where, field=rule(Step, "question")),
                 "links": links,
                 "answers": answers,
             }
         )
     codes = [str(code).strip().upper() for code in r.items(data, "error_codes")]
     for code in codes:
-        if not code or len(code) > 40 or not code.replace("-", "").replace("_", "").isalnum():
-            raise r.error(f'"{code}" is not a valid error code', data, "error_codes")
+        r.validate(rule(ErrorCode, "code"), code, data, "error_codes")
+    signatures = [str(s).strip() for s in r.items(data, "signatures") if str(s).strip()]
+    r.validate(rule(Checker, "signatures"), "\n".join(signatures), data, "signatures")
     if len(set(codes)) != len(codes):
         raise r.error("lists an error code twice", data, "error_codes")
     published = data.get("published", True)
@@ -182,13 +190,13 @@ def read_checker(path: Path) -> dict:
         raise r.error("must be a whole number, 0 or more", data, "position")
     return {
         "slug": slug,
-        "title": r.text(data, "title", max_length=max_length(Checker, "title")),
+        "title": r.text(data, "title", field=rule(Checker, "title")),
         "category": r.text(data, "category"),
-        "symptom": r.text(data, "symptom", max_length=max_length(Checker, "symptom")),
+        "symptom": r.text(data, "symptom", field=rule(Checker, "symptom")),
         "position": position,
         "published": published,
         "error_codes": sorted(codes),
-        "signatures": [str(s).strip() for s in r.items(data, "signatures") if str(s).strip()],
+        "signatures": signatures,
         "support_hint": r.text(data, "support_hint", required=False),
         "steps": steps,
     }
@@ -207,7 +215,7 @@ def read_article(path: Path) -> dict:
     if isinstance(meta, Located):
         meta.line += 1
         meta.key_lines = {k: v + 1 for k, v in meta.key_lines.items()}
-    slug = r.text(meta, "slug", max_length=50)
+    slug = r.text(meta, "slug", field=rule(Article, "slug"))
     if slug != path.stem:
         raise r.error(f'slug "{slug}" must match the file name "{path.stem}"', meta, "slug")
     published = meta.get("published", True)
@@ -215,8 +223,8 @@ def read_article(path: Path) -> dict:
         raise r.error("must be true or false", meta, "published")
     return {
         "slug": slug,
-        "title": r.text(meta, "title", max_length=max_length(Article, "title")),
-        "summary": r.text(meta, "summary", required=False, max_length=max_length(Article, "summary")),
+        "title": r.text(meta, "title", field=rule(Article, "title")),
+        "summary": r.text(meta, "summary", required=False, field=rule(Article, "summary")),
         "category": r.text(meta, "category", required=False),
         "checkers": sorted(str(s) for s in r.items(meta, "checkers")),
         "published": published,
@@ -234,15 +242,9 @@ def read_categories(path: Path) -> list[dict]:
         item = r.mapping(raw, f"[{i}]")
         categories.append(
             {
-                "slug": r.text(item, "slug", f"[{i}]", max_length=50),
-                "name": r.text(item, "name", f"[{i}]", max_length=max_length(Category, "name")),
-                "summary": r.text(
-                    item,
-                    "summary",
-                    f"[{i}]",
-                    required=False,
-                    max_length=max_length(Category, "summary"),
-                ),
+                "slug": r.text(item, "slug", f"[{i}]", field=rule(Category, "slug")),
+                "name": r.text(item, "name", f"[{i}]", field=rule(Category, "name")),
+                "summary": r.text(item, "summary", f"[{i}]", required=False, field=rule(Category, "summary")),
             }
         )
     return categories

@@ -14,7 +14,10 @@ from django.db import transaction
 from django.db.models import Prefetch
 from django.utils import timezone
 
-from .models import Answer, Checker, Choice, Run, Step, StepLink
+from .models import Answer, Checker, Choice, Run, Step, StepLink, SupportRequest
+from .tasks import email_support
+
+FINISH_FIRST = "Finish the check first: here is your step."
 
 
 class StaleAnswer(Exception):
@@ -286,12 +289,18 @@ def record_answer(current: Flow, run: Run, step_id: int, choice_id: int) -> Run:
     return run
 
 
-def go_back(run: Run) -> Run:
-    """Withdraw the last live answer (kept in the log, marked withdrawn) and reopen its step."""
+def go_back(run: Run, answer_id: int) -> Run:
+    """Withdraw the run's last live answer (kept in the log, marked withdrawn) and reopen its step.
+
+    The seller names the answer they are undoing, so a double-clicked Back (or Back in two tabs) undoes it once:
+    a repeat finds it already withdrawn and changes nothing.
+    """
     with transaction.atomic():
         run = _lock(run)
+        if SupportRequest.objects.filter(run=run).exists():
+            raise StaleAnswer("Your support request is already sent.")
         last = run.answers.filter(withdrawn_at__isnull=True).last()
-        if last is None or last.step_id is None:
+        if last is None or last.pk != answer_id or last.step_id is None:
             return run
         now = timezone.now()
         last.withdrawn_at = now
@@ -302,3 +311,24 @@ def go_back(run: Run) -> Run:
         run.last_activity_at = now
         run.save(update_fields=RUN_STATE)
     return run
+
+
+def request_support(run: Run, support_request: SupportRequest) -> SupportRequest:
+    """Attach the seller's support request to their escalated run and queue the email to the support inbox.
+
+    Checked under the run's lock, so a Back in another tab can't reopen the run as the request is stored. A double
+    submit gets the request already stored.
+    """
+    with transaction.atomic():
+        run = _lock(run)
+        existing = SupportRequest.objects.filter(run=run).first()
+        if existing is not None:
+            return existing
+        if run.outcome != Run.Outcome.ESCALATED:
+            raise StaleAnswer(FINISH_FIRST)
+        support_request.run = run
+        support_request.save()
+        # The task queue lives in this database, so the email is queued in the same transaction as the request:
+        # both are stored, or neither.
+        email_support.enqueue(support_request.pk)
+    return support_request

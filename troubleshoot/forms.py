@@ -66,3 +66,9 @@ class SupportRequestForm(forms.ModelForm):
         if not description:
             raise forms.ValidationError("Please tell us what happened.")
         return description
+
+
+class BackForm(forms.Form):
+    """Back names the answer it undoes, so a repeated Back undoes it once."""
+
+    answer = forms.IntegerField(min_value=1)

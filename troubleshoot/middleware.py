@@ -1,10 +1,36 @@
-"""Show sellers the portal's own "not found" page (with search) for a 404 raised in a view, DEBUG or not.
+"""Request rules that hold for every page, the admin included.
 
-Django's `handler404` only applies with DEBUG off; under `make run` a seller-facing link that is wrong would
-otherwise show Django's debug page.
+- NUL characters never reach a view: PostgreSQL can't store or compare text containing them (`/e/%00/` and an
+  admin filter of `%00` answered 500). No person types one; a path with one is "not found", and one in the query
+  string is dropped so search and filters answer as usual. Form fields already refuse NUL (Django's own validator).
+- Sellers get the portal's "not found" page (with search) for a 404 raised in a view, DEBUG or not: Django's
+  `handler404` only applies with DEBUG off, and under `make run` a wrong seller-facing link would otherwise show
+  Django's debug page.
 """
 
-from django.http import Http404
+from django.http import Http404, QueryDict
+
+
+def _without_nul(query: QueryDict) -> QueryDict:
+    cleaned = QueryDict(mutable=True)
+    for key, values in query.lists():
+        cleaned.setlist(key.replace("\x00", ""), [value.replace("\x00", "") for value in values])
+    cleaned._mutable = False
+    return cleaned
+
+
+class NulCharacterMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if "\x00" in request.path:
+            from .views import page_not_found
+
+            return page_not_found(request, Http404("NUL in the path"))
+        if any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
+            request.GET = _without_nul(request.GET)
+        return self.get_response(request)
 
 
 class NotFoundPageMiddleware:

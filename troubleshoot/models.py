@@ -9,34 +9,19 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.core.validators import RegexValidator, URLValidator
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 
+from .fields import LineField, WebURLField, error_code_format, lines
 from .rendering import render_markdown
-
-
-class WebURLField(models.URLField):
-    """An http(s) URL; forms assume https when the scheme is left out (Django 6's default, chosen now)."""
-
-    default_validators = [URLValidator(schemes=["http", "https"])]
-
-    def formfield(self, **kwargs):
-        return super().formfield(**{"assume_scheme": "https", **kwargs})
-
-
-error_code_format = RegexValidator(
-    r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$",
-    "Letters, digits, dots, dashes and underscores only (for example XC-001).",
-)
 
 
 class Category(models.Model):
     slug = models.SlugField(unique=True, help_text="Stable identifier used in content files.")
-    name = models.CharField(max_length=80, help_text="Heading on the home page, in sellers' words.")
-    summary = models.CharField(max_length=200, blank=True, help_text="One line under the heading.")
+    name = LineField(max_length=80, help_text="Heading on the home page, in sellers' words.")
+    summary = LineField(max_length=200, blank=True, help_text="One line under the heading.")
     position = models.PositiveIntegerField(default=0, help_text="Lower numbers come first.")
 
     class Meta:
@@ -59,8 +44,8 @@ class Checker(models.Model):
         unique=True,
         help_text="Part of the URL /troubleshoot/<slug>/. Emails link to it: don't change it once live.",
     )
-    title = models.CharField(max_length=120, help_text="The symptom as a seller would name it.")
-    symptom = models.CharField(
+    title = LineField(max_length=120, help_text="The symptom as a seller would name it.")
+    symptom = LineField(
         max_length=300,
         help_text="One or two sentences in the seller's words, shown on the home page.",
     )
@@ -72,6 +57,7 @@ class Checker(models.Model):
     )
     signatures = models.TextField(
         blank=True,
+        validators=[lines],
         help_text="Error texts exactly as sellers see them, one per line. Pasting one into search finds this.",
     )
     support_hint = models.TextField(
@@ -130,10 +116,10 @@ class Step(models.Model):
     position = models.PositiveIntegerField(
         default=0, help_text="The step with the lowest position is where every run starts."
     )
-    title = models.CharField(max_length=120, help_text="Short heading: what this step is about.")
+    title = LineField(max_length=120, help_text="Short heading: what this step is about.")
     body = models.TextField(blank=True, help_text="Markdown: what to do or look at.")
     body_html = models.TextField(blank=True, editable=False)
-    question = models.CharField(max_length=200, help_text="The question the answers reply to.")
+    question = LineField(max_length=200, help_text="The question the answers reply to.")
 
     class Meta:
         ordering = ["checker", "position", "pk"]
@@ -151,7 +137,7 @@ class StepLink(models.Model):
     """An action button on a step, opened in a new tab (e.g. "Open Xero connected apps")."""
 
     step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="links")
-    label = models.CharField(max_length=80)
+    label = LineField(max_length=80)
     url = WebURLField(max_length=500, help_text="http or https only.")
     position = models.PositiveIntegerField(default=0)
 
@@ -171,7 +157,7 @@ class Choice(models.Model):
         ESCALATE = "escalate", "Escalate: offer a support request"
 
     step = models.ForeignKey(Step, on_delete=models.CASCADE, related_name="choices")
-    label = models.CharField(max_length=80, help_text='The button text, e.g. "Yes".')
+    label = LineField(max_length=80, help_text='The button text, e.g. "Yes".')
     position = models.PositiveIntegerField(default=0)
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.NEXT)
     next_step = models.ForeignKey(
@@ -203,8 +189,8 @@ class Choice(models.Model):
 
 class Article(models.Model):
     slug = models.SlugField(unique=True, help_text="Part of the URL /articles/<slug>/.")
-    title = models.CharField(max_length=200)
-    summary = models.CharField(max_length=300, blank=True, help_text="Shown in lists and search.")
+    title = LineField(max_length=200)
+    summary = LineField(max_length=300, blank=True, help_text="Shown in lists and search.")
     body = models.TextField(help_text="Markdown. Scripts and unsafe links are stripped when shown.")
     body_html = models.TextField(blank=True, editable=False)
     category = models.ForeignKey(Category, on_delete=models.SET_NULL, null=True, blank=True, related_name="articles")
@@ -364,12 +350,18 @@ class SupportRequest(models.Model):
     email = models.EmailField(help_text="Where support replies.")
     description = models.TextField(max_length=5000, help_text="What happened, in the seller's words.")
     error_message = models.TextField(max_length=2000, blank=True)
-    settlement_id = models.CharField(max_length=100, blank=True)
+    settlement_id = LineField(max_length=100, blank=True)
     recording_url = WebURLField(max_length=500, blank=True)
     created_at = models.DateTimeField(default=timezone.now)
+    emailed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the support inbox was emailed; empty while the email is pending."
+    )
+    email_attempts = models.PositiveSmallIntegerField(default=0, help_text="Tries at emailing the support inbox.")
+    email_error = models.TextField(blank=True, help_text="Why the last try at emailing the support inbox failed.")
 
     class Meta:
         ordering = ["-created_at"]
+        indexes = [models.Index(fields=["emailed_at"])]
 
     def __str__(self) -> str:
         return self.reference

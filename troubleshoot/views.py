@@ -4,27 +4,26 @@ A checker page and its htmx partial are one template (`checker.html`, partial `p
 partial, everything else the full page, so every form works with JavaScript off.
 """
 
-import logging
 import uuid
 
-from django.conf import settings
-from django.core.mail import send_mail
 from django.core.paginator import Paginator
-from django.db import IntegrityError, transaction
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.urls import reverse
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import push_url, replace_url
 
 from search.log import record_opened, record_unknown_code
 
 from . import flow
 from .browse import categories_overview, most_used_checkers
-from .forms import AnswerForm, FixedNoteForm, StartForm, SupportRequestForm
-from .models import Article, Category, Checker, ErrorCode, Run, SupportRequest
+from .forms import AnswerForm, BackForm, FixedNoteForm, StartForm, SupportRequestForm
+from .models import Article, Category, Checker, ErrorCode, Run
 
-log = logging.getLogger(__name__)
+# The status of a step panel shown again with a message: a stale or forged answer, a form with errors. Not 400:
+# under DEBUG, django-htmx's debug script takes over 400/403/404/500 answers to htmx and shows them full page,
+# which wiped the seller's page under `make run`. 422 ("understood, but can't be applied") is swapped in by htmx
+# (see the htmx-config in base.html) and rendered as a page without JavaScript, the same in both modes.
+REFUSED = 422
 
 
 HOME_ARTICLES = 6
@@ -35,7 +34,7 @@ def _overview_context() -> dict:
     return {"categories": categories_overview(), "most_used": most_used_checkers()}
 
 
-@require_GET
+@require_safe
 def home(request):
     articles = Article.objects.published().only("slug", "title", "summary").order_by("-pk")[:HOME_ARTICLES]
     return TemplateResponse(
@@ -45,7 +44,7 @@ def home(request):
     )
 
 
-@require_GET
+@require_safe
 def category(request, slug):
     """Every published checker and article of one category, a page at a time."""
     category = get_object_or_404(Category, slug=slug)
@@ -62,7 +61,7 @@ def category(request, slug):
     )
 
 
-@require_GET
+@require_safe
 def article_detail(request, slug):
     article = get_object_or_404(Article.objects.published().select_related("category"), slug=slug)
     record_opened(request.GET.get("search"), "article", slug)
@@ -70,7 +69,7 @@ def article_detail(request, slug):
     return TemplateResponse(request, "troubleshoot/article.html", {"article": article, "checkers": checkers})
 
 
-@require_GET
+@require_safe
 def error_code(request, code):
     """Stable links for the integration's emails and app: /e/<code>/ lands on the code's checker."""
     found = (
@@ -134,22 +133,28 @@ def _render(
     return TemplateResponse(request, template, context, status=status)
 
 
-def _after_change(request, run: Run, current: flow.Flow | None = None):
-    """POST/redirect/GET without JavaScript; the new panel and a URL in the history with htmx."""
+def _after_change(request, run: Run, current: flow.Flow | None = None, *, new_url: bool = False):
+    """POST/redirect/GET without JavaScript; with htmx the new panel, and the run's URL in the history.
+
+    `new_url` when the seller arrives at the run's URL from the checker's start page (a new history entry);
+    every other change happens on the run's own page, whose history entry is replaced. Decided by the view,
+    not read from the client's HX-Current-URL header, which may be anything (a malformed one gave a 500).
+    """
     if not request.htmx:
         return redirect(run)
     response = _render(request, run.checker, run, current=current)
     url = run.get_absolute_url()
-    same_page = (request.htmx.current_url_abs_path or "").split("?")[0] == url
-    return replace_url(response, url) if same_page else push_url(response, url)
+    return push_url(response, url) if new_url else replace_url(response, url)
 
 
 def _start(source: str, source_detail: str, code: str) -> dict:
     """The hidden fields of a checker's first step: a fresh run id and where the seller came from."""
-    return {"run": uuid.uuid4(), "source": source[:10], "source_detail": source_detail[:200], "code": code[:40]}
+    # The search words or article the seller came from are kept as one line of text (they label the run).
+    source_detail = " ".join(source_detail.split())[:200]
+    return {"run": uuid.uuid4(), "source": source[:10], "source_detail": source_detail, "code": code[:40]}
 
 
-@require_GET
+@require_safe
 def checker_start(request, slug):
     checker = _checker(slug)
     record_opened(request.GET.get("search"), "checker", slug)
@@ -169,7 +174,7 @@ def start_run(request, slug):
     start = _start(*(request.POST.get(key, "") for key in ("source", "source_detail", "code")))
     if not form.is_valid():
         message = "That answer wasn't understood. Please pick again."
-        return _render(request, checker, None, current=current, start=start, status=400, message=message)
+        return _render(request, checker, None, current=current, start=start, status=REFUSED, message=message)
     data = form.cleaned_data
     try:
         run = flow.start_run(
@@ -182,11 +187,11 @@ def start_run(request, slug):
             error_code=data["code"],
         )
     except flow.StaleAnswer as stale:
-        return _render(request, checker, None, current=current, start=start, status=400, message=str(stale))
-    return _after_change(request, run, current)
+        return _render(request, checker, None, current=current, start=start, status=REFUSED, message=str(stale))
+    return _after_change(request, run, current, new_url=True)
 
 
-@require_GET
+@require_safe
 def run_detail(request, slug, run_id):
     run = _run(slug, run_id)
     return _render(request, run.checker, run)
@@ -199,31 +204,36 @@ def run_answer(request, slug, run_id):
     form = AnswerForm(request.POST)
     if not form.is_valid():
         message = "That answer wasn't understood. Please pick again."
-        return _render(request, run.checker, run, current=current, status=400, message=message)
+        return _render(request, run.checker, run, current=current, status=REFUSED, message=message)
     try:
         run = flow.record_answer(current, run, form.cleaned_data["step"], form.cleaned_data["choice"])
     except flow.StaleAnswer as stale:
         run.refresh_from_db()
-        return _render(request, run.checker, run, current=current, status=400, message=str(stale))
+        return _render(request, run.checker, run, current=current, status=REFUSED, message=str(stale))
     return _after_change(request, run, current)
 
 
 @require_POST
 def run_back(request, slug, run_id):
     run = _run(slug, run_id)
-    if hasattr(run, "support_request"):
-        return _render(request, run.checker, run, status=400, message="Your support request is already sent.")
-    return _after_change(request, flow.go_back(run))
+    form = BackForm(request.POST)
+    if not form.is_valid():
+        return _render(request, run.checker, run, status=REFUSED, message="That wasn't understood. Here is your step.")
+    try:
+        run = flow.go_back(run, form.cleaned_data["answer"])
+    except flow.StaleAnswer as stale:
+        return _render(request, run.checker, run, status=REFUSED, message=str(stale))
+    return _after_change(request, run)
 
 
 @require_POST
 def run_note(request, slug, run_id):
     run = _run(slug, run_id)
     if run.outcome != Run.Outcome.RESOLVED:
-        return _render(request, run.checker, run, status=400, message="This check isn't marked fixed.")
+        return _render(request, run.checker, run, status=REFUSED, message="This check isn't marked fixed.")
     form = FixedNoteForm(request.POST, instance=run)
     if not form.is_valid():
-        return _render(request, run.checker, run, status=400, note_form=form)
+        return _render(request, run.checker, run, status=REFUSED, note_form=form)
     run.save(update_fields=["fixed_note"])  # only the note: a Back in another tab must not be overwritten
     return _after_change(request, run)
 
@@ -231,53 +241,16 @@ def run_note(request, slug, run_id):
 @require_POST
 def run_support(request, slug, run_id):
     run = _run(slug, run_id)
-    if run.outcome != Run.Outcome.ESCALATED:
-        return _render(
-            request,
-            run.checker,
-            run,
-            status=400,
-            message="Finish the check first: here is your step.",
-        )
     if hasattr(run, "support_request"):
         return _after_change(request, run)  # a double submit: the first one is already with support
+    if run.outcome != Run.Outcome.ESCALATED:
+        return _render(request, run.checker, run, status=REFUSED, message=flow.FINISH_FIRST)
     form = SupportRequestForm(request.POST)
     if not form.is_valid():
-        return _render(request, run.checker, run, status=400, support_form=form)
-    form.instance.run = run
+        return _render(request, run.checker, run, status=REFUSED, support_form=form)
     try:
-        with transaction.atomic():
-            support_request = form.save()
-            transaction.on_commit(lambda: notify_support(request, support_request))
-    except IntegrityError:
-        run = _run(slug, run_id)  # a concurrent double submit saved it first: show that one
-    return _after_change(request, run)
-
-
-def notify_support(request, support_request: SupportRequest) -> None:
-    """Tell the support inbox. The request is already stored, so a mail failure loses nothing."""
-    run = support_request.run
-    answers = "\n".join(
-        f"- {a.step_title}: {a.question} → {a.choice_label}" for a in run.answers.filter(withdrawn_at__isnull=True)
-    )
-    admin_url = request.build_absolute_uri(reverse("admin:troubleshoot_run_change", args=[run.pk]))
-    body = (
-        f"Reference: {support_request.reference}\n"
-        f"Checker: {run.checker.title} (version {run.checker_version})\n"
-        f"From: {support_request.email}\n"
-        f"Came from: {run.get_source_display()} {run.error_code}\n\n"
-        f"What happened:\n{support_request.description}\n\n"
-        f"Exact error message: {support_request.error_message or '-'}\n"
-        f"Settlement ID: {support_request.settlement_id or '-'}\n"
-        f"Recording: {support_request.recording_url or '-'}\n\n"
-        f"Their answers:\n{answers}\n\nThe run: {admin_url}\n"
-    )
-    try:
-        send_mail(
-            f"[{support_request.reference}] {run.checker.title}",
-            body,
-            settings.DEFAULT_FROM_EMAIL,
-            [settings.SUPPORT_EMAIL],
-        )
-    except Exception:  # noqa: BLE001 - the request is stored; support still sees it in the admin
-        log.exception("Could not email support about %s", support_request.reference)
+        flow.request_support(run, form.instance)  # checks the run again, under its lock
+    except flow.StaleAnswer as stale:
+        run.refresh_from_db()
+        return _render(request, run.checker, run, status=REFUSED, message=str(stale))
+    return _after_change(request, _run(slug, run_id))
