@@ -26,7 +26,7 @@ COUNT_CAP = 1000  # PostgreSQL: a term's documents are counted up to this
 RARE_SHARE, RARE_FLOOR = 0.05, 50  # PostgreSQL: a term in fewer documents than this selects candidates anywhere
 BODY_SHARE = 0.5  # PostgreSQL: weight of the whole text's rank beside the terms' ranks on the head
 RARE_BONUS = 0.1  # PostgreSQL: a rare word anywhere in the text
-RERANKED = 300  # PostgreSQL: how many of the best heads get their whole text ranked too
+RERANKED = 100  # PostgreSQL: how many of the best heads get their whole text ranked too
 # ts_rank's weights are for D, C, B, A: body, summary, keywords, title.
 ALL_WEIGHTS = [w / WEIGHTS[0] for w in reversed(WEIGHTS)]
 HEAD_WEIGHTS = [0.0, *ALL_WEIGHTS[1:]]
@@ -123,13 +123,14 @@ class PostgreSQLBackend:
             params = [heads, *rare_params, *head_params, RARE_BONUS, RERANKED, BODY_SHARE, ALL_WEIGHTS, everything]
             # Only placeholders are formatted into the SQL; every value is a parameter.
             sql = f"""
-                WITH candidates AS (
+                WITH candidates AS MATERIALIZED (
                     SELECT id, false AS rare FROM search_document WHERE head @@ to_tsquery('english', %s)
                     {rare_arm}
+                ), flagged AS MATERIALIZED (
+                    SELECT id, bool_or(rare) AS rare FROM candidates GROUP BY id
                 ), best AS (
-                    SELECT d.id, d.vector, {head_rank} + CASE WHEN bool_or(c.rare) THEN %s ELSE 0 END AS rank
-                    FROM candidates c JOIN search_document d ON d.id = c.id
-                    GROUP BY d.id
+                    SELECT d.id, d.vector, {head_rank} + CASE WHEN f.rare THEN %s ELSE 0 END AS rank
+                    FROM flagged f JOIN search_document d ON d.id = f.id
                     ORDER BY rank DESC
                     LIMIT %s
                 )
@@ -154,6 +155,8 @@ class PostgreSQLBackend:
         # picks it for the plain `word IN (…)` lookups, where the unique index is a hundred times faster.
         return list(
             Word.objects.annotate(lowered=Lower("word"))
+            # Same first letter and about the same length, as on SQLite: the btree narrows, trigrams rank.
+            .filter(word__startswith=word[0], length__range=(len(word) - 2, len(word) + 2))
             .filter(lowered__trigram_similar=word)
             .annotate(similarity=TrigramSimilarity(Lower("word"), word))
             .order_by("-similarity")
