@@ -22,10 +22,9 @@ MAX_WEIGHED_TERMS = 12  # PostgreSQL: terms whose rarity is counted (a long past
 # PostgreSQL's own estimate of the documents (no count of every row per search), exact while the table is small.
 LIBRARY_SIZE = """(SELECT CASE WHEN reltuples < 1000 THEN (SELECT count(*) FROM search_document)
     ELSE reltuples::bigint END FROM pg_class WHERE oid = 'search_document'::regclass)"""
-COUNT_CAP = 1000  # PostgreSQL: a term's documents are counted up to this
+COUNT_CAP = 3000  # PostgreSQL: a term's documents are counted up to this
 RARE_SHARE, RARE_FLOOR = 0.05, 50  # PostgreSQL: a term in fewer documents than this selects candidates anywhere
 BODY_SHARE = 0.5  # PostgreSQL: weight of the whole text's rank beside the terms' ranks on the head
-RARE_BONUS = 0.1  # PostgreSQL: a rare word anywhere in the text
 RERANKED = 100  # PostgreSQL: how many of the best heads get their whole text ranked too
 # ts_rank's weights are for D, C, B, A: body, summary, keywords, title.
 ALL_WEIGHTS = [w / WEIGHTS[0] for w in reversed(WEIGHTS)]
@@ -105,7 +104,7 @@ class PostgreSQLBackend:
                 if not found:  # in no document, or only a stop word: nothing to match or rank
                     continue
                 if found <= common:
-                    rare.append(query)
+                    rare.append((query, math.log(1 + (total - found + 0.5) / (found + 0.5))))
                 if found <= COUNT_CAP:
                     selective.append(query)
                 weighed.append((query, math.log(1 + (total - found + 0.5) / (found + 0.5))))
@@ -119,8 +118,22 @@ class PostgreSQLBackend:
             rare_arm, rare_params = "", []
             if rare:
                 rare_arm = "UNION ALL SELECT id, true FROM search_document WHERE vector @@ to_tsquery('english', %s)"
-                rare_params = [" | ".join(f"({query})" for query in rare)]
-            params = [heads, *rare_params, *head_params, RARE_BONUS, RERANKED, BODY_SHARE, ALL_WEIGHTS, everything]
+                rare_params = [" | ".join(f"({query})" for query, _ in rare)]
+            # A rare word counts with its whole-text rank, read only for the few documents that have one.
+            rare_rank = " + ".join(
+                ["0"] + ["%s * ts_rank(%s::real[], d.vector, to_tsquery('english', %s))"] * len(rare)
+            )
+            rare_rank_params = [p for query, rarity in rare for p in (rarity, ALL_WEIGHTS, query)]
+            params = [
+                heads,
+                *rare_params,
+                *head_params,
+                *rare_rank_params,
+                RERANKED,
+                BODY_SHARE,
+                ALL_WEIGHTS,
+                everything,
+            ]
             # Only placeholders are formatted into the SQL; every value is a parameter.
             sql = f"""
                 WITH candidates AS MATERIALIZED (
@@ -129,7 +142,7 @@ class PostgreSQLBackend:
                 ), flagged AS MATERIALIZED (
                     SELECT id, bool_or(rare) AS rare FROM candidates GROUP BY id
                 ), best AS (
-                    SELECT d.id, d.vector, {head_rank} + CASE WHEN f.rare THEN %s ELSE 0 END AS rank
+                    SELECT d.id, d.vector, {head_rank} + CASE WHEN f.rare THEN {rare_rank} ELSE 0 END AS rank
                     FROM flagged f JOIN search_document d ON d.id = f.id
                     ORDER BY rank DESC
                     LIMIT %s
