@@ -64,3 +64,13 @@ def test_most_used_checkers_come_from_recent_runs(client, big_category):
         flow.start_run(flow.load(popular), uuid.uuid4(), first_step(popular).pk, choice(popular, "start", "Yes").pk)
     html = client.get("/").content.decode()
     assert "Most used" in html and html.index(popular.title) < html.index("Many checker 00")
+
+
+def test_the_overview_is_cached_and_forgotten_when_content_is_saved(client, big_category, django_assert_num_queries):
+    client.get("/")
+    with django_assert_num_queries(2):  # incidents and the latest guides; categories and most used are cached
+        client.get("/")
+    checker = Checker.objects.get(slug="many-00")
+    checker.title = "Renamed checker"
+    checker.save()
+    assert "Renamed checker" in client.get("/").content.decode()

@@ -18,12 +18,32 @@ MOST_USED = 6
 MOST_USED_DAYS = 30
 MOST_USED_CACHE_KEY = "troubleshoot:most-used"
 MOST_USED_CACHE_SECONDS = 300
+OVERVIEW_CACHE_KEY = "troubleshoot:overview"
+OVERVIEW_CACHE_SECONDS = 60
 LISTED = ["slug", "title", "symptom", "category_id", "position"]  # what a list shows of a checker
 
 
 def categories_overview(checkers_per_category: int = CHECKERS_PER_CATEGORY) -> list[Category]:
     """The categories that have published checkers, each with `checker_count` and its first few checkers
-    (`first_checkers`), in two queries however large the library grows."""
+    (`first_checkers`), in two queries however large the library grows.
+
+    Every seller-facing list page shows it, and with thousands of checkers it costs more than the rest of the
+    page, so it is cached for a minute; saving content in this process forgets it at once (`forget_overview`).
+    """
+    key = f"{OVERVIEW_CACHE_KEY}:{checkers_per_category}"
+    overview = cache.get(key)
+    if overview is None:
+        overview = _categories_overview(checkers_per_category)
+        cache.set(key, overview, OVERVIEW_CACHE_SECONDS)
+    return overview
+
+
+def forget_overview(**kwargs) -> None:
+    """Receiver for content saves: the next list page reads the categories afresh."""
+    cache.delete_many([f"{OVERVIEW_CACHE_KEY}:{n}" for n in (0, CHECKERS_PER_CATEGORY)])
+
+
+def _categories_overview(checkers_per_category: int) -> list[Category]:
     published = Checker.objects.published()
     categories = list(
         Category.objects.annotate(checker_count=Count("checkers", filter=Q(checkers__in=published)))
