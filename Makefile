@@ -5,13 +5,22 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHROMIUM_PATH ?= /usr/lib/chromium/chromium
 
-.PHONY: run test test-postgres lint format check-deploy bench bench-search browser screenshots clean
+.PHONY: run serve test test-postgres lint format check-deploy bench bench-search browser screenshots clean
 
-# The venv is rebuilt only when the requirements change.
-$(VENV)/.installed: requirements.txt requirements-test.txt
+# Three layers, each installed when its requirements change: running (`make run`, `make serve`), testing and
+# linting (`make test`), load testing (`make bench`).
+$(VENV)/.installed: requirements.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed requirements-test.txt
 	$(PY) -m pip install --quiet -r requirements-test.txt
+	touch $@
+
+$(VENV)/.installed-bench: $(VENV)/.installed requirements-bench.txt
+	$(PY) -m pip install --quiet -r requirements-bench.txt
 	touch $@
 
 run: $(VENV)/.installed
@@ -21,6 +30,20 @@ run: $(VENV)/.installed
 	$(PY) manage.py db_worker & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
+# Production: gunicorn (WORKERS processes of THREADS threads) and the task worker, with settings from the
+# environment or from .env (see .env.example). Refuses to start without SECRET_KEY or with DEBUG on.
+WORKERS ?= 3
+THREADS ?= 4
+serve: $(VENV)/.installed
+	@set -a; if [ -f .env ]; then . ./.env; fi; set +a; \
+	if [ -z "$$SECRET_KEY" ]; then echo "make serve: SECRET_KEY is not set (copy .env.example to .env and fill it in)"; exit 1; fi; \
+	case "$$(echo "$${DEBUG:-false}" | tr A-Z a-z)" in 1|true|yes|on) echo "make serve: DEBUG must be off in production"; exit 1;; esac; \
+	export DEBUG=false; \
+	$(PY) manage.py migrate --no-input && $(PY) manage.py collectstatic --no-input -v0 || exit 1; \
+	$(PY) manage.py db_worker --no-reload & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(PY) -m gunicorn helpcenter.wsgi --bind "$${BIND:-127.0.0.1:8000}" --workers $(WORKERS) --threads $(THREADS) \
+		--access-logfile - --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+
 # Browser tests drive Debian's chromium; Playwright never downloads a browser of its own.
 browser:
 	@if [ ! -x "$(CHROMIUM_PATH)" ]; then \
@@ -28,23 +51,24 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-test: $(VENV)/.installed browser
+test: $(VENV)/.installed-test browser
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Refresh the mobile screenshots in docs/screenshots/ from the browser test.
-screenshots: $(VENV)/.installed browser
+screenshots: $(VENV)/.installed-test browser
 	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/test_browser.py -k mobile -q
 
 # The same suite on PostgreSQL (pytest-django creates and drops test_helpcenter on that server).
 PG_URL ?= postgres://postgres@127.0.0.1:5432/helpcenter
-test-postgres: $(VENV)/.installed browser
-	DATABASE_URL=$(PG_URL) $(PY) -m pytest $(PYTEST_ARGS)
+REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
+test-postgres: $(VENV)/.installed-test browser
+	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
-lint: $(VENV)/.installed
+lint: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: $(VENV)/.installed
+format: $(VENV)/.installed-test
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
@@ -54,11 +78,11 @@ check-deploy: $(VENV)/.installed
 	ALLOWED_HOSTS=help.example.com SECURE_SSL_REDIRECT=true \
 	$(PY) manage.py check --deploy --fail-level WARNING
 
-bench: $(VENV)/.installed
-	$(PY) bench/bench.py
+bench: $(VENV)/.installed-bench
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 # Search and the list pages with 5,000 generated checkers and 5,000 articles (about 3 minutes per database).
-bench-search: $(VENV)/.installed
+bench-search: $(VENV)/.installed-test
 	$(PY) bench/search_bench.py
 
 clean:

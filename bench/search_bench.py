@@ -299,7 +299,7 @@ def main() -> None:
     from django.test import Client
 
     from search.models import Document, Word
-    from troubleshoot.content import import_library, read_library
+    from troubleshoot.library import import_library, read_library
 
     load_start = os.getloadavg()[0]
     rng = random.Random(13)  # noqa: S311 - made-up content, the same every run

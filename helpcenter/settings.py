@@ -47,16 +47,27 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "template_partials",
+    "nested_admin",
     "django_tasks",
     "django_tasks_db",
     "axes",
+    "csp",
+    "django_ratelimit",
     "troubleshoot",
     "search",
     "incidents",
 ]
 
 MIDDLEWARE = [
+    # First: a request id for the logs, and /healthz answered before host checks and the HTTPS redirect (load
+    # balancers ask by IP address over plain HTTP).
+    "helpcenter.middleware.RequestIdMiddleware",
+    "helpcenter.middleware.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    # HTML compressed too (static files are pre-compressed by whitenoise); Django pads it against BREACH.
+    "django.middleware.gzip.GZipMiddleware",
+    "helpcenter.middleware.PermissionsPolicyMiddleware",
+    "csp.middleware.CSPMiddleware",
     "troubleshoot.middleware.NulCharacterMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -89,6 +100,8 @@ AXES_IPWARE_META_PRECEDENCE_ORDER = (
 )
 
 ROOT_URLCONF = "helpcenter.urls"
+# Staff pages outside the admin (the draft preview) send anyone signed out to the admin's login.
+LOGIN_URL = "admin:login"
 WSGI_APPLICATION = "helpcenter.wsgi.application"
 ASGI_APPLICATION = "helpcenter.asgi.application"
 
@@ -124,7 +137,28 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     # Tests use a file too (not SQLite's in-memory default), so threads get their own connections as in production.
     DATABASES["default"]["TEST"] = {"NAME": str(BASE_DIR / "var" / "test.sqlite3")}
-else:
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DATABASE_POOL", True):
+    # psycopg 3's connection pool, one per process: each of a worker's threads borrows a connection per request.
+    # The pool replaces persistent connections (CONN_MAX_AGE must be 0 with it).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": int(os.environ.get("DATABASE_POOL_MIN", "2")),
+        "max_size": int(os.environ.get("DATABASE_POOL_MAX", "8")),
+        "timeout": 10,
+    }
+
+# Redis as the cache when REDIS_URL is set (any number of app servers then share rate limits and cached pages);
+# each process's own memory otherwise, which is right for one development server.
+REDIS_URL = os.environ.get("REDIS_URL", "")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "hc"}
+        if REDIS_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # PostgreSQL's search lookups (trigram similarity for misspellings).
     INSTALLED_APPS.append("django.contrib.postgres")
 
@@ -144,7 +178,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(os.environ.get("STATIC_ROOT", BASE_DIR / "staticfiles"))
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -177,6 +211,8 @@ PORTAL_URL = os.environ.get("PORTAL_URL", "http://127.0.0.1:8000").rstrip("/")
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
 # The portal's own knobs.
+# Serve /bench/minimal/, the yardstick of `make bench` (never set in production).
+BENCHMARK = env_bool("BENCHMARK", False)
 # A run with no answer for this long counts as abandoned (decided when read, no background job).
 HELPCENTER_ABANDON_AFTER_MINUTES = int(os.environ.get("HELPCENTER_ABANDON_AFTER_MINUTES", "30"))
 
@@ -194,10 +230,60 @@ X_FRAME_OPTIONS = "DENY"
 if env_bool("BEHIND_TLS_PROXY", False):
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 
+# Headers. Content-Security-Policy (django-csp): scripts only from our own static files, never inline or eval'd,
+# the same under DEBUG (Django's debug pages then show without their few toggles); styles may be inline because
+# the admin sets style attributes. Permissions-Policy switches off browser features the portal never uses.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:", "https:"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+        "object-src": ["'none'"],
+    }
+}
+PERMISSIONS_POLICY = (
+    "accelerometer=(), camera=(), geolocation=(), gyroscope=(), magnetometer=(), microphone=(), payment=(), usb=()"
+)
+
+# Rate limits per client address (django-ratelimit, counted in the cache: share it with REDIS_URL when more than
+# one app server runs). "N/m" is N a minute. The address is the one django-axes reads (helpcenter/client_ip.py), so
+# sign-in throttling and rate limits agree on who a client is behind a proxy.
+RATELIMIT_IP_META_KEY = "helpcenter.client_ip.client_ip"
+HELPCENTER_RATE_LIMITS = {
+    "start": os.environ.get("RATE_LIMIT_START", "30/m"),  # new runs
+    "support": os.environ.get("RATE_LIMIT_SUPPORT", "5/m"),  # support requests
+    "search": os.environ.get("RATE_LIMIT_SEARCH", "120/m"),  # the search API
+}
+# django-ratelimit lists only django-redis and memcached as supported; Django's own RedisCache increments
+# atomically too (W001), and one development server's local memory is a fine cache for one process (E003).
+SILENCED_SYSTEM_CHECKS = ["django_ratelimit.W001", *([] if REDIS_URL else ["django_ratelimit.E003"])]
+
+# Logs: one JSON object a line in production (LOG_FORMAT=json, the default with DEBUG off), each with the request's
+# id, which is also sent back as X-Request-ID (a load balancer's own X-Request-ID is kept).
+LOG_FORMAT = os.environ.get("LOG_FORMAT", "text" if DEBUG else "json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "filters": {"request_id": {"()": "helpcenter.logs.RequestIdFilter"}},
+    "formatters": {
+        "json": {"()": "helpcenter.logs.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": LOG_FORMAT},
+    },
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "INFO"}},
 }
+
+# Error reports: set SENTRY_DSN (Sentry or any service that speaks its protocol) and errors are sent there.
+SENTRY_DSN = os.environ.get("SENTRY_DSN", "")
+if SENTRY_DSN:
+    import sentry_sdk
+
+    sentry_sdk.init(dsn=SENTRY_DSN, send_default_pii=False, traces_sample_rate=0.0)

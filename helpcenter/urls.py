@@ -1,4 +1,6 @@
+from django.conf import settings
 from django.contrib import admin
+from django.http import HttpResponse
 from django.urls import include, path
 
 admin.site.site_header = "Help portal administration"
@@ -9,5 +11,9 @@ urlpatterns = [
     path("", include("search.urls")),
     path("", include("troubleshoot.urls")),
 ]
+
+if settings.BENCHMARK:
+    # The yardstick `make bench` divides by: the smallest Django view, through the same middleware and server.
+    urlpatterns.append(path("bench/minimal/", lambda request: HttpResponse("ok", content_type="text/plain")))
 
 handler404 = "troubleshoot.views.page_not_found"

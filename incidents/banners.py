@@ -3,11 +3,16 @@
 The common case is no incident at all: that costs one query, and nothing more is read.
 """
 
-from django.db.models import Prefetch
+from django.core.cache import cache
+from django.db.models import Prefetch, Q
+from django.utils import timezone
 
 from troubleshoot.models import Category, Checker, ErrorCode, Run
+from troubleshoot.pagecache import content_generation
 
 from .models import Incident
+
+SCHEDULE_SECONDS = 60 * 60
 
 
 def active_incidents() -> list[Incident]:
@@ -17,6 +22,26 @@ def active_incidents() -> list[Incident]:
             Prefetch("categories", queryset=Category.objects.only("pk")),
         )
     )
+
+
+def active_incident_ids() -> tuple[int, ...]:
+    """What a cached page with banners depends on, so it is filed again when an incident starts or ends.
+
+    The incidents not yet over are kept in the cache under the content generation (posting or editing one moves
+    it on), and which are active is decided against the clock here: no query while a page is served from cache.
+    """
+    key = f"incidents:schedule:{content_generation()}"
+    schedule = cache.get(key)
+    if schedule is None:
+        now = timezone.now()
+        schedule = list(
+            Incident.objects.filter(Q(ends_at__isnull=True) | Q(ends_at__gt=now)).values_list(
+                "pk", "starts_at", "ends_at"
+            )
+        )
+        cache.set(key, schedule, SCHEDULE_SECONDS)
+    now = timezone.now()
+    return tuple(pk for pk, starts, ends in schedule if starts <= now and (ends is None or ends > now))
 
 
 def incidents_for(checker: Checker | None = None, code: str = "") -> list[Incident]:

@@ -1,9 +1,9 @@
 """What is searchable, and keeping the index in step with the content.
 
-`checker_text` is the ONE place that says which text of a checker is indexed, and `searchable_checkers` which
-checkers are: when checker versions arrive, they change to read the live version and nothing else here does.
-`reindex_checkers` / `reindex_articles` are called by the content loader and the admin after they save (and by the
-save signals in `signals.py`); `rebuild` (`manage.py reindex`) recreates everything.
+`checker_text` is the ONE place that says which text of a checker is indexed (its listing and its live version's
+steps, never the draft), and `searchable_checkers` which checkers are. The save signals in `signals.py` call
+`reindex_checkers` / `reindex_articles` whenever a checker, article or error code is saved and when a version is
+published, wherever that happens (admin, `loadcontent`, publish); `rebuild` (`manage.py reindex`) recreates all.
 """
 
 import re
@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Count, Prefetch, QuerySet
 
-from troubleshoot.models import Article, Checker, ErrorCode, Step
+from troubleshoot.models import Article, ArticleVersion, Checker, CheckerVersion, ErrorCode
 
 from .models import Document, Phrase, Word
 from .text import normalise
@@ -35,7 +35,7 @@ class IndexText:
 
 
 def searchable_checkers() -> QuerySet[Checker]:
-    """The checkers sellers may find."""
+    """The checkers sellers may find: listed, with a published version."""
     return Checker.objects.published()
 
 
@@ -44,19 +44,22 @@ def searchable_articles() -> QuerySet[Article]:
 
 
 def _checkers_with_text(queryset: QuerySet[Checker]) -> QuerySet[Checker]:
-    return queryset.prefetch_related(
-        Prefetch("steps", queryset=Step.objects.prefetch_related("choices")),
-        Prefetch("error_codes", queryset=ErrorCode.objects.order_by("code")),
-        "phrasings",
-    ).annotate(run_total=Count("runs", distinct=True))
+    return (
+        queryset.select_related("live_version")
+        .prefetch_related(Prefetch("error_codes", queryset=ErrorCode.objects.order_by("code")), "phrasings")
+        .annotate(run_total=Count("runs", distinct=True))
+    )
 
 
-def checker_text(checker: Checker) -> IndexText:
-    """Everything a seller might recall of a checker: title, symptom, error texts and codes, staff phrasings,
-    and every step's title, text, question and answers."""
+def checker_text(checker: Checker, version: CheckerVersion | None = None) -> IndexText:
+    """Everything a seller might recall of a checker: its listing as it stands (title, symptom, error texts and
+    codes), staff phrasings, and every step's title, text, question and answers in the live version (or in
+    `version`, the one being published). Drafts are never indexed."""
+    data = (version or checker.live_version).data
     body = []
-    for step in checker.steps.all():
-        body += [step.title, step.body, step.question, *(choice.label for choice in step.choices.all())]
+    for step in data.get("steps", []):
+        body += [step.get("title", ""), step.get("body", ""), step.get("question", "")]
+        body += [answer.get("label", "") for answer in step.get("answers", [])]
     codes = [code.code for code in checker.error_codes.all()]
     phrasings = [phrasing.text for phrasing in checker.phrasings.all()]
     return IndexText(
@@ -70,8 +73,10 @@ def checker_text(checker: Checker) -> IndexText:
     )
 
 
-def article_text(article: Article) -> IndexText:
-    return IndexText(title=article.title, summary=article.summary, body=[article.body])
+def article_text(article: Article, version: ArticleVersion | None = None) -> IndexText:
+    """An article as sellers read it: its live (or about-to-be-live) version."""
+    data = (version or article.live_version).data
+    return IndexText(title=data.get("title", ""), summary=data.get("summary", ""), body=[data.get("body", "")])
 
 
 def _write(kind: str, owner, text: IndexText, popularity: int = 0) -> None:
@@ -106,26 +111,37 @@ def _add_words(text: str) -> None:
     Word.objects.bulk_create([Word(word=word, length=len(word)) for word in found], ignore_conflicts=True)
 
 
-def reindex_checkers(checkers: Iterable[Checker | int]) -> None:
-    """Bring these checkers' documents up to date: written if searchable, removed if not."""
+def reindex_checkers(checkers: Iterable[Checker | int], *, publishing: CheckerVersion | None = None) -> None:
+    """Bring these checkers' documents up to date: written if searchable, removed if not.
+
+    `publishing`: the version being published, which sellers will walk though the checker doesn't point at it yet.
+    """
     ids = {getattr(checker, "pk", checker) for checker in checkers}
     if not ids:
         return
     with transaction.atomic():
-        found = list(_checkers_with_text(searchable_checkers().filter(pk__in=ids)))
+        candidates = Checker.objects.filter(pk__in=ids, is_published=True)
+        if publishing is None:
+            candidates = candidates.filter(pk__in=searchable_checkers())
+        found = list(_checkers_with_text(candidates))
         for checker in found:
-            _write(Document.Kind.CHECKER, checker, checker_text(checker), checker.run_total)
+            version = publishing if publishing is not None and publishing.checker_id == checker.pk else None
+            _write(Document.Kind.CHECKER, checker, checker_text(checker, version), checker.run_total)
         Document.objects.filter(checker_id__in=ids - {c.pk for c in found}).delete()
 
 
-def reindex_articles(articles: Iterable[Article | int]) -> None:
+def reindex_articles(articles: Iterable[Article | int], *, publishing: ArticleVersion | None = None) -> None:
     ids = {getattr(article, "pk", article) for article in articles}
     if not ids:
         return
     with transaction.atomic():
-        found = list(searchable_articles().filter(pk__in=ids))
+        candidates = Article.objects.filter(pk__in=ids, is_published=True).select_related("live_version")
+        if publishing is None:
+            candidates = candidates.filter(pk__in=searchable_articles())
+        found = list(candidates)
         for article in found:
-            _write(Document.Kind.ARTICLE, article, article_text(article))
+            version = publishing if publishing is not None and publishing.article_id == article.pk else None
+            _write(Document.Kind.ARTICLE, article, article_text(article, version))
         Document.objects.filter(article_id__in=ids - {a.pk for a in found}).delete()
 
 

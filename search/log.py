@@ -29,9 +29,10 @@ def log_search(search_id: uuid.UUID | None, query: str, result_count: int, sourc
     """Record a search (or update the row of the same search box) and return its id for the result links."""
     query = query.translate(_CONTROL).strip()[:500]
     values = {"query": query, "normalised": normalise(query)[:500], "result_count": min(result_count, 1000)}
-    if search_id is not None and SearchLog.objects.filter(pk=search_id).update(**values):
+    if search_id is None:  # a new search: one insert
+        return SearchLog.objects.create(source=source, **values).pk
+    if SearchLog.objects.filter(pk=search_id).update(**values):
         return search_id
-    search_id = search_id or uuid.uuid4()
     try:
         with transaction.atomic():
             SearchLog.objects.create(pk=search_id, source=source, **values)

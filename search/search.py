@@ -28,7 +28,7 @@ MAX_CORRECTIONS = 4
 FLOOR = 0.3  # a full-text result must score at least this fraction of the best one
 CANDIDATES = 40
 CHECKER_SHOWN = ["slug", "title", "symptom", "category_id"]
-ARTICLE_SHOWN = ["slug", "title", "summary"]
+ARTICLE_SHOWN = ["slug"]
 SCORE_CODE, SCORE_SIGNATURE, SCORE_PHRASING, SCORE_PART_OF_SIGNATURE, SCORE_TEXT = 100.0, 90.0, 85.0, 60.0, 50.0
 
 
@@ -38,6 +38,8 @@ class Result:
     item: Checker | Article
     score: float
     matched: str = ""  # the error code or error text that matched, if any
+    title: str = ""  # as indexed: an article's published title, not its draft
+    snippet: str = ""  # the symptom or summary, as indexed
 
     @property
     def url(self) -> str:
@@ -46,14 +48,6 @@ class Result:
     @property
     def slug(self) -> str:
         return self.item.slug
-
-    @property
-    def title(self) -> str:
-        return self.item.title
-
-    @property
-    def snippet(self) -> str:
-        return self.item.symptom if self.kind == "checker" else self.item.summary
 
 
 def search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
@@ -152,17 +146,21 @@ def _results(found: dict[int, tuple[float, str]], limit: int) -> list[Result]:
     """The documents as published checkers and articles, best first; anything no longer published is dropped."""
     if not found:
         return []
-    documents = Document.objects.filter(pk__in=list(found)).values_list("pk", "checker_id", "article_id", "popularity")
-    documents = list(documents)
-    # By primary key, with only what a result shows (steps and article bodies stay in the database).
-    checkers = searchable_checkers().filter(pk__in=[c for _, c, _, _ in documents if c]).only(*CHECKER_SHOWN)
-    articles = searchable_articles().filter(pk__in=[a for _, _, a, _ in documents if a]).only(*ARTICLE_SHOWN)
+    documents = list(
+        Document.objects.filter(pk__in=list(found)).values_list(
+            "pk", "checker_id", "article_id", "popularity", "title", "summary"
+        )
+    )
+    # By primary key, with only what a result needs (steps and article bodies stay in the database).
+    checkers = searchable_checkers().filter(pk__in=[row[1] for row in documents if row[1]]).only(*CHECKER_SHOWN)
+    articles = searchable_articles().filter(pk__in=[row[2] for row in documents if row[2]]).only(*ARTICLE_SHOWN)
     checkers, articles = {c.pk: c for c in checkers}, {a.pk: a for a in articles}
     results = []
-    for doc_id, checker_id, article_id, popularity in documents:
+    for doc_id, checker_id, article_id, popularity, title, summary in documents:
         item = checkers.get(checker_id) if checker_id else articles.get(article_id)
         if item is not None:
-            results.append((-found[doc_id][0], -popularity, item.title, Result(_kind(item), item, *found[doc_id])))
+            result = Result(_kind(item), item, *found[doc_id], title=title, snippet=summary)
+            results.append((-result.score, -popularity, title, result))
     results.sort(key=lambda row: row[:3])
     return [row[3] for row in results[:limit]]
 

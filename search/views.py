@@ -1,25 +1,40 @@
 """Search as a page (full, or the results partial for as-you-type with htmx) and as JSON for the integration."""
 
-import uuid
+import hashlib
 
 from django.conf import settings
+from django.core.cache import cache
 from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
 
 from troubleshoot.browse import categories_overview
+from troubleshoot.pagecache import PAGE_TIMEOUT, content_generation
 
 from .log import log_search, parse_id
 from .models import SearchLog
-from .search import MAX_QUERY, MAX_RESULTS, search
+from .search import MAX_QUERY, MAX_RESULTS, Result, search
 
 API_DEFAULT_LIMIT = 5
+
+
+def cached_search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
+    """Search results are the same for everyone until content changes (a save, a publish, a synonym or phrasing
+    moves the content generation on, see troubleshoot/pagecache.py), so they are cached per query; the page
+    itself isn't, because each search is logged and its result links carry its log id."""
+    digest = hashlib.sha256(f"{limit}:{query}".encode()).hexdigest()
+    key = f"search:{content_generation()}:{digest}"
+    results = cache.get(key)
+    if results is None:
+        results = search(query, limit)
+        cache.set(key, results, PAGE_TIMEOUT)
+    return results
 
 
 @require_safe
 def search_page(request):
     query = request.GET.get("q", "")[:MAX_QUERY]
-    results = search(query)
+    results = cached_search(query)
     search_id = None
     if query.strip() and request.method == "GET":  # a HEAD (link previews, monitors) is not a seller's search
         source = request.GET.get("from", "")
@@ -29,8 +44,6 @@ def search_page(request):
         "query": query.strip(),
         "results": results,
         "search_id": search_id,
-        # The search box on this page starts a new search: a different query later is a different row.
-        "box_id": uuid.uuid4(),
         "support_email": settings.SUPPORT_EMAIL,
     }
     if query.strip() and not results:
@@ -47,7 +60,7 @@ def api_search(request):
         limit = max(1, min(int(request.GET.get("limit", API_DEFAULT_LIMIT)), MAX_RESULTS))
     except ValueError:
         limit = API_DEFAULT_LIMIT
-    results = search(query, limit)
+    results = cached_search(query, limit)
     if query.strip() and request.method == "GET":
         log_search(None, query, len(results), SearchLog.Source.API)
     return JsonResponse(

@@ -12,8 +12,8 @@ from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
 
-from troubleshoot import flow  # noqa: E402
-from troubleshoot.content import import_library, read_library  # noqa: E402
+from troubleshoot import versions  # noqa: E402
+from troubleshoot.library import import_library, read_library  # noqa: E402
 from troubleshoot.models import Category, Checker, Choice, ErrorCode, Step  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
@@ -27,14 +27,6 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 CONTENT = Path(settings.BASE_DIR) / "content"
-
-
-@pytest.fixture(autouse=True)
-def empty_cache():
-    """Each test starts with an empty cache (the most used checkers are cached for a few minutes)."""
-    from django.core.cache import cache
-
-    cache.clear()
 
 
 @pytest.fixture(scope="session")
@@ -74,13 +66,28 @@ def make_checker(slug: str = "demo", *, category: Category | None = None, code: 
     Choice.objects.create(step=third, label="Still broken", position=1, outcome=Choice.Outcome.ESCALATE)
     if code:
         ErrorCode.objects.create(code=code, checker=checker)
-    flow.refresh_version(checker)
+    versions.publish(checker, note="First version")
     return checker
 
 
-def first_step(checker: Checker) -> Step:
-    """Where every run of `checker` starts, by the portal's own rule."""
-    return flow.load(checker).start
+def first_step(checker: Checker) -> str:
+    """The key of the step where every run of `checker`'s live version starts, by the portal's own rule."""
+    return versions.flow_of(checker.live_version_id).start.key
+
+
+def choice(checker: Checker, step_key: str, label: str) -> int:
+    """The number of the answer `label` on step `step_key` in the checker's live version."""
+    step = versions.flow_of(checker.live_version_id).by_key[step_key]
+    return next(answer.index for answer in step.answers if answer.label == label)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_version_cache():
+    """Versions are cached by id for good; a rolled-back test database hands the same ids out again."""
+    from django.core.cache import cache
+
+    cache.clear()
+    versions.forget_flows()
 
 
 def run_tasks() -> None:
@@ -96,10 +103,6 @@ def run_tasks() -> None:
 def last_answer_id(run) -> int:
     """The answer a Back on the run's page undoes (what its form names)."""
     return run.answers.filter(withdrawn_at__isnull=True).last().pk
-
-
-def choice(checker: Checker, step_key: str, label: str) -> Choice:
-    return Choice.objects.get(step__checker=checker, step__key=step_key, label=label)
 
 
 @pytest.fixture
@@ -123,3 +126,12 @@ def shared_library(django_db_setup, django_db_blocker):
         import_library(read_library(CONTENT))
         yield
         transaction.set_rollback(True)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache():
+    """Each test starts with an empty cache: rate-limit counts and cached pages don't leak between tests."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield

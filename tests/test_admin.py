@@ -1,15 +1,16 @@
-"""Support staff in the admin: content editing with the flow check, and the read-only outcome log."""
+"""Support staff in the admin: the checker editor (draft, flow picture, preview, publish, history, diff, restore),
+the two roles, and the read-only outcome log."""
 
 import uuid
 
 import pytest
-from django.contrib.auth.models import Permission, User
+from django.contrib.auth.models import Group, Permission, User
 from django.core.management import call_command
 
-from tests.conftest import choice, first_step, last_answer_id, run_tasks
-from troubleshoot import flow
-from troubleshoot.content import read_library
-from troubleshoot.models import Run, Step, SupportRequest
+from tests.conftest import last_answer_id, make_checker, run_tasks
+from troubleshoot import versions, walk
+from troubleshoot.library import read_library
+from troubleshoot.models import CheckerVersion, Choice, Run, Step, SupportRequest
 
 pytestmark = pytest.mark.django_db
 
@@ -24,11 +25,19 @@ def staff_client(client, db):
 
 def walked_run(checker, last: str = "Yes") -> Run:
     """A run through First (Yes) and Second (`last`): resolved by default, or on to Third and its answer `last`."""
-    run = flow.start_run(flow.load(checker), uuid.uuid4(), first_step(checker).pk, choice(checker, "start", "Yes").pk)
+    flow = versions.flow_of(checker.live_version_id)
+    run = walk.start_run(flow, uuid.uuid4(), "start", 0)
     if last == "Yes":
-        return flow.record_answer(flow.load(checker), run, run.current_step_id, choice(checker, "second", "Yes").pk)
-    run = flow.record_answer(flow.load(checker), run, run.current_step_id, choice(checker, "second", "No").pk)
-    return flow.record_answer(flow.load(checker), run, run.current_step_id, choice(checker, "third", last).pk)
+        return walk.record_answer(flow, run, "second", 0)
+    run = walk.record_answer(flow, run, "second", 1)
+    return walk.record_answer(flow, run, "third", ["Fixed", "Still broken"].index(last))
+
+
+def member(client, *groups: str, name="agent"):
+    user = User.objects.create_user(name, password="pw-for-tests-only", is_staff=True)
+    user.groups.set(Group.objects.filter(name__in=groups))
+    client.force_login(user)
+    return client
 
 
 def test_review_pages_are_staff_only(client, checker):
@@ -52,7 +61,7 @@ def test_run_appears_with_its_path(staff_client, checker):
 
 def test_run_list_filters_abandoned(staff_client, checker, settings):
     run = walked_run(checker)
-    flow.go_back(run, last_answer_id(run))
+    walk.go_back(run, last_answer_id(run))
     Run.objects.filter(pk=run.pk).update(last_activity_at=run.started_at.replace(year=2000))
     html = staff_client.get("/admin/troubleshoot/run/?status=abandoned").content.decode()
     assert "Abandoned" in html and "1 run" in html
@@ -78,73 +87,128 @@ def test_runs_cannot_be_deleted_or_edited(admin_client, checker):
     assert Run.objects.filter(pk=run.pk).exists()
 
 
-def test_editing_a_step_in_the_admin_bumps_version_and_checks_the_flow(admin_client, checker):
-    second = Step.objects.get(checker=checker, key="second")
-    choices = list(second.choices.order_by("position"))
-    data = {
-        "checker": checker.pk,
-        "key": "second",
-        "position": 1,
-        "title": "Second, reworded",
-        "body": "Look <script>alert(1)</script> here",
-        "question": "Linked?",
-        "choices-TOTAL_FORMS": 2,
-        "choices-INITIAL_FORMS": 2,
-        "choices-MIN_NUM_FORMS": 0,
-        "choices-MAX_NUM_FORMS": 1000,
-        "links-TOTAL_FORMS": 0,
-        "links-INITIAL_FORMS": 0,
-        "links-MIN_NUM_FORMS": 0,
-        "links-MAX_NUM_FORMS": 1000,
-    }
-    for i, c in enumerate(choices):
-        data |= {
-            f"choices-{i}-id": c.pk,
-            f"choices-{i}-step": second.pk,
-            f"choices-{i}-position": i,
-            f"choices-{i}-label": c.label,
-            f"choices-{i}-outcome": c.outcome,
-            f"choices-{i}-next_step": c.next_step_id or "",
-        }
-    # Make "No" loop back to the first step: saved, with a warning.
-    data["choices-1-outcome"] = "next"
-    data["choices-1-next_step"] = first_step(checker).pk
-    version = checker.version
-    response = admin_client.post(f"/admin/troubleshoot/step/{second.pk}/change/", data, follow=True)
-    assert response.status_code == 200
-    html = response.content.decode()
-    assert "loop" in html
-    checker.refresh_from_db()
-    assert checker.version == version + 1
-    second.refresh_from_db()
-    assert "<script>" not in second.body_html and "Look" in second.body_html
+def test_editor_page_shows_steps_answers_flow_picture_and_markdown_preview(admin_client, checker):
+    Step.objects.filter(checker=checker, key="second").update(body="Look <script>alert(1)</script> **here**")
+    Step.objects.get(checker=checker, key="second").save()  # renders body_html
+    html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/change/").content.decode()
+    assert 'name="steps-1-key"' in html and 'name="steps-1-choices-0-label"' in html  # answers inline
+    assert "<svg" in html and "Every path ends in resolved or escalate." in html
+    assert html.count('class="node step') == 3 and html.count('class="node resolved') == 2
+    assert "<strong>here</strong>" in html and "<script>alert(1)" not in html
+    assert "Preview draft" in html and "Publish…" in html and "Versions" in html
+
+
+def test_flow_picture_marks_the_step_with_a_problem(admin_client, checker):
+    Step.objects.create(checker=checker, key="orphan", position=9, title="Orphan", question="?")
+    html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/change/").content.decode()
+    assert 'class="node step problem"' in html and "Can't be published yet" in html
+    assert "<code>orphan</code>" in html
 
 
 def test_next_step_choices_are_limited_to_the_same_checker(admin_client, checker):
-    from tests.conftest import make_checker
-
     make_checker("other")
-    second = Step.objects.get(checker=checker, key="second")
-    html = admin_client.get(f"/admin/troubleshoot/step/{second.pk}/change/").content.decode()
+    html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/change/").content.decode()
     assert html.count("other: First") == 0 and "demo: First" in html
 
 
-def test_admin_changelists_load(admin_client, library):
-    for model in ["category", "checker", "step", "article", "run", "supportrequest"]:
-        assert admin_client.get(f"/admin/troubleshoot/{model}/").status_code == 200, model
+def test_publish_page_shows_changes_and_publishes_with_a_note(admin_client, checker):
+    Step.objects.filter(checker=checker, key="third").update(question="Working now?")
+    url = f"/admin/troubleshoot/checker/{checker.pk}/publish/"
+    html = admin_client.get(url).content.decode()
+    assert "Working now?" in html and 'name="base" value="1"' in html and "Publish version 2" in html
+    response = admin_client.post(url, {"base": "1", "note": "Plainer question"}, follow=True)
+    assert "Version 2 of Demo checker demo is live" in response.content.decode()
+    version = CheckerVersion.objects.get(checker=checker, number=2)
+    assert version.note == "Plainer question" and version.created_by.username == "admin"
 
 
-def test_support_group_edits_content_and_only_reads_the_log(client, checker):
-    from django.contrib.auth.models import Group
+def test_publish_refused_lists_the_problems_in_plain_words(admin_client, checker):
+    Choice.objects.filter(step__checker=checker, step__key="third").delete()
+    response = admin_client.post(f"/admin/troubleshoot/checker/{checker.pk}/publish/", {"base": "1"})
+    html = response.content.decode()
+    assert response.status_code == 200 and "This draft can't be published" in html
+    assert "has no answers, so a seller would be stuck there" in html
+    assert CheckerVersion.objects.filter(checker=checker).count() == 1
 
+
+def test_publish_from_a_stale_page_is_refused_and_sent_to_the_history(admin_client, checker):
+    Step.objects.filter(checker=checker, key="third").update(question="Working now?")
+    versions.publish(checker)  # someone else, meanwhile
+    Step.objects.filter(checker=checker, key="third").update(question="Working again?")
+    response = admin_client.post(f"/admin/troubleshoot/checker/{checker.pk}/publish/", {"base": "1"}, follow=True)
+    assert "Version 2 was published since you opened this draft" in response.content.decode()
+    assert CheckerVersion.objects.filter(checker=checker).count() == 2
+
+
+def test_history_diff_and_restore(admin_client, checker):
+    Step.objects.filter(checker=checker, key="second").update(title="Second, reworded")
+    versions.publish(checker, note="Reworded")
+    walked_run(checker)
+    html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/history/").content.decode()
+    assert "Reworded" in html and "First version" in html and "Restore into draft" in html
+    html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/diff/?old=1&new=2").content.decode()
+    assert "<del>Second</del>" in html and "<ins>Second, reworded</ins>" in html
+    response = admin_client.post(f"/admin/troubleshoot/checker/{checker.pk}/restore/1/", follow=True)
+    assert "steps are back in the draft" in response.content.decode()
+    assert Step.objects.get(checker=checker, key="second").title == "Second"
+
+
+def test_preview_walks_the_draft_and_logs_nothing(admin_client, checker):
+    Step.objects.filter(checker=checker, key="second").update(title="Second, in the draft")
+    url = "/troubleshoot/demo/preview/"
+    html = admin_client.get(url).content.decode()
+    assert "Preview of the draft" in html and '<button type="submit" name="answer" value="0">Yes</button>' in html
+    response = admin_client.post(url, {"step": "start", "answer": "0", "path": ""})
+    assert response.status_code == 302 and response.url == f"{url}?path=0"
+    assert "Second, in the draft" in admin_client.get(response.url).content.decode()
+    response = admin_client.post(
+        url,
+        {"step": "second", "answer": "1", "path": "0"},
+        HTTP_HX_REQUEST="true",
+        HTTP_HX_CURRENT_URL=f"http://testserver{url}",
+    )
+    assert response.status_code == 200 and "<html" not in response.content.decode()
+    assert "Third" in response.content.decode() and response["HX-Replace-Url"] == f"{url}?path=0.1"
+    html = admin_client.get(f"{url}?path=0.1.1").content.decode()
+    assert "Let's get support on it" in html and "Send to support" not in html
+    assert admin_client.post(url, {"step": "third", "answer": "0", "path": ""}).status_code == 422
+    assert not Run.objects.exists()
+
+
+def test_preview_is_for_editors_only(client, checker):
+    url = "/troubleshoot/demo/preview/"
+    assert "/admin/login/" in client.get(url).url
+    assert member(client, "Reviewers").get(url).status_code == 403
+
+
+def test_editors_edit_preview_publish_and_restore_but_do_not_read_the_log(client, checker):
     run = walked_run(checker)
-    user = User.objects.create_user("agent", password="pw-for-tests-only", is_staff=True)
-    user.groups.add(Group.objects.get(name="Support"))
-    client.force_login(user)
-    assert client.get(f"/admin/troubleshoot/checker/{checker.pk}/change/").status_code == 200
+    member(client, "Editors")
+    assert 'name="_save"' in client.get(f"/admin/troubleshoot/checker/{checker.pk}/change/").content.decode()
+    assert client.get("/troubleshoot/demo/preview/").status_code == 200
+    assert client.get(f"/admin/troubleshoot/checker/{checker.pk}/publish/").status_code == 200
+    assert client.post(f"/admin/troubleshoot/checker/{checker.pk}/restore/1/").status_code == 302
+    assert client.get(f"/admin/troubleshoot/run/{run.pk}/change/").status_code == 403
+    assert client.get("/admin/auth/user/").status_code == 403
+
+
+def test_reviewers_read_the_log_and_history_but_change_no_content(client, checker):
+    run = walked_run(checker)
+    member(client, "Reviewers")
     html = client.get(f"/admin/troubleshoot/run/{run.pk}/change/").content.decode()
     assert "Is it on?" in html and 'name="_save"' not in html
-    assert client.get("/admin/auth/user/").status_code == 403
+    html = client.get(f"/admin/troubleshoot/checker/{checker.pk}/change/").content.decode()
+    assert 'name="_save"' not in html and "Publish…" not in html
+    assert client.get(f"/admin/troubleshoot/checker/{checker.pk}/history/").status_code == 200
+    assert client.get(f"/admin/troubleshoot/checker/{checker.pk}/publish/").status_code == 403
+    assert client.post(f"/admin/troubleshoot/checker/{checker.pk}/publish/", {"base": "1"}).status_code == 403
+    assert client.post(f"/admin/troubleshoot/checker/{checker.pk}/restore/1/").status_code == 403
+    assert client.post(f"/admin/troubleshoot/checker/{checker.pk}/change/", {}).status_code == 403
+
+
+def test_admin_changelists_load(admin_client, library):
+    for model in ["category", "checker", "article", "run", "supportrequest"]:
+        assert admin_client.get(f"/admin/troubleshoot/{model}/").status_code == 200, model
 
 
 def checker_form(checker, **changes) -> dict:
@@ -212,7 +276,7 @@ def test_admin_filter_with_a_nul_byte_is_not_a_500(admin_client, checker):
 
 def test_support_requests_show_whether_support_was_emailed(admin_client, checker):
     run = walked_run(checker, last="Still broken")
-    request = flow.request_support(run, SupportRequest(email="seller@shop.test", description="Help"))
+    request = walk.request_support(run, SupportRequest(email="seller@shop.test", description="Help"))
     SupportRequest.objects.filter(pk=request.pk).update(email_attempts=2, email_error="TimeoutError: timed out")
     html = admin_client.get("/admin/troubleshoot/supportrequest/?email=failing").content.decode()
     assert request.reference in html and "Not sent: failed 2 time(s)" in html
@@ -259,3 +323,45 @@ def test_admin_sign_in_works_after_a_few_mistakes(client, db, settings):
         sign_in(client, "wrong")
     response = sign_in(client, "the-right-one-for-tests")
     assert response.status_code == 302 and response.url == "/admin/"
+
+
+def test_publish_page_opened_from_a_stale_editor_says_what_was_published_meanwhile(admin_client, checker):
+    html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/change/").content.decode()
+    assert f"/admin/troubleshoot/checker/{checker.pk}/publish/?base=1" in html  # the editor opened at version 1
+    Step.objects.filter(checker=checker, key="third").update(question="Working now?")
+    versions.publish(checker)  # someone else publishes version 2 meanwhile
+    html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/publish/?base=1").content.decode()
+    assert "Version 2 was published since you opened this draft" in html and 'name="note"' not in html
+    assert "diff/?old=1&amp;new=2" in html
+    assert 'name="note"' in admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/publish/").content.decode()
+
+
+def test_checker_list_query_count_does_not_grow_with_checkers(admin_client, checker, django_assert_max_num_queries):
+    with django_assert_max_num_queries(12) as captured:
+        assert "Version 1" in admin_client.get("/admin/troubleshoot/checker/").content.decode()
+    few = len(captured)
+    for n in range(5):
+        make_checker(f"more-{n}")
+    with django_assert_max_num_queries(few):
+        admin_client.get("/admin/troubleshoot/checker/")
+
+
+def test_live_markdown_preview_is_sanitised_and_for_editors_only(client, checker):
+    url = "/admin/troubleshoot/checker/markdown-preview/"
+    body = {"body": "**Bold** <script>alert(1)</script> [x](javascript:alert(2))"}
+    html = member(client, "Editors").post(url, body).content.decode()
+    assert "<strong>Bold</strong>" in html and "<script>" not in html and "javascript:" not in html
+    assert member(client, "Reviewers", name="reviewer").post(url, body).status_code == 403
+
+
+def test_editor_page_query_count_does_not_grow_with_answers(admin_client, library, django_assert_max_num_queries):
+    from troubleshoot.models import Checker
+
+    small = Checker.objects.get(slug="xero-plan-limit")
+    big = Checker.objects.get(slug="lock-date")
+    with django_assert_max_num_queries(80) as captured:
+        admin_client.get(f"/admin/troubleshoot/checker/{small.pk}/change/")
+    answers = Choice.objects.filter(step__checker=big).count() - Choice.objects.filter(step__checker=small).count()
+    # One query per answer row for its "next step" choices, nothing per option or per step beyond that.
+    with django_assert_max_num_queries(len(captured) + max(answers, 0) + 12):
+        admin_client.get(f"/admin/troubleshoot/checker/{big.pk}/change/")

@@ -17,13 +17,14 @@ sends one request in chromium, with or without htmx; the server's duplicate hand
 
 import os
 import re
+import uuid
 from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
-from troubleshoot.models import Answer, Run, SupportRequest
+from troubleshoot.models import Answer, Run, Step, SupportRequest
 
 browser_test = pytest.mark.django_db(transaction=True)
 
@@ -206,7 +207,7 @@ def test_back_withdraws_the_last_answer_and_reopens_its_step(live_server, page, 
     withdrawn = Answer.objects.get()
     assert withdrawn.choice_label == "Yes"
     assert withdrawn.withdrawn_at is not None
-    assert the_run().current_step.key == "start"
+    assert the_run().current_step_key == "start"
 
     answer(page, "No")
     expect(heading(page)).to_have_text("Let's get support on it")
@@ -228,7 +229,7 @@ def test_double_click_records_one_run_and_one_answer_per_step(live_server, page,
 
     run = the_run()
     assert run.outcome == Run.Outcome.RESOLVED
-    assert list(run.answers.values_list("step__key", "choice_label", "withdrawn_at")) == [
+    assert list(run.answers.values_list("step_key", "choice_label", "withdrawn_at")) == [
         ("start", "Yes", None),
         ("second", "Yes", None),
     ]
@@ -299,7 +300,7 @@ def test_stale_answer_from_a_second_tab_shows_the_current_step_without_an_error_
 
     run = the_run()
     assert run.outcome == Run.Outcome.OPEN
-    assert run.current_step.key == "third"
+    assert run.current_step_key == "third"
     assert live_labels(run) == ["Yes", "No"]
     tab2.close()
     assert page_errors == []
@@ -411,7 +412,7 @@ def test_without_javascript_double_click_records_one_run_and_one_answer_per_step
 
     run = the_run()
     assert page.url.endswith(run.get_absolute_url())
-    assert list(run.answers.values_list("step__key", "choice_label", "withdrawn_at")) == [
+    assert list(run.answers.values_list("step_key", "choice_label", "withdrawn_at")) == [
         ("start", "Yes", None),
         ("second", "Yes", None),
     ]
@@ -604,3 +605,112 @@ def test_seller_pages_have_no_accessibility_violations(live_server, page, librar
     page.get_by_role("button", name="Send to support").click()
     expect(page.get_by_text("Please tell us what happened.")).to_be_visible()
     assert_accessible(page, "support form with errors")
+
+
+# The editor
+
+
+@browser_test
+def test_editor_adds_a_step_with_answers_publishes_and_a_seller_walks_it(
+    live_server, page, page_errors, checker, admin_user
+):
+    """An editor adds a step to the draft on the one checker page, points an answer at it, publishes, and a seller
+    walks the new version, while a run started on version 1 finishes on version 1."""
+    from troubleshoot import versions, walk
+
+    old_run = walk.start_run(versions.flow_of(checker.live_version_id), uuid.uuid4(), "start", 0)
+    page.set_viewport_size({"width": 1400, "height": 900})
+    page.goto(f"{live_server.url}/admin/login/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("password")
+    page.get_by_role("button", name="Log in").click()
+    page.goto(f"{live_server.url}/admin/troubleshoot/checker/{checker.pk}/change/")
+    expect(page.locator(".flow-picture svg .node.step")).to_have_count(3)
+
+    page.get_by_role("link", name="Add another Step").click()
+    page.locator('input[name="steps-3-key"]').fill("restart-app")
+    page.locator('input[name="steps-3-title"]').fill("Restart the app")
+    page.locator('input[name="steps-3-question"]').fill("Did a restart fix it?")
+    page.locator('textarea[name="steps-3-body"]').fill("Close the app **completely**, then open it again.")
+    new_step = page.locator("#steps-3")
+    expect(new_step.locator(".md-preview strong")).to_have_text("completely")  # rendered as it is typed
+    for label, outcome in [("Yes, fixed", "resolved"), ("No", "escalate")]:
+        new_step.get_by_role("link", name="Add another Answer").click()
+        row = new_step.locator(".djn-dynamic-form-troubleshoot-choice:not(.djn-empty-form)").last
+        row.locator('input[name$="-label"]').fill(label)
+        row.locator('select[name$="-outcome"]').select_option(outcome)
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    expect(page.locator(".flow-picture")).to_contain_text("can't be reached")  # saved, with the problem shown
+
+    # Point "Still broken" on the third step at the new step, instead of escalating.
+    page.locator('select[name="steps-2-choices-1-outcome"]').select_option("next")
+    page.locator('select[name="steps-2-choices-1-next_step"]').select_option(label="demo: Restart the app")
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".flow-picture")).to_contain_text("Every path ends in resolved or escalate.")
+    expect(page.locator(".md-preview strong")).to_have_text("completely")
+
+    page.get_by_role("link", name="Publish…").click()
+    expect(page.locator("table.changes")).to_contain_text('Step "restart-app"')
+    page.get_by_label("Change note (optional)").fill("Try a restart before escalating")
+    page.get_by_role("button", name="Publish version 2").click()
+    expect(page.locator(".messagelist")).to_contain_text("Version 2 of Demo checker demo is live")
+
+    seller = page.context.browser.new_page()
+    seller.goto(f"{live_server.url}/troubleshoot/demo/")
+    expect_step(seller, "First", 1, 4)
+    answer(seller, "Yes")
+    expect_step(seller, "Second", 2, 4)
+    answer(seller, "No")
+    expect_step(seller, "Third", 3, 4)
+    answer(seller, "Still broken")
+    expect_step(seller, "Restart the app", 4, 4)
+    expect(seller.locator("#checker .prose strong")).to_have_text("completely")
+    answer(seller, "Yes, fixed")
+    expect(heading(seller)).to_have_text("Glad it's fixed!")
+    new_run = Run.objects.exclude(pk=old_run.pk).get()
+    assert new_run.version.number == 2 and new_run.outcome == Run.Outcome.RESOLVED
+    assert list(new_run.answers.values_list("step_key", "answer_index")) == [
+        ("start", 0),
+        ("second", 1),
+        ("third", 1),
+        ("restart-app", 0),
+    ]
+
+    seller.goto(f"{live_server.url}{old_run.get_absolute_url()}")
+    expect_step(seller, "Second", 2, 3)
+    answer(seller, "No")
+    expect_step(seller, "Third", 3, 3)
+    answer(seller, "Still broken")
+    expect(heading(seller)).to_have_text("Let's get support on it")  # version 1 still escalates there
+    seller.close()
+    assert page_errors == []
+
+
+def sign_in(page: Page, live_server) -> None:
+    page.goto(f"{live_server.url}/admin/login/")
+    page.get_by_label("Username").fill("admin")
+    page.get_by_label("Password").fill("password")
+    page.get_by_role("button", name="Log in").click()
+
+
+@browser_test
+def test_preview_walks_the_draft_with_and_without_javascript_and_logs_nothing(
+    live_server, page, page_errors, no_js_page, checker, admin_user
+):
+    Step.objects.filter(checker=checker, key="second").update(title="Second, in the draft")
+    for walker in (page, no_js_page):
+        sign_in(walker, live_server)
+        walker.goto(f"{live_server.url}/troubleshoot/demo/preview/")
+        expect(walker.locator(".preview-note")).to_be_visible()
+        expect_step(walker, "First", 1, 3)
+        answer(walker, "Yes")
+        expect_step(walker, "Second, in the draft", 2, 3)
+        answer(walker, "No")
+        expect_step(walker, "Third", 3, 3)
+        walker.get_by_role("link", name="← Back").click()
+        expect_step(walker, "Second, in the draft", 2, 3)
+        answer(walker, "Yes")
+        expect(heading(walker)).to_have_text("Glad it's fixed!")
+    assert not Run.objects.exists()
+    assert page_errors == []

@@ -1,4 +1,5 @@
-"""Content as files: the real library loads, reloads idempotently, round-trips losslessly, and bad files are refused."""
+"""Content as files: the real library loads, reloads idempotently (a version per changed file), dumps canonically,
+round-trips losslessly, and bad files are refused."""
 
 import shutil
 import uuid
@@ -8,10 +9,21 @@ import pytest
 import yaml
 from django.core.management import CommandError, call_command
 
-from tests.conftest import CONTENT, first_step
-from troubleshoot import flow
-from troubleshoot.content import ContentError, import_library, read_library
-from troubleshoot.models import Answer, Article, Category, Checker, Choice, ErrorCode, Run, Step
+from tests.conftest import CONTENT
+from troubleshoot import versions, walk
+from troubleshoot.library import ContentError, import_library, read_library
+from troubleshoot.models import (
+    Answer,
+    Article,
+    ArticleVersion,
+    Category,
+    Checker,
+    CheckerVersion,
+    Choice,
+    ErrorCode,
+    Run,
+    Step,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -42,13 +54,11 @@ def load(path: Path):
 def test_library_has_every_checker_with_a_branching_flow(library):
     assert set(Checker.objects.values_list("slug", flat=True)) == set(SEED + LIBRARY)
     for checker in Checker.objects.all():
-        current = flow.load(checker)
+        current = versions.flow_of(checker.live_version_id)
         assert current.problems() == [], checker.slug
-        targets = [
-            {(c.outcome, c.next_step_id) for c in step.choices.all()} for step in current.steps if step.choices.all()
-        ]
+        targets = [{(a.outcome, a.next) for a in step.answers} for step in current.steps]
         assert any(len(t) > 1 for t in targets), f"{checker.slug} does not branch"
-        outcomes = {c.outcome for step in current.steps for c in step.choices.all()}
+        outcomes = {a.outcome for step in current.steps for a in step.answers}
         assert {"resolved", "escalate"} <= outcomes, f"{checker.slug} needs both endings"
         assert checker.support_hint, f"{checker.slug} should say what support needs"
 
@@ -64,12 +74,15 @@ def test_library_categories_in_order(library):
     assert set(SEED) <= set(article.checkers.values_list("slug", flat=True))
 
 
-def test_loading_twice_changes_nothing_and_keeps_runs(library):
+def start_lock_date() -> Run:
     checker = Checker.objects.get(slug="lock-date")
-    first = first_step(checker)
-    run = flow.start_run(flow.load(checker), uuid.uuid4(), first.pk, first.choices.first().pk)
+    return walk.start_run(versions.flow_of(checker.live_version_id), uuid.uuid4(), "check-dates", 0)
+
+
+def test_loading_twice_changes_nothing_and_keeps_runs(library):
+    run = start_lock_date()
     counts = (Checker.objects.count(), Step.objects.count(), Choice.objects.count(), Answer.objects.count())
-    versions = dict(Checker.objects.values_list("slug", "version"))
+    live = dict(Checker.objects.values_list("slug", "live_version"))
     step_ids = list(Step.objects.order_by("pk").values_list("pk", flat=True))
 
     report = load(CONTENT)
@@ -77,10 +90,11 @@ def test_loading_twice_changes_nothing_and_keeps_runs(library):
     assert report.created == [] and report.updated == []
     assert len(report.unchanged) == len(SEED + LIBRARY) + 1
     assert counts == (Checker.objects.count(), Step.objects.count(), Choice.objects.count(), Answer.objects.count())
-    assert versions == dict(Checker.objects.values_list("slug", "version"))
+    assert live == dict(Checker.objects.values_list("slug", "live_version"))
+    assert CheckerVersion.objects.count() == len(SEED + LIBRARY)
     assert step_ids == list(Step.objects.order_by("pk").values_list("pk", flat=True))
     run.refresh_from_db()
-    assert run.answers.count() == 1 and run.current_step is not None
+    assert run.answers.count() == 1 and run.current_step_key == "keep-locked"
 
 
 def test_unchanged_library_writes_nothing(library):
@@ -99,24 +113,25 @@ def test_loadcontent_command_twice(capsys, db):
     assert "0 created, 0 updated, 14 unchanged" in capsys.readouterr().out
 
 
-def test_changed_file_updates_in_place_and_keeps_logged_answers(library, content):
-    checker = Checker.objects.get(slug="lock-date")
-    first = first_step(checker)
-    run = flow.start_run(flow.load(checker), uuid.uuid4(), first.pk, first.choices.first().pk)
-    version = checker.version
+def test_changed_file_publishes_a_version_of_that_checker_only(library, content, capsys):
+    run = start_lock_date()
     path = content / "checkers" / "lock-date.yaml"
     path.write_text(path.read_text().replace("Compare the dates", "Compare the two dates"))
 
-    report = load(content)
+    call_command("loadcontent", path=str(content))
 
-    assert report.updated == ["lock-date"]
-    checker.refresh_from_db()
-    assert checker.version == version + 1
-    assert first_step(checker).pk == first.pk and first_step(checker).title == "Compare the two dates"
+    out = capsys.readouterr().out
+    assert "updated: lock-date (version 2 published)" in out and "1 updated, 13 unchanged" in out
+    checker = Checker.objects.select_related("live_version").get(slug="lock-date")
+    assert (
+        checker.live_version.number == 2 and checker.live_version.note == "Loaded from content/checkers/lock-date.yaml"
+    )
+    assert checker.live_version.data == read_library(content).checkers["lock-date"]  # one format: the file's dict
+    assert CheckerVersion.objects.count() == len(SEED + LIBRARY) + 1
     answer = run.answers.get()
-    assert answer.step_id == first.pk and answer.step_title == "Compare the dates"  # the log keeps what was seen
+    assert answer.step_title == "Compare the dates"  # the log keeps what was seen
     run.refresh_from_db()
-    assert run.checker_version == version
+    assert run.version.number == 1
 
 
 def test_dump_then_load_changes_nothing(library, tmp_path):
@@ -127,12 +142,16 @@ def test_dump_then_load_changes_nothing(library, tmp_path):
 
 def test_round_trip_is_lossless(library, tmp_path, django_db_blocker):
     """Files → database → files → fresh database: the same content, field for field."""
-    from troubleshoot.content import dump_article, dump_checker
+    from troubleshoot.library import dump_article, dump_checker
 
     before = {c.slug: dump_checker(c) for c in Checker.objects.all()}
     articles = {a.slug: dump_article(a) for a in Article.objects.all()}
     call_command("dumpcontent", path=str(tmp_path))
+    Article.objects.update(live_version=None)
+    ArticleVersion.objects.all().delete()
     Article.objects.all().delete()
+    Checker.objects.update(live_version=None)
+    CheckerVersion.objects.all().delete()
     Checker.objects.all().delete()
     Category.objects.all().delete()
 
@@ -140,6 +159,23 @@ def test_round_trip_is_lossless(library, tmp_path, django_db_blocker):
 
     assert {c.slug: dump_checker(c) for c in Checker.objects.all()} == before
     assert {a.slug: dump_article(a) for a in Article.objects.all()} == articles
+
+
+def test_dumping_an_unchanged_library_rewrites_no_file(library, content, capsys):
+    """content/ is canonical: an admin edit later shows up as a small diff, not a rewrite of every file."""
+    before = {path: path.read_bytes() for path in content.rglob("*") if path.is_file()}
+    call_command("dumpcontent", path=str(content))
+    assert "0 files changed" in capsys.readouterr().out
+    assert {path: path.read_bytes() for path in content.rglob("*") if path.is_file()} == before
+
+
+def test_dump_after_a_publish_changes_only_that_file(library, content, capsys):
+    checker = Checker.objects.get(slug="lock-date")
+    Step.objects.filter(checker=checker, key="keep-locked").update(title="Can the period be reopened?")
+    versions.publish(checker)
+    call_command("dumpcontent", path=str(content))
+    assert "written: checkers/lock-date.yaml\n1 files changed" in capsys.readouterr().out
+    assert "title: Can the period be reopened?" in (content / "checkers" / "lock-date.yaml").read_text()
 
 
 def test_dumped_files_read_like_the_originals(library, tmp_path):
@@ -206,7 +242,7 @@ def test_unquoted_yes_is_refused_with_advice(db, content):
 
 
 def test_loop_is_refused_by_the_flow_check_and_nothing_lands(library, content):
-    version = Checker.objects.get(slug="xero-plan-limit").version
+    version = Checker.objects.get(slug="xero-plan-limit").live_version_id
     path = content / "checkers" / "xero-plan-limit.yaml"
     text = path.read_text()
     first_key = text.split("- key:", 1)[1].splitlines()[0].strip()
@@ -219,7 +255,7 @@ def test_loop_is_refused_by_the_flow_check_and_nothing_lands(library, content):
     (content / "categories.yaml").write_text((content / "categories.yaml").read_text().replace("Set-up", "Setup"))
     with pytest.raises(ContentError, match="loop"):
         load(content)
-    assert Checker.objects.get(slug="xero-plan-limit").version == version
+    assert Checker.objects.get(slug="xero-plan-limit").live_version_id == version
     assert Category.objects.filter(name="Set-up wizard").exists()  # the whole import rolled back
 
 
@@ -248,9 +284,7 @@ def test_loadcontent_check_writes_nothing(db, capsys):
 
 
 def test_run_on_a_checker_survives_removing_its_steps_from_files(library, content):
-    checker = Checker.objects.get(slug="lock-date")
-    first = first_step(checker)
-    run = flow.start_run(flow.load(checker), uuid.uuid4(), first.pk, first.choices.first().pk)
+    run = start_lock_date()
     path = content / "checkers" / "lock-date.yaml"
     data = yaml.safe_load(path.read_text())
     # Keep only the first step, ending both ways.
@@ -261,6 +295,8 @@ def test_run_on_a_checker_survives_removing_its_steps_from_files(library, conten
     assert Run.objects.filter(pk=run.pk).exists()
     assert run.answers.count() == 1
     assert Checker.objects.get(slug="lock-date").steps.count() == 1
+    run = walk.record_answer(versions.flow_of(run.version_id), run, "keep-locked", 1)  # on its own version still
+    assert run.current_step_key == "open-period"
 
 
 # Field rules have one source, the model's validators: files, the admin and forms all apply them.
@@ -311,8 +347,8 @@ def test_error_code_outside_the_format_is_refused(db, content, code):
         ("title: Compare the dates", 'title: "Compare\\tthe dates"', "steps[0].title"),
         ('label: "Yes"', 'label: "Yes\\u2028please"', "steps[0].answers[0].label"),
         (
-            '"The document date cannot be before the period lock date"',
-            '"The document date\\x1bcannot be before"',
+            "- The document date cannot be before the period lock date",
+            '- "The document date\\x1bcannot be before"',
             "signatures",
         ),
     ],

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from tests.conftest import choice, first_step
-from troubleshoot import flow
+from troubleshoot import versions, walk
 from troubleshoot.models import Article, Category, Run
 
 pytestmark = pytest.mark.django_db
@@ -39,7 +39,7 @@ HEADERS = [
     {"HTTP_REFERER": "http://[", "HTTP_USER_AGENT": "\x00" * 10},
     {"HTTP_ACCEPT": "application/json", "HTTP_ACCEPT_LANGUAGE": "xx-" + "y" * 300},
 ]
-FIELDS = ["run", "step", "choice", "answer", "source", "source_detail", "code", "q", "article", "fixed_note",
+FIELDS = ["run", "step", "path", "answer", "source", "source_detail", "code", "q", "article", "fixed_note",
           "email", "description", "error_message", "settlement_id", "recording_url"]  # fmt: skip
 
 
@@ -48,7 +48,7 @@ class Fuzzer:
         self.rng, self.checker, self.run, self.article = rng, checker, run, article
         start = first_step(checker)
         # Real values too, so some requests get past the forms and into the walk.
-        self.real = [str(start.pk), str(choice(checker, "start", "Yes").pk), str(choice(checker, "second", "No").pk),
+        self.real = [start, str(choice(checker, "start", "Yes")), str(choice(checker, "second", "No")),
                      str(run.pk), str(uuid.uuid4()), checker.slug, "XC-001", str(run.answers.last().pk)]  # fmt: skip
 
     def value(self) -> str:
@@ -59,8 +59,9 @@ class Fuzzer:
         data = {name: self.value() for name in names}
         if self.rng.random() < 0.3:
             # A genuine form with a few fields spoiled, so requests also get past the forms into the walk.
-            genuine = {"run": str(uuid.uuid4()), "step": self.real[0], "choice": self.rng.choice(self.real[1:3]),
-                       "answer": self.real[-1], "email": "seller@shop.test", "description": "It hangs."}  # fmt: skip
+            genuine = {"run": str(uuid.uuid4()), "step": self.real[0], "path": "0",
+                       "answer": self.rng.choice([*self.real[1:3], self.real[-1]]), "email": "seller@shop.test",
+                       "description": "It hangs."}  # fmt: skip
             spoiled = self.rng.sample(FIELDS, self.rng.randint(0, 2))
             data = genuine | {name: data.get(name, self.value()) for name in spoiled}
         if self.rng.random() < 0.1 and names:
@@ -91,6 +92,7 @@ class Fuzzer:
             run_page + "note/",
             run_page + "support/",
             f"/troubleshoot/{self.slug()}/{self.run_id()}/answer/",
+            f"/troubleshoot/{self.slug()}/preview/",
         ])  # fmt: skip
 
 
@@ -99,7 +101,8 @@ def test_no_seller_endpoint_answers_500_whatever_it_is_sent(checker, library):
     article = Article.objects.first()
     assert article is not None and Category.objects.exists()
     start = first_step(checker)
-    run = flow.start_run(flow.load(checker), uuid.uuid4(), start.pk, choice(checker, "start", "Yes").pk)
+    live = versions.flow_of(checker.live_version_id)
+    run = walk.start_run(live, uuid.uuid4(), start, choice(checker, "start", "Yes"))
     fuzzer = Fuzzer(rng, checker, run, article)
     clients = [Client(), Client(), Client(enforce_csrf_checks=True)]
     statuses: dict[int, int] = {}

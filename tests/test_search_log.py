@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group, User
 from search.log import record_unknown_code
 from search.models import Phrasing, SearchLog, UnknownCode
 from search.search import search
-from troubleshoot.roles import SUPPORT_GROUP
+from troubleshoot.roles import EDITORS
 
 pytestmark = pytest.mark.django_db
 
@@ -19,7 +19,7 @@ HTMX = {"headers": {"HX-Request": "true"}}
 @pytest.fixture
 def support_client(client, db):
     user = User.objects.create_user("support", password="pw-for-tests-only", is_staff=True)
-    user.groups.add(Group.objects.get(name=SUPPORT_GROUP))
+    user.groups.add(Group.objects.get(name=EDITORS))
     client.force_login(user)
     return client
 

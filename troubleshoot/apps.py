@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_delete, post_migrate, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 
 class TroubleshootConfig(AppConfig):
@@ -7,14 +7,13 @@ class TroubleshootConfig(AppConfig):
     verbose_name = "Troubleshooting"
 
     def ready(self):
-        from .browse import forget_overview
-        from .models import Category, Checker
-        from .roles import ensure_support_group
-        from .signals import content_changed
+        from . import models
+        from .pagecache import content_changed
 
-        post_migrate.connect(ensure_support_group, sender=self)
-        # The cached list of categories and their first checkers is read afresh after any content save.
-        for model in (Category, Checker):
-            post_save.connect(forget_overview, sender=model, dispatch_uid=f"forget_overview_save_{model.__name__}")
-            post_delete.connect(forget_overview, sender=model, dispatch_uid=f"forget_overview_del_{model.__name__}")
-        content_changed.connect(forget_overview, dispatch_uid="forget_overview_content")
+        # What sellers see changed (a publish, a checker or article listed or not, a category, an error code):
+        # cached pages are retired (see pagecache.py). Drafts (steps, answers) don't reach sellers until published.
+        for model in [models.Category, models.Checker, models.CheckerVersion, models.ErrorCode, models.Article,
+                      models.ArticleVersion]:  # fmt: skip
+            post_save.connect(content_changed, sender=model, dispatch_uid=f"pagecache-save-{model.__name__}")
+            post_delete.connect(content_changed, sender=model, dispatch_uid=f"pagecache-delete-{model.__name__}")
+        m2m_changed.connect(content_changed, sender=models.Article.checkers.through, dispatch_uid="pagecache-m2m")

@@ -12,6 +12,7 @@ from django.db.models.functions import RowNumber
 from django.utils import timezone
 
 from .models import Category, Checker, Run
+from .pagecache import content_generation
 
 CHECKERS_PER_CATEGORY = 4
 MOST_USED = 6
@@ -19,7 +20,7 @@ MOST_USED_DAYS = 30
 MOST_USED_CACHE_KEY = "troubleshoot:most-used"
 MOST_USED_CACHE_SECONDS = 300
 OVERVIEW_CACHE_KEY = "troubleshoot:overview"
-OVERVIEW_CACHE_SECONDS = 60
+OVERVIEW_CACHE_SECONDS = 60 * 60
 LISTED = ["slug", "title", "symptom", "category_id", "position"]  # what a list shows of a checker
 
 
@@ -28,19 +29,14 @@ def categories_overview(checkers_per_category: int = CHECKERS_PER_CATEGORY) -> l
     (`first_checkers`), in two queries however large the library grows.
 
     Every seller-facing list page shows it, and with thousands of checkers it costs more than the rest of the
-    page, so it is cached for a minute; saving content in this process forgets it at once (`forget_overview`).
+    page, so it is cached under the content generation (see `pagecache.py`): any content change files it afresh.
     """
-    key = f"{OVERVIEW_CACHE_KEY}:{checkers_per_category}"
+    key = f"{OVERVIEW_CACHE_KEY}:{content_generation()}:{checkers_per_category}"
     overview = cache.get(key)
     if overview is None:
         overview = _categories_overview(checkers_per_category)
         cache.set(key, overview, OVERVIEW_CACHE_SECONDS)
     return overview
-
-
-def forget_overview(**kwargs) -> None:
-    """Receiver for content saves: the next list page reads the categories afresh."""
-    cache.delete_many([f"{OVERVIEW_CACHE_KEY}:{n}" for n in (0, CHECKERS_PER_CATEGORY)])
 
 
 def _categories_overview(checkers_per_category: int) -> list[Category]:

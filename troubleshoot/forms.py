@@ -6,10 +6,16 @@ from .models import Run, SupportRequest
 
 
 class AnswerForm(forms.Form):
-    """An answer to a step: which step the seller saw and which answer they chose."""
+    """An answer to a step: the key of the step the seller saw and the number of the answer they chose (0 first)."""
 
-    step = forms.IntegerField(min_value=1)
-    choice = forms.IntegerField(min_value=1)
+    step = forms.SlugField(max_length=60)
+    answer = forms.IntegerField(min_value=0, max_value=999)
+
+
+class PreviewForm(AnswerForm):
+    """An answer in a preview: the answers so far travel with it, because a preview stores nothing."""
+
+    path = forms.RegexField(r"^(\d{1,3}(\.\d{1,3}){0,199})?$", required=False)
 
 
 class StartForm(AnswerForm):

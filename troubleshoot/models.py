@@ -1,7 +1,9 @@
-"""Content (categories, articles, checkers with their steps and answers) and the outcome log (runs).
+"""Content (categories, articles, checkers with their published versions and draft steps) and the outcome log.
 
-Content is edited in the admin or imported from `content/`; the log must survive any content edit, so a run keeps
-text snapshots of what the seller saw and its links to content are `SET_NULL` (steps) or `PROTECT` (checker).
+A checker's steps, answers and links (Step, Choice, StepLink) are its **draft**: editors change them freely and no
+seller ever sees them. Publishing freezes the draft into a `CheckerVersion`, rows that are only ever added, and
+points `Checker.live_version` at it. Sellers walk versions: a run keeps the version it started on (`PROTECT`) and
+each answer names the step key and answer number in that version, plus the texts the seller read.
 """
 
 import secrets
@@ -9,6 +11,7 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
@@ -32,9 +35,16 @@ class Category(models.Model):
         return self.name
 
 
-class PublishedQuerySet(models.QuerySet):
+class ArticleQuerySet(models.QuerySet):
     def published(self):
-        return self.filter(is_published=True)
+        """What sellers may see: listed, and with a published version to read."""
+        return self.filter(is_published=True, live_version__isnull=False)
+
+
+class CheckerQuerySet(models.QuerySet):
+    def published(self):
+        """What sellers may see: listed, and with a published version to walk."""
+        return self.filter(is_published=True, live_version__isnull=False)
 
 
 class Checker(models.Model):
@@ -64,18 +74,26 @@ class Checker(models.Model):
         blank=True,
         help_text="What support needs when this check escalates (settlement ID, exact message, recording…).",
     )
-    is_published = models.BooleanField(default=True, help_text="Unpublished checkers are hidden.")
-    position = models.PositiveIntegerField(default=0, help_text="Order within its category.")
-    version = models.PositiveIntegerField(
-        default=1, editable=False, help_text="Goes up whenever its steps or answers change."
+    is_published = models.BooleanField(
+        default=True, help_text="Listed for sellers. A checker is only shown once a version is published."
     )
-    fingerprint = models.CharField(max_length=64, blank=True, editable=False)
+    position = models.PositiveIntegerField(default=0, help_text="Order within its category.")
+    live_version = models.ForeignKey(
+        "CheckerVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text="The published version new runs walk. Changes only by publishing.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = PublishedQuerySet.as_manager()
+    objects = CheckerQuerySet.as_manager()
 
     class Meta:
         ordering = ["category__position", "position", "title"]
+        permissions = [("publish_checker", "Can publish a checker's draft and restore old versions")]
 
     def __str__(self) -> str:
         return self.title
@@ -86,6 +104,28 @@ class Checker(models.Model):
     @property
     def signature_list(self) -> list[str]:
         return [line.strip() for line in self.signatures.splitlines() if line.strip()]
+
+
+class CheckerVersion(models.Model):
+    """A published checker, frozen: rows are only ever added, and runs keep the one they walked."""
+
+    checker = models.ForeignKey(Checker, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(help_text="1, 2, 3… per checker, in the order they were published.")
+    data = models.JSONField(
+        help_text="The checker exactly as its content file says it (see content/README.md): one format everywhere."
+    )
+    note = models.CharField(max_length=200, blank=True, help_text="What changed and why, for the history.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["checker", "-number"]
+        constraints = [models.UniqueConstraint(fields=["checker", "number"], name="version_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.data.get('slug', self.checker_id)} version {self.number}"
 
 
 class ErrorCode(models.Model):
@@ -111,6 +151,8 @@ class ErrorCode(models.Model):
 
 
 class Step(models.Model):
+    """A step of a checker's draft. Sellers never see it until the draft is published."""
+
     checker = models.ForeignKey(Checker, on_delete=models.CASCADE, related_name="steps")
     key = models.SlugField(max_length=60, help_text="Unique within the checker; content files refer to steps by key.")
     position = models.PositiveIntegerField(
@@ -176,11 +218,21 @@ class Choice(models.Model):
                 condition=(Q(outcome="next") & Q(next_step__isnull=False))
                 | (Q(outcome__in=["resolved", "escalate"]) & Q(next_step__isnull=True)),
                 name="choice_next_step_only_when_next",
+                violation_error_message="An answer either goes to another step (choose which) or ends the run.",
             )
         ]
 
     def __str__(self) -> str:
         return self.label
+
+    def clean(self):
+        # An ending needs no next step: a leftover choice in the editor is dropped rather than refused.
+        if self.outcome != self.Outcome.NEXT:
+            self.next_step = None
+        elif self.next_step_id is None:
+            raise ValidationError(
+                {"next_step": 'Choose the step this answer goes to, or pick "Resolved" or "Escalate".'}
+            )
 
     @property
     def ends_run(self) -> bool:
@@ -188,6 +240,8 @@ class Choice(models.Model):
 
 
 class Article(models.Model):
+    """A help article. Its title, summary and body here are the draft; sellers read its live version."""
+
     slug = models.SlugField(unique=True, help_text="Part of the URL /articles/<slug>/.")
     title = LineField(max_length=200)
     summary = LineField(max_length=300, blank=True, help_text="Shown in lists and search.")
@@ -197,13 +251,25 @@ class Article(models.Model):
     checkers = models.ManyToManyField(
         Checker, blank=True, related_name="articles", help_text="Checkers this article covers."
     )
-    is_published = models.BooleanField(default=True, help_text="Drafts are hidden from sellers.")
+    is_published = models.BooleanField(
+        default=True, help_text="Listed for sellers. An article is only shown once a version is published."
+    )
+    live_version = models.ForeignKey(
+        "ArticleVersion",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
+        help_text="The published version sellers read. Changes only by publishing.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
-    objects = PublishedQuerySet.as_manager()
+    objects = ArticleQuerySet.as_manager()
 
     class Meta:
         ordering = ["title"]
+        permissions = [("publish_article", "Can publish an article's draft and restore old versions")]
 
     def __str__(self) -> str:
         return self.title
@@ -214,6 +280,31 @@ class Article(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("troubleshoot:article", args=[self.slug])
+
+    @property
+    def live(self) -> dict:
+        """The published version's content-file dict (title, summary, body…): what sellers read."""
+        return self.live_version.data if self.live_version_id else {}
+
+
+class ArticleVersion(models.Model):
+    """A published article, frozen: rows only ever added. `data` is the article's content-file dict."""
+
+    article = models.ForeignKey(Article, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(help_text="1, 2, 3… per article, in the order they were published.")
+    data = models.JSONField(help_text="The article exactly as its content file says it (front matter and body).")
+    note = models.CharField(max_length=200, blank=True, help_text="What changed and why, for the history.")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["article", "-number"]
+        constraints = [models.UniqueConstraint(fields=["article", "number"], name="article_version_number_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.data.get('slug', self.article_id)} version {self.number}"
 
 
 class RunQuerySet(models.QuerySet):
@@ -259,7 +350,12 @@ class Run(models.Model):
     # Random, so a run's URL can be shared with support but not guessed.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     checker = models.ForeignKey(Checker, on_delete=models.PROTECT, related_name="runs")
-    checker_version = models.PositiveIntegerField(help_text="The checker's version when the run began.")
+    version = models.ForeignKey(
+        CheckerVersion,
+        on_delete=models.PROTECT,
+        related_name="runs",
+        help_text="The published version this run walks, start to end, whatever editors publish meanwhile.",
+    )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.DIRECT)
     source_detail = models.CharField(
         max_length=200, blank=True, help_text="The search words or article the seller came from."
@@ -273,9 +369,11 @@ class Run(models.Model):
         related_name="runs",
         help_text="A known incident affecting this checker when the run began.",
     )
-    current_step = models.ForeignKey(Step, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    current_step_key = models.SlugField(
+        max_length=60, blank=True, help_text="Key of the step on screen, in the run's version."
+    )
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
-    end_step = models.ForeignKey(Step, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    end_step_key = models.SlugField(max_length=60, blank=True, help_text="Key of the step the run ended at.")
     end_step_title = models.CharField(
         max_length=120, blank=True, help_text="The step the run ended at, as it read then."
     )
@@ -291,7 +389,7 @@ class Run(models.Model):
         indexes = [models.Index(fields=["outcome", "last_activity_at"])]
 
     def __str__(self) -> str:
-        return f"{self.checker.slug} run {str(self.id)[:8]}"
+        return f"run {str(self.id)[:8]}"
 
     def get_absolute_url(self) -> str:
         return reverse("troubleshoot:run", args=[self.checker.slug, self.id])
@@ -307,12 +405,18 @@ class Run(models.Model):
         return self.outcome == self.Outcome.OPEN
 
 
+class AnswerQuerySet(models.QuerySet):
+    def live(self):
+        """The answers on the run's path now: not withdrawn with Back."""
+        return self.filter(withdrawn_at__isnull=True)
+
+
 class Answer(models.Model):
-    """One answer a seller gave during a run, with what the step said at the time."""
+    """One answer a seller gave during a run: the step and answer in the run's version, and the texts they read."""
 
     run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="answers")
-    step = models.ForeignKey(Step, on_delete=models.SET_NULL, null=True, related_name="+")
-    choice = models.ForeignKey(Choice, on_delete=models.SET_NULL, null=True, related_name="+")
+    step_key = models.SlugField(max_length=60, help_text="The step's key in the run's version.")
+    answer_index = models.PositiveSmallIntegerField(help_text="Which of the step's answers (0 is the first).")
     step_title = models.CharField(max_length=120)
     question = models.CharField(max_length=200)
     choice_label = models.CharField(max_length=80)
@@ -321,12 +425,14 @@ class Answer(models.Model):
         null=True, blank=True, help_text="Set when the seller went Back past this answer."
     )
 
+    objects = AnswerQuerySet.as_manager()
+
     class Meta:
         ordering = ["answered_at", "pk"]
         constraints = [
             # A double-submitted answer can never be recorded twice on a run's live path.
             models.UniqueConstraint(
-                fields=["run", "step"],
+                fields=["run", "step_key"],
                 condition=Q(withdrawn_at__isnull=True),
                 name="one_live_answer_per_step",
             )

@@ -33,7 +33,7 @@ def email_body(support_request: SupportRequest) -> str:
         {
             "support_request": support_request,
             "run": run,
-            "answers": run.answers.filter(withdrawn_at__isnull=True),
+            "answers": run.answers.live(),
             "admin_url": settings.PORTAL_URL + reverse("admin:troubleshoot_run_change", args=[run.pk]),
         },
     )

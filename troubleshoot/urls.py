@@ -11,6 +11,7 @@ urlpatterns = [
     path("e/<str:code>/", views.error_code, name="error_code"),
     path("troubleshoot/<slug:slug>/", views.checker_start, name="checker"),
     path("troubleshoot/<slug:slug>/start/", views.start_run, name="start"),
+    path("troubleshoot/<slug:slug>/preview/", views.preview, name="preview"),
     path("troubleshoot/<slug:slug>/<uuid:run_id>/", views.run_detail, name="run"),
     path("troubleshoot/<slug:slug>/<uuid:run_id>/answer/", views.run_answer, name="answer"),
     path("troubleshoot/<slug:slug>/<uuid:run_id>/back/", views.run_back, name="back"),

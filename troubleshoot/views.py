@@ -1,29 +1,49 @@
-"""The seller's pages. Each view reads the request, calls `flow` or `search`, and renders.
+"""The seller's pages, and the editor's preview of a draft. Each view reads the request, calls `walk`, `versions`
+or `search`, and renders.
 
 A checker page and its htmx partial are one template (`checker.html`, partial `panel`): htmx requests get the
-partial, everything else the full page, so every form works with JavaScript off.
+partial, everything else the full page, so every form works with JavaScript off. Sellers walk published versions
+(`versions.flow_of`, cached); the preview walks the draft with the same template and stores nothing.
 """
 
 import uuid
 
+from django.conf import settings
+from django.contrib.admin.views.decorators import staff_member_required
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
-from django.views.decorators.http import require_POST, require_safe
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import push_url, replace_url
+from django_ratelimit import ALL
+from django_ratelimit.core import is_ratelimited
 
+from incidents.banners import active_incident_ids
 from search.log import record_opened, record_unknown_code
 
-from . import flow
+from . import versions, walk
 from .browse import categories_overview, most_used_checkers
-from .forms import AnswerForm, BackForm, FixedNoteForm, StartForm, SupportRequestForm
+from .forms import AnswerForm, BackForm, FixedNoteForm, PreviewForm, StartForm, SupportRequestForm
 from .models import Article, Category, Checker, ErrorCode, Run
+from .pagecache import cached_page
 
 # The status of a step panel shown again with a message: a stale or forged answer, a form with errors. Not 400:
 # under DEBUG, django-htmx's debug script takes over 400/403/404/500 answers to htmx and shows them full page,
 # which wiped the seller's page under `make run`. 422 ("understood, but can't be applied") is swapped in by htmx
 # (see the htmx-config in base.html) and rendered as a page without JavaScript, the same in both modes.
 REFUSED = 422
+# Too many requests from one address (see HELPCENTER_RATE_LIMITS): the panel again, with what was typed, and a
+# message. htmx swaps it in like a 422.
+TOO_MANY = 429
+SLOW_DOWN = "That's a lot of requests from your connection. Please wait a minute, then try again: nothing is lost."
+
+
+def over_limit(request, group: str) -> bool:
+    """Count this request against its address's limit for `group`; True once the limit is passed."""
+    rate = settings.HELPCENTER_RATE_LIMITS[group]
+    return is_ratelimited(request, group=group, key="ip", rate=rate, method=ALL, increment=True)
 
 
 HOME_ARTICLES = 6
@@ -35,12 +55,13 @@ def _overview_context() -> dict:
 
 
 @require_safe
+@cached_page(vary=lambda request: active_incident_ids())
 def home(request):
-    articles = Article.objects.published().only("slug", "title", "summary").order_by("-pk")[:HOME_ARTICLES]
+    articles = Article.objects.published().select_related("live_version").order_by("-pk")[:HOME_ARTICLES]
     return TemplateResponse(
         request,
         "troubleshoot/home.html",
-        {**_overview_context(), "articles": articles, "box_id": uuid.uuid4()},
+        {**_overview_context(), "articles": articles},
     )
 
 
@@ -49,7 +70,7 @@ def category(request, slug):
     """Every published checker and article of one category, a page at a time."""
     category = get_object_or_404(Category, slug=slug)
     checkers = Paginator(category.checkers.published().order_by("position", "title"), PER_PAGE)
-    articles = Paginator(category.articles.published().order_by("title"), PER_PAGE)
+    articles = Paginator(category.articles.published().select_related("live_version").order_by("title"), PER_PAGE)
     return TemplateResponse(
         request,
         "troubleshoot/category.html",
@@ -63,10 +84,19 @@ def category(request, slug):
 
 @require_safe
 def article_detail(request, slug):
-    article = get_object_or_404(Article.objects.published().select_related("category"), slug=slug)
+    # Recorded before the page cache answers: a seller opening this article from search results.
     record_opened(request.GET.get("search"), "article", slug)
+    return _article_page(request, slug)
+
+
+@cached_page()
+def _article_page(request, slug):
+    article = get_object_or_404(Article.objects.published().select_related("category"), slug=slug)
     checkers = article.checkers.published().order_by("title")
-    return TemplateResponse(request, "troubleshoot/article.html", {"article": article, "checkers": checkers})
+    page = versions.article_page(article.live_version_id)  # the published text, never the draft
+    return TemplateResponse(
+        request, "troubleshoot/article.html", {"article": article, "page": page, "checkers": checkers}
+    )
 
 
 @require_safe
@@ -74,7 +104,7 @@ def error_code(request, code):
     """Stable links for the integration's emails and app: /e/<code>/ lands on the code's checker."""
     found = (
         ErrorCode.objects.select_related("checker")
-        .filter(code=code.strip().upper()[:40], checker__is_published=True)
+        .filter(code=code.strip().upper()[:40], checker__is_published=True, checker__live_version__isnull=False)
         .first()
     )
     if found is None:
@@ -111,29 +141,32 @@ def _run(slug: str, run_id) -> Run:
 
 
 def _render(
-    request, checker: Checker, run: Run | None, *, current: flow.Flow | None = None, status=200, **extra
+    request, checker: Checker, run: Run | None, *, current: walk.Flow | None = None, status=200, **extra
 ) -> TemplateResponse:
-    """The checker page (or just its panel, for htmx) showing where `run` stands."""
-    current = current or flow.load(checker)
+    """The checker page (or just its panel, for htmx) showing where `run` stands in the version it walks."""
+    current = current or versions.flow_of(run.version_id if run else checker.live_version_id)
     context = {
         "checker": checker,
         "run": run,
-        "position": flow.position(current, run),
+        "position": walk.position(current, run),
         "focus": bool(request.htmx),
         **extra,
     }
     if run is None:
         context.setdefault("start", {"run": uuid.uuid4()})
+        context["answer_url"] = reverse("troubleshoot:start", args=[checker.slug])
     elif run.outcome == Run.Outcome.RESOLVED:
         context.setdefault("note_form", FixedNoteForm(instance=run))
     elif run.outcome == Run.Outcome.ESCALATED:
         context["support_request"] = getattr(run, "support_request", None)
         context.setdefault("support_form", SupportRequestForm())
+    else:
+        context["answer_url"] = reverse("troubleshoot:answer", args=[checker.slug, run.pk])
     template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
     return TemplateResponse(request, template, context, status=status)
 
 
-def _after_change(request, run: Run, current: flow.Flow | None = None, *, new_url: bool = False):
+def _after_change(request, run: Run, current: walk.Flow | None = None, *, new_url: bool = False):
     """POST/redirect/GET without JavaScript; with htmx the new panel, and the run's URL in the history.
 
     `new_url` when the seller arrives at the run's URL from the checker's start page (a new history entry);
@@ -168,26 +201,29 @@ def checker_start(request, slug):
 @require_POST
 def start_run(request, slug):
     checker = _checker(slug)
-    current = flow.load(checker)
+    current = versions.flow_of(checker.live_version_id)
     form = StartForm(request.POST)
     # Shown again if the answer is refused, so where the seller came from isn't lost.
     start = _start(*(request.POST.get(key, "") for key in ("source", "source_detail", "code")))
+    if over_limit(request, "start"):
+        return _render(request, checker, None, current=current, start=start, status=TOO_MANY, message=SLOW_DOWN)
     if not form.is_valid():
         message = "That answer wasn't understood. Please pick again."
         return _render(request, checker, None, current=current, start=start, status=REFUSED, message=message)
     data = form.cleaned_data
     try:
-        run = flow.start_run(
+        run = walk.start_run(
             current,
             data["run"],
             data["step"],
-            data["choice"],
+            data["answer"],
             source=data["source"],
             source_detail=data["source_detail"],
             error_code=data["code"],
         )
-    except flow.StaleAnswer as stale:
+    except walk.StaleAnswer as stale:
         return _render(request, checker, None, current=current, start=start, status=REFUSED, message=str(stale))
+    run.checker = checker
     return _after_change(request, run, current, new_url=True)
 
 
@@ -200,14 +236,14 @@ def run_detail(request, slug, run_id):
 @require_POST
 def run_answer(request, slug, run_id):
     run = _run(slug, run_id)
-    current = flow.load(run.checker)
+    current = versions.flow_of(run.version_id)
     form = AnswerForm(request.POST)
     if not form.is_valid():
         message = "That answer wasn't understood. Please pick again."
         return _render(request, run.checker, run, current=current, status=REFUSED, message=message)
     try:
-        run = flow.record_answer(current, run, form.cleaned_data["step"], form.cleaned_data["choice"])
-    except flow.StaleAnswer as stale:
+        run = walk.record_answer(current, run, form.cleaned_data["step"], form.cleaned_data["answer"])
+    except walk.StaleAnswer as stale:
         run.refresh_from_db()
         return _render(request, run.checker, run, current=current, status=REFUSED, message=str(stale))
     return _after_change(request, run, current)
@@ -220,8 +256,8 @@ def run_back(request, slug, run_id):
     if not form.is_valid():
         return _render(request, run.checker, run, status=REFUSED, message="That wasn't understood. Here is your step.")
     try:
-        run = flow.go_back(run, form.cleaned_data["answer"])
-    except flow.StaleAnswer as stale:
+        run = walk.go_back(run, form.cleaned_data["answer"])
+    except walk.StaleAnswer as stale:
         return _render(request, run.checker, run, status=REFUSED, message=str(stale))
     return _after_change(request, run)
 
@@ -244,13 +280,72 @@ def run_support(request, slug, run_id):
     if hasattr(run, "support_request"):
         return _after_change(request, run)  # a double submit: the first one is already with support
     if run.outcome != Run.Outcome.ESCALATED:
-        return _render(request, run.checker, run, status=REFUSED, message=flow.FINISH_FIRST)
+        return _render(request, run.checker, run, status=REFUSED, message=walk.FINISH_FIRST)
     form = SupportRequestForm(request.POST)
+    if over_limit(request, "support"):
+        return _render(request, run.checker, run, status=TOO_MANY, support_form=form, message=SLOW_DOWN)
     if not form.is_valid():
         return _render(request, run.checker, run, status=REFUSED, support_form=form)
     try:
-        flow.request_support(run, form.instance)  # checks the run again, under its lock
-    except flow.StaleAnswer as stale:
+        walk.request_support(run, form.instance)  # checks the run again, under its lock
+    except walk.StaleAnswer as stale:
         run.refresh_from_db()
         return _render(request, run.checker, run, status=REFUSED, message=str(stale))
     return _after_change(request, _run(slug, run_id))
+
+
+# The editor's preview: the draft, walked with the seller's template, stored nowhere.
+
+
+def _path(text: str) -> list[int]:
+    return [int(part) for part in text.split(".") if part.isdigit()][:200]
+
+
+def _path_url(slug: str, path: list[int]) -> str:
+    return reverse("troubleshoot:preview", args=[slug]) + (f"?path={'.'.join(map(str, path))}" if path else "")
+
+
+def _preview_answer(current: walk.Flow, post) -> tuple[list[int], str]:
+    """The preview's path after the posted answer, and a message if the answer was refused (path unchanged)."""
+    form = PreviewForm(post)
+    if not form.is_valid():
+        return _path(post.get("path", "")), "That answer wasn't understood. Please pick again."
+    path = _path(form.cleaned_data["path"])
+    step = walk.replay(current, path).step
+    if step is None or step.key != form.cleaned_data["step"]:
+        return path, "The draft changed under this preview. Here is where it stands now."
+    try:
+        walk.find_answer(current, step.key, form.cleaned_data["answer"])
+    except walk.StaleAnswer as stale:
+        return path, str(stale)
+    return [*path, form.cleaned_data["answer"]], ""
+
+
+@staff_member_required
+@require_http_methods(["GET", "POST"])
+def preview(request, slug):
+    """Walk the draft as a seller would (htmx and no-JS alike); the answers so far travel in the URL."""
+    if not request.user.has_perm("troubleshoot.change_checker"):
+        raise PermissionDenied
+    checker = get_object_or_404(Checker.objects.select_related("category"), slug=slug)
+    current = versions.draft_flow(checker)
+    path, message = _path(request.GET.get("path", "")), ""
+    if request.method == "POST":
+        path, message = _preview_answer(current, request.POST)
+        if not message and not request.htmx:
+            return redirect(_path_url(slug, path))
+    restart = reverse("troubleshoot:preview", args=[slug])
+    context = {
+        "checker": checker,
+        "run": None,
+        "position": walk.replay(current, path),
+        "focus": bool(request.htmx),
+        "answer_url": restart,
+        "message": message,
+        "preview": {"path": ".".join(map(str, path)), "back": ".".join(map(str, path[:-1])), "restart": restart},
+    }
+    template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
+    response = TemplateResponse(request, template, context, status=REFUSED if message else 200)
+    if request.htmx and request.method == "POST" and not message:
+        return replace_url(response, _path_url(slug, path))  # the preview's history entry follows the walk
+    return response

@@ -8,7 +8,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('incidents', '0001_initial'),
-        ('troubleshoot', '0002_field_rules_and_support_email'),
+        ('troubleshoot', '0002_roles'),
     ]
 
     operations = [

@@ -5,13 +5,14 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from troubleshoot.content import ContentError, import_library, read_library
+from troubleshoot.library import ContentError, import_library, read_library
 
 
 class Command(BaseCommand):
     help = (
-        "Import content/ into the database. Idempotent: unchanged files change nothing, logged runs are "
-        "never touched, and a file with a mistake refuses the whole import."
+        "Import content/ into the database, publishing a new version of each checker whose file changed. "
+        "Idempotent: unchanged files change nothing, runs keep their versions, and a file with a mistake refuses "
+        "the whole import."
     )
 
     def add_arguments(self, parser):

@@ -1,10 +1,13 @@
-"""Content as files: read, validate and import `content/`, and write the database's content back out.
+"""The content library as files: read, validate and import `content/`, and write the live content back out.
 
-The file format is described in `content/README.md`. Every file is read and checked before anything is written,
-the import runs in one transaction, and each checker passes the same flow check the admin uses, so a mistake
-anywhere refuses the whole import with the file, the line and what is wrong.
+The file format is described in `content/README.md`; a checker file read here is the very dict a published version
+holds (`CheckerVersion.data`). Every file is read and checked before anything is written, the import runs in one
+transaction, and each changed checker is published through the same flow check the editor uses, so a mistake
+anywhere refuses the whole import with the file, the line and what is wrong. Dumps are canonical: writing out an
+unchanged library rewrites no file.
 """
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -12,9 +15,8 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from . import flow
+from . import versions
 from .models import Article, Category, Checker, Choice, ErrorCode, Step, StepLink
-from .signals import content_changed
 
 OUTCOMES = {Choice.Outcome.RESOLVED.value, Choice.Outcome.ESCALATE.value}
 
@@ -291,48 +293,41 @@ def read_library(root: Path) -> Library:
     return library
 
 
-def dump_checker(checker: Checker) -> dict:
-    """A checker as data in the file format (normalised, so it compares equal to `read_checker`)."""
-    steps = list(checker.steps.order_by("position", "pk").prefetch_related("choices", "links"))
-    keys = {step.pk: step.key for step in steps}
+def dump_checker(checker: Checker) -> dict | None:
+    """A checker as sellers get it, in the file format: its listing and its live version's steps (None if unpublished).
+
+    Normalised, so it compares equal to what `read_checker` returns for the same file.
+    """
+    if checker.live_version_id is None:
+        return None
+    return {**versions.listing(checker), "steps": [_in_order(step) for step in checker.live_version.data["steps"]]}
+
+
+STEP_KEYS = ["key", "title", "body", "question", "links", "answers"]
+
+
+def _in_order(step: dict) -> dict:
+    """A step's keys in the file's order: PostgreSQL's jsonb keeps a version's keys in an order of its own."""
     return {
-        "slug": checker.slug,
-        "title": checker.title,
-        "category": checker.category.slug,
-        "symptom": checker.symptom,
-        "position": checker.position,
-        "published": checker.is_published,
-        "error_codes": sorted(checker.error_codes.values_list("code", flat=True)),
-        "signatures": checker.signature_list,
-        "support_hint": checker.support_hint,
-        "steps": [
-            {
-                "key": step.key,
-                "title": step.title,
-                "body": step.body,
-                "question": step.question,
-                "links": [{"label": link.label, "url": link.url} for link in step.links.all()],
-                "answers": [
-                    {"label": c.label, "next": keys[c.next_step_id]}
-                    if c.outcome == Choice.Outcome.NEXT
-                    else {"label": c.label, "outcome": c.outcome}
-                    for c in step.choices.all()
-                ],
-            }
-            for step in steps
+        **{key: step[key] for key in STEP_KEYS if key in step},
+        "links": [{"label": link["label"], "url": link["url"]} for link in step.get("links", [])],
+        "answers": [
+            {"label": a["label"], **({"next": a["next"]} if a.get("next") else {"outcome": a.get("outcome")})}
+            for a in step.get("answers", [])
         ],
     }
 
 
-def dump_article(article: Article) -> dict:
+def dump_article(article: Article) -> dict | None:
+    """An article as sellers get it, in the file format: its listing and live version's text (None if unpublished)."""
+    if article.live_version_id is None:
+        return None
+    live = article.live_version.data
     return {
-        "slug": article.slug,
-        "title": article.title,
-        "summary": article.summary,
-        "category": article.category.slug if article.category else "",
-        "checkers": [c.slug for c in article.checkers.order_by("slug")],
-        "published": article.is_published,
-        "body": article.body.strip(),
+        **versions.article_data(article),
+        "title": live["title"],
+        "summary": live["summary"],
+        "body": live["body"],
     }
 
 
@@ -343,10 +338,11 @@ class ImportReport:
     unchanged: list[str] = field(default_factory=list)
 
 
-def _sync_checker(data: dict, categories: dict[str, Category], path: Path) -> str:
-    checker = Checker.objects.select_related("category").filter(slug=data["slug"]).first()
+def _sync_checker(data: dict, categories: dict[str, Category], path: Path) -> tuple[str, int]:
+    """Bring one checker in line with its file: update its listing, and publish a version when anything changed."""
+    checker = Checker.objects.select_related("category", "live_version").filter(slug=data["slug"]).first()
     if checker is not None and dump_checker(checker) == data:
-        return "unchanged"
+        return "unchanged", checker.live_version.number
     created = checker is None
     checker = checker or Checker(slug=data["slug"])
     checker.title, checker.symptom = data["title"], data["symptom"]
@@ -363,62 +359,33 @@ def _sync_checker(data: dict, categories: dict[str, Category], path: Path) -> st
     for code in data["error_codes"]:
         ErrorCode.objects.get_or_create(code=code, checker=checker)
 
-    existing = {step.key: step for step in checker.steps.all()}
-    steps = {}
-    for position, item in enumerate(data["steps"]):
-        step = existing.get(item["key"]) or Step(checker=checker, key=item["key"])
-        step.position, step.title, step.body = position, item["title"], item["body"]
-        step.question = item["question"]
-        step.save()
-        steps[step.key] = step
-    for item in data["steps"]:
-        step = steps[item["key"]]
-        _sync_rows(
-            step.choices.all(),
-            item["answers"],
-            lambda choice, answer, step=step: _fill_choice(choice, answer, step, steps),
-        )
-        _sync_rows(
-            step.links.all(),
-            item["links"],
-            lambda link, data_link, step=step: _fill_link(link, data_link, step),
-        )
-    for key, step in existing.items():
-        if key not in steps:
-            step.delete()
+    # The file wins over the draft: an editor's unpublished changes to this checker are replaced by the file's.
+    versions.write_draft(checker, data["steps"])
+    try:
+        version = versions.publish(checker, note=f"Loaded from content/checkers/{path.name}")
+    except versions.PublishRefused as refused:
+        raise ContentError(path, str(refused), key="steps") from refused
+    return "created" if created else "updated", version.number
 
-    problems = flow.refresh_version(checker).problems()
-    if problems:
-        raise ContentError(path, " ".join(problems), key="steps")
+
+def _sync_article(data: dict, categories: dict[str, Category], path: Path) -> str:
+    """Bring one article in line with its file, publishing a version when anything changed."""
+    article = Article.objects.select_related("category", "live_version").filter(slug=data["slug"]).first()
+    if article is not None and dump_article(article) == data:
+        return "unchanged"
+    checkers = list(Checker.objects.filter(slug__in=data["checkers"]))
+    missing = set(data["checkers"]) - {c.slug for c in checkers}
+    if missing:
+        raise ContentError(path, f"unknown checkers: {', '.join(sorted(missing))}", key="checkers")
+    created = article is None
+    article = article or Article(slug=data["slug"])
+    article.title, article.summary, article.body = data["title"], data["summary"], data["body"]
+    article.category = categories.get(data["category"])
+    article.is_published = data["published"]
+    article.save()
+    article.checkers.set(checkers)
+    versions.publish_article(article, note=f"Loaded from content/articles/{path.name}")
     return "created" if created else "updated"
-
-
-def _sync_rows(queryset, items: list[dict], fill) -> None:
-    """Update rows in place by position (so logged answers keep their links), add or delete the rest."""
-    rows = list(queryset.order_by("position", "pk"))
-    for position, item in enumerate(items):
-        row = rows[position] if position < len(rows) else None
-        row = fill(row, item)
-        row.position = position
-        row.save()
-    for row in rows[len(items) :]:
-        row.delete()
-
-
-def _fill_choice(choice: Choice | None, answer: dict, step: Step, steps: dict[str, Step]) -> Choice:
-    choice = choice or Choice(step=step)
-    choice.label = answer["label"]
-    if "next" in answer:
-        choice.outcome, choice.next_step = Choice.Outcome.NEXT, steps[answer["next"]]
-    else:
-        choice.outcome, choice.next_step = answer["outcome"], None
-    return choice
-
-
-def _fill_link(link: StepLink | None, data: dict, step: Step) -> StepLink:
-    link = link or StepLink(step=step)
-    link.label, link.url = data["label"], data["url"]
-    return link
 
 
 def import_library(library: Library) -> ImportReport:
@@ -435,46 +402,26 @@ def import_library(library: Library) -> ImportReport:
                 category.save()
                 categories[category.slug] = category
         for slug, data in library.checkers.items():
-            result = _sync_checker(data, categories, library.paths[slug])
-            getattr(report, result).append(slug)
+            result, number = _sync_checker(data, categories, library.paths[slug])
+            getattr(report, result).append(slug if result == "unchanged" else f"{slug} (version {number} published)")
         for slug, data in library.articles.items():
             path = library.paths["article:" + slug]
-            article = Article.objects.select_related("category").filter(slug=slug).first()
-            if article is not None and dump_article(article) == data:
-                report.unchanged.append(f"article {slug}")
-                continue
-            checkers = list(Checker.objects.filter(slug__in=data["checkers"]))
-            missing = set(data["checkers"]) - {c.slug for c in checkers}
-            if missing:
-                raise ContentError(path, f"unknown checkers: {', '.join(sorted(missing))}", key="checkers")
-            (report.created if article is None else report.updated).append(f"article {slug}")
-            article = article or Article(slug=slug)
-            article.title, article.summary, article.body = (
-                data["title"],
-                data["summary"],
-                data["body"],
-            )
-            article.category = categories.get(data["category"])
-            article.is_published = data["published"]
-            article.save()
-            article.checkers.set(checkers)
-        changed = [*report.created, *report.updated]
-        content_changed.send(
-            import_library,
-            checkers=Checker.objects.filter(slug__in=changed).values_list("pk", flat=True),
-            articles=Article.objects.filter(slug__in=[n.removeprefix("article ") for n in changed]).values_list(
-                "pk", flat=True
-            ),
-        )
+            result = _sync_article(data, categories, path)
+            getattr(report, result).append(f"article {slug}")
     return report
 
 
 class BlockDumper(yaml.SafeDumper):
-    """Writes multi-line text as YAML block scalars, so dumped files read like hand-written ones."""
+    """Writes multi-line text as YAML block scalars and indents lists, so dumped files read like hand-written ones."""
+
+    def increase_indent(self, flow=False, indentless=False):
+        return super().increase_indent(flow, False)
 
 
 def _represent_str(dumper, value: str):
     style = "|" if "\n" in value else None
+    if style is None and dumper.resolve(yaml.ScalarNode, value, (True, False)) != "tag:yaml.org,2002:str":
+        style = '"'  # text YAML would read as something else ("Yes", "No", "1.0"): quoted as people do
     return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
 
 
@@ -485,6 +432,18 @@ def to_yaml(data) -> str:
     return yaml.dump(data, Dumper=BlockDumper, sort_keys=False, allow_unicode=True, width=110)
 
 
+def checker_yaml(data: dict) -> str:
+    """A checker file's canonical text: the dumper's style, with a blank line between steps for the reader."""
+    return re.sub(r"(?<!steps:)\n  - key: ", "\n\n  - key: ", to_yaml(_checker_file(data)))
+
+
+def article_text(data: dict) -> str:
+    data = dict(data)
+    body = data.pop("body")
+    meta = {k: v for k, v in data.items() if v not in ("", [], None) and v is not True}
+    return f"---\n{to_yaml(meta)}---\n{body}\n"
+
+
 def _checker_file(data: dict) -> dict:
     """Leave out what is empty or default, as a person writing the file would."""
     out = {k: v for k, v in data.items() if v not in ("", [], None)}
@@ -492,30 +451,32 @@ def _checker_file(data: dict) -> dict:
         del out["position"]
     if out.get("published") is True:
         del out["published"]
-    for step in out["steps"]:
-        if not step["links"]:
-            del step["links"]
-        if not step["body"]:
-            del step["body"]
+    out["steps"] = [{k: v for k, v in step.items() if not (k in ("links", "body") and not v)} for step in out["steps"]]
     return out
 
 
-def dump_library(root: Path) -> int:
-    """Write every category, checker and article to `root`; return the number of files written."""
+def _write(path: Path, text: str) -> int:
+    """Write `text` unless the file already says it; 1 if written, else 0."""
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return 0
+    path.write_text(text, encoding="utf-8")
+    return 1
+
+
+def dump_library(root: Path) -> list[str]:
+    """Write every category, live checker and article to `root`; return the files that changed (none if none did)."""
     (root / "checkers").mkdir(parents=True, exist_ok=True)
     (root / "articles").mkdir(parents=True, exist_ok=True)
+    written = []
     categories = [{"slug": c.slug, "name": c.name, "summary": c.summary} for c in Category.objects.all()]
-    (root / "categories.yaml").write_text(to_yaml(categories), encoding="utf-8")
-    written = 1
-    for checker in Checker.objects.select_related("category"):
-        data = _checker_file(dump_checker(checker))
-        (root / "checkers" / f"{checker.slug}.yaml").write_text(to_yaml(data), encoding="utf-8")
-        written += 1
-    for article in Article.objects.select_related("category"):
+    if _write(root / "categories.yaml", to_yaml(categories)):
+        written.append("categories.yaml")
+    for checker in Checker.objects.select_related("category", "live_version"):
+        data = dump_checker(checker)
+        if data is not None and _write(root / "checkers" / f"{checker.slug}.yaml", checker_yaml(data)):
+            written.append(f"checkers/{checker.slug}.yaml")
+    for article in Article.objects.select_related("category", "live_version"):
         data = dump_article(article)
-        body = data.pop("body")
-        meta = {k: v for k, v in data.items() if v not in ("", [], None) and v is not True}
-        text = f"---\n{to_yaml(meta)}---\n{body}\n"
-        (root / "articles" / f"{article.slug}.md").write_text(text, encoding="utf-8")
-        written += 1
+        if data is not None and _write(root / "articles" / f"{article.slug}.md", article_text(data)):
+            written.append(f"articles/{article.slug}.md")
     return written

@@ -1,0 +1,178 @@
+"""Published versions: publish and refuse, concurrent publishers, runs finishing on their version, restore, diff,
+and a version read once then cached."""
+
+import uuid
+
+import pytest
+
+from tests.conftest import make_checker
+from troubleshoot import versions, walk
+from troubleshoot.models import Checker, CheckerVersion, Choice, Run, Step
+
+pytestmark = pytest.mark.django_db
+
+
+def start(checker, label="Yes") -> Run:
+    flow = versions.flow_of(checker.live_version_id)
+    index = next(a.index for a in flow.start.answers if a.label == label)
+    return walk.start_run(flow, uuid.uuid4(), flow.start.key, index)
+
+
+def answer(run, step_key, label) -> Run:
+    flow = versions.flow_of(run.version_id)
+    index = next(a.index for a in flow.by_key[step_key].answers if a.label == label)
+    return walk.record_answer(flow, run, step_key, index)
+
+
+def test_publish_freezes_the_draft_as_the_content_file_dict(checker, admin_user):
+    Step.objects.filter(checker=checker, key="second").update(title="Second, reworded")
+    version = versions.publish(checker, user=admin_user, note="Clearer title", base=1)
+    assert (version.number, version.note, version.created_by) == (2, "Clearer title", admin_user)
+    assert Checker.objects.get(pk=checker.pk).live_version == version
+    assert version.data == versions.draft_data(checker)
+    assert version.data["slug"] == "demo" and [s["key"] for s in version.data["steps"]] == ["start", "second", "third"]
+    assert version.data["steps"][0]["answers"] == [
+        {"label": "Yes", "next": "second"},
+        {"label": "No", "outcome": "escalate"},
+    ]
+
+
+def test_publish_refuses_a_flow_with_problems_and_keeps_the_draft(checker):
+    Step.objects.create(checker=checker, key="orphan", position=9, title="Orphan", question="?")
+    with pytest.raises(versions.PublishRefused) as refused:
+        versions.publish(checker)
+    assert {p.step for p in refused.value.problems} == {"orphan"}
+    assert "can't be reached" in str(refused.value)
+    checker.refresh_from_db()
+    assert checker.live_version.number == 1 and CheckerVersion.objects.count() == 1
+    assert Step.objects.filter(checker=checker, key="orphan").exists()  # a draft with problems is saved
+
+
+def test_publish_refuses_when_nothing_changed(checker):
+    with pytest.raises(versions.PublishRefused, match="Nothing to publish"):
+        versions.publish(checker)
+
+
+def test_second_publisher_from_an_older_base_is_told_and_nothing_is_lost(checker):
+    # Two editors open the draft at version 1; the first publishes version 2.
+    Step.objects.filter(checker=checker, key="start").update(title="First, by editor one")
+    versions.publish(checker, base=1)
+    Step.objects.filter(checker=checker, key="third").update(title="Third, by editor two")
+    with pytest.raises(versions.PublishConflict, match="Version 2 was published since"):
+        versions.publish(checker, base=1)
+    checker.refresh_from_db()
+    assert checker.live_version.number == 2
+    assert Step.objects.get(checker=checker, key="third").title == "Third, by editor two"  # still in the draft
+    assert versions.publish(checker, base=2).number == 3
+
+
+def test_run_finishes_on_its_version_through_a_step_the_new_version_deleted(checker):
+    run = answer(start(checker), "second", "No")
+    assert run.current_step_key == "third"
+    # The editor removes "third", renames "second", and publishes version 2.
+    Choice.objects.filter(step__checker=checker, next_step__key="third").update(outcome="resolved", next_step=None)
+    Step.objects.filter(checker=checker, key="third").delete()
+    Step.objects.filter(checker=checker, key="second").update(key="linked")
+    versions.publish(checker)
+    assert checker.live_version.number == 2
+
+    run = answer(Run.objects.get(pk=run.pk), "third", "Still broken")
+    assert run.outcome == Run.Outcome.ESCALATED and run.end_step_key == "third" and run.version.number == 1
+    assert [(a.step_key, a.answer_index) for a in run.answers.all()] == [("start", 0), ("second", 1), ("third", 1)]
+    fresh = start(checker)
+    assert fresh.version.number == 2 and fresh.current_step_key == "linked"
+
+
+def test_back_on_an_old_version_reopens_its_step(checker):
+    run = answer(start(checker), "second", "No")
+    Step.objects.filter(checker=checker, key="second").update(key="renamed")
+    versions.publish(checker)
+    run = walk.go_back(run, run.answers.last().pk)
+    assert run.current_step_key == "second"
+    assert walk.position(versions.flow_of(run.version_id), run).step.title == "Second"
+
+
+def test_restore_puts_an_old_version_back_in_the_draft(checker):
+    run = start(checker)
+    Step.objects.filter(checker=checker, key="third").update(title="Third, changed")
+    Step.objects.create(checker=checker, key="extra", position=9, title="Extra", question="?")
+    versions.restore(checker, 1)
+    assert versions.draft_data(checker) == CheckerVersion.objects.get(checker=checker, number=1).data
+    assert not Step.objects.filter(checker=checker, key="extra").exists()
+    assert Checker.objects.get(pk=checker.pk).live_version.number == 1  # restoring publishes nothing
+    assert answer(run, "second", "Yes").outcome == Run.Outcome.RESOLVED
+
+
+def test_restoring_a_version_whose_steps_are_gone_recreates_them(checker):
+    Choice.objects.filter(step__checker=checker, next_step__key="third").update(outcome="resolved", next_step=None)
+    Step.objects.filter(checker=checker, key="third").delete()
+    versions.publish(checker)
+    run = start(checker)  # on version 2
+    versions.restore(checker, 1)
+    assert Step.objects.filter(checker=checker, key="third").exists()
+    assert versions.publish(checker).number == 3
+    assert answer(run, "second", "No").outcome == Run.Outcome.RESOLVED  # version 2's "No" still resolves
+
+
+def test_diff_says_what_changed_in_words(checker):
+    old = versions.draft_data(checker)
+    Step.objects.filter(checker=checker, key="second").update(title="Linked up?", body="Open the app.\nLook.")
+    Choice.objects.filter(step__checker=checker, step__key="start", label="No").update(
+        outcome="next", next_step=Step.objects.get(checker=checker, key="third")
+    )
+    new_step = Step.objects.create(checker=checker, key="fourth", position=3, title="Fourth", question="Really?")
+    Choice.objects.create(step=new_step, label="Yes", outcome="resolved")
+    Choice.objects.filter(step__checker=checker, step__key="third", label="Fixed").delete()
+    checker.title = "Renamed checker"
+    checker.save()
+    changes = {(c.kind, c.where): c for c in versions.diff(old, versions.draft_data(checker))}
+    assert changes[("changed", "Title")].after == "Renamed checker"
+    assert changes[("changed", 'Step "second": title')].before == "Second"
+    assert ("+", "Open the app.") in changes[("changed", 'Step "second": text')].lines
+    assert changes[("re-pointed", 'Step "start": answer "No"')].after == 'step "third"'
+    assert changes[("added", 'Step "fourth"')].after == "Fourth: Really? (Yes → resolved)"
+    assert changes[("removed", 'Step "third": answer "Fixed"')].before == "resolved"
+
+
+def test_a_version_is_read_once_then_cached(checker, django_assert_num_queries):
+    versions.forget_flows()
+    with django_assert_num_queries(1):
+        versions.flow_of(checker.live_version_id)
+    with django_assert_num_queries(0):
+        versions.flow_of(checker.live_version_id)
+    versions.forget_flows()  # another process: Django's cache has it
+    with django_assert_num_queries(0):
+        assert versions.flow_of(checker.live_version_id).start.key == "start"
+
+
+def test_versions_are_numbered_per_checker(checker):
+    other = make_checker("other")
+    assert other.live_version.number == 1 and checker.live_version.number == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_editors_publishing_at_the_same_instant_make_one_version_and_the_other_is_told():
+    import threading
+
+    from django.db import connection
+
+    checker = make_checker("race-publish")
+    Step.objects.filter(checker=checker, key="third").update(title="Third, edited")
+    barrier, outcomes = threading.Barrier(2), []
+
+    def publish():
+        try:
+            barrier.wait()
+            outcomes.append(versions.publish(Checker.objects.get(pk=checker.pk), base=1).number)
+        except (versions.PublishConflict, versions.PublishRefused) as told:
+            outcomes.append(type(told).__name__)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=publish) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(map(str, outcomes)) == ["2", "PublishConflict"]
+    assert CheckerVersion.objects.filter(checker=checker).count() == 2

@@ -1,0 +1,359 @@
+"""Published versions of checkers and articles: publish the draft, restore an old version into it, compare two, load
+one.
+
+A checker's draft is its Step, Choice and StepLink rows; a version's `data` is the content-file dict (the format
+`library.py` reads and writes), so the draft is turned into that dict to be checked, compared and frozen. A version
+never changes once written, which is what lets `flow_of` cache it by its id for good.
+"""
+
+import difflib
+from dataclasses import dataclass, field
+
+from django.core.cache import cache
+from django.db import transaction
+
+from .graph import Flow, Problem
+from .models import Article, ArticleVersion, Checker, CheckerVersion, Choice, Step, StepLink
+from .rendering import render_markdown
+
+# The listing: how sellers find a checker (home, search, /e/<code>/). Edited in place, part of every version's data.
+LISTING = ["slug", "title", "category", "symptom", "position", "published", "error_codes", "signatures", "support_hint"]
+
+
+class PublishRefused(Exception):
+    """The draft can't be published; `problems` says why in words an editor can act on."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__(" ".join(str(p) for p in problems))
+
+
+class PublishConflict(Exception):
+    """Someone else published this checker since the editor opened the draft."""
+
+
+def listing(checker: Checker) -> dict:
+    return {
+        "slug": checker.slug,
+        "title": checker.title,
+        "category": checker.category.slug,
+        "symptom": checker.symptom,
+        "position": checker.position,
+        "published": checker.is_published,
+        "error_codes": sorted(checker.error_codes.values_list("code", flat=True)),
+        "signatures": checker.signature_list,
+        "support_hint": checker.support_hint,
+    }
+
+
+def draft_steps(checker: Checker) -> list[dict]:
+    """The draft's steps in the content-file format (four queries)."""
+    steps = list(Step.objects.filter(checker=checker).order_by("position", "pk").prefetch_related("choices", "links"))
+    keys = {step.pk: step.key for step in steps}
+    # An answer pointed at another checker's step has no key here: the flow check reports it by its empty target.
+    return [
+        {
+            "key": step.key,
+            "title": step.title,
+            "body": step.body,
+            "question": step.question,
+            "links": [{"label": link.label, "url": link.url} for link in step.links.all()],
+            "answers": [
+                {"label": c.label, "next": keys.get(c.next_step_id, "")}
+                if c.outcome == Choice.Outcome.NEXT
+                else {"label": c.label, "outcome": c.outcome}
+                for c in step.choices.all()
+            ],
+        }
+        for step in steps
+    ]
+
+
+def draft_data(checker: Checker) -> dict:
+    """The checker as it would be published now: its listing and its draft steps, as a content-file dict."""
+    return {**listing(checker), "steps": draft_steps(checker)}
+
+
+def draft_flow(checker: Checker) -> Flow:
+    return Flow.from_data({"steps": draft_steps(checker)}, checker_id=checker.pk)
+
+
+def write_draft(checker: Checker, steps: list[dict]) -> None:
+    """Make the draft's steps say `steps` (content-file format), updating rows in place by key."""
+    existing = {step.key: step for step in checker.steps.all()}
+    rows = {}
+    for position, item in enumerate(steps):
+        step = existing.get(item["key"]) or Step(checker=checker, key=item["key"])
+        step.position, step.title, step.body = position, item["title"], item.get("body", "")
+        step.question = item["question"]
+        step.save()
+        rows[step.key] = step
+    for item in steps:
+        step = rows[item["key"]]
+        step.choices.all().delete()
+        step.links.all().delete()
+        Choice.objects.bulk_create(
+            Choice(
+                step=step,
+                position=position,
+                label=answer["label"],
+                outcome=answer.get("outcome") or Choice.Outcome.NEXT,
+                next_step=rows.get(answer.get("next")) if answer.get("next") else None,
+            )
+            for position, answer in enumerate(item["answers"])
+            if answer.get("outcome") or answer.get("next") in rows
+        )
+        StepLink.objects.bulk_create(
+            StepLink(step=step, position=position, label=link["label"], url=link["url"])
+            for position, link in enumerate(item.get("links", []))
+        )
+    # One delete, so answers among the removed steps pointing at each other don't block it.
+    Choice.objects.filter(next_step__in=[s for k, s in existing.items() if k not in rows]).delete()
+    checker.steps.exclude(key__in=list(rows)).delete()
+
+
+def publish(checker: Checker, *, user=None, note: str = "", base: int | None = None) -> CheckerVersion:
+    """Freeze the draft into a new live version, or refuse with the flow check's problems.
+
+    `base` is the live version number the editor saw when they opened the draft: if someone published since, the
+    publish is refused with `PublishConflict` and nothing changes (their version and this draft both stay).
+    """
+    with transaction.atomic():
+        locked = Checker.objects.select_for_update(of=("self",)).select_related("category").get(pk=checker.pk)
+        live = CheckerVersion.objects.filter(pk=locked.live_version_id).first()
+        live_number = live.number if live else 0
+        if base is not None and base != live_number:
+            raise PublishConflict(
+                f"Version {live_number} was published since you opened this draft. Nothing was published: look "
+                "at what changed in the history, then publish again."
+            )
+        data = draft_data(locked)
+        problems = Flow.from_data(data).problems()
+        if problems:
+            raise PublishRefused(problems)
+        if live is not None and live.data == data:
+            raise PublishRefused([Problem(f"Nothing to publish: the draft is the same as version {live.number}.")])
+        last = CheckerVersion.objects.filter(checker=locked).order_by("-number").first()
+        version = CheckerVersion.objects.create(
+            checker=locked,
+            number=(last.number if last else 0) + 1,
+            data=data,
+            note=note[:200],
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        Checker.objects.filter(pk=locked.pk).update(live_version=version)
+    checker.live_version = version
+    return version
+
+
+def restore(checker: Checker, number: int) -> CheckerVersion:
+    """Put an old version's steps back into the draft (listing and live version untouched; publish to go live)."""
+    version = CheckerVersion.objects.get(checker=checker, number=number)
+    with transaction.atomic():
+        write_draft(checker, version.data["steps"])
+    return version
+
+
+def has_unpublished_changes(checker: Checker) -> bool:
+    live = CheckerVersion.objects.filter(pk=checker.live_version_id).only("data").first()
+    return live is None or live.data != draft_data(checker)
+
+
+# Loading a version for sellers: read once, then from the cache (it never changes).
+
+CACHE_FORMAT = 1  # bump when Flow's shape changes, so a deploy never unpickles an old one
+_memo: dict[int, Flow] = {}
+MEMO_SIZE = 500
+
+
+def flow_of(version_id: int) -> Flow:
+    """The flow of a published version: from this process's memo, else Django's cache, else one query."""
+    flow = _memo.get(version_id)
+    if flow is not None:
+        return flow
+    key = f"troubleshoot:flow:{CACHE_FORMAT}:{version_id}"
+    flow = cache.get(key)
+    if flow is None:
+        version = CheckerVersion.objects.only("data", "checker_id").get(pk=version_id)
+        flow = Flow.from_data(version.data, version_id=version.pk, checker_id=version.checker_id)
+        flow.longest  # noqa: B018 - computed once, before it is cached and shared
+        cache.set(key, flow, timeout=None)
+    if len(_memo) >= MEMO_SIZE:
+        _memo.clear()
+    _memo[version_id] = flow
+    return flow
+
+
+def forget_flows() -> None:
+    """Empty this process's memo (tests, where a rolled-back database reuses ids)."""
+    _memo.clear()
+
+
+# Comparing two versions.
+
+
+@dataclass
+class Change:
+    """One difference between two versions, in an editor's words."""
+
+    kind: str  # added, removed, changed, re-pointed, reordered
+    where: str
+    before: str = ""
+    after: str = ""
+    lines: list[tuple[str, str]] = field(default_factory=list)  # a text's lines: (" " | "-" | "+", line)
+
+
+LISTING_NAMES = {
+    "slug": "Slug",
+    "title": "Title",
+    "category": "Category",
+    "symptom": "Symptom",
+    "position": "Position",
+    "published": "Listed",
+    "error_codes": "Error codes",
+    "signatures": "Error texts",
+    "support_hint": "Support hint",
+}
+
+
+def _target(answer: dict) -> str:
+    return f'step "{answer["next"]}"' if answer.get("next") else answer.get("outcome", "")
+
+
+def _text_lines(before: str, after: str) -> list[tuple[str, str]]:
+    lines = difflib.ndiff(before.splitlines(), after.splitlines())
+    return [(line[0], line[2:]) for line in lines if line[0] in " -+"]
+
+
+def _show(value) -> str:
+    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def diff(old: dict, new: dict) -> list[Change]:
+    """What changed from `old` to `new` (content-file dicts): texts, steps and answers added, removed, re-pointed."""
+    changes = [
+        Change("changed", LISTING_NAMES[name], _show(old.get(name, "")), _show(new.get(name, "")))
+        for name in LISTING
+        if old.get(name) != new.get(name)
+    ]
+    old_steps = {s["key"]: s for s in old.get("steps", [])}
+    new_steps = {s["key"]: s for s in new.get("steps", [])}
+    for key, step in new_steps.items():
+        if key not in old_steps:
+            answers = "; ".join(f"{a['label']} → {_target(a)}" for a in step["answers"])
+            changes.append(Change("added", f'Step "{key}"', after=f"{step['title']}: {step['question']} ({answers})"))
+    for key, step in old_steps.items():
+        if key not in new_steps:
+            changes.append(Change("removed", f'Step "{key}"', before=f"{step['title']}: {step['question']}"))
+    common_old = [k for k in old_steps if k in new_steps]
+    common_new = [k for k in new_steps if k in old_steps]
+    if common_old != common_new:
+        changes.append(Change("reordered", "Steps", " → ".join(common_old), " → ".join(common_new)))
+    for key in common_new:
+        changes.extend(_step_changes(key, old_steps[key], new_steps[key]))
+    return changes
+
+
+def _step_changes(key: str, old: dict, new: dict) -> list[Change]:
+    where = f'Step "{key}"'
+    changes = []
+    for name in ("title", "question"):
+        if old.get(name) != new.get(name):
+            changes.append(Change("changed", f"{where}: {name}", old.get(name, ""), new.get(name, "")))
+    if old.get("body", "") != new.get("body", ""):
+        changes.append(Change("changed", f"{where}: text", lines=_text_lines(old.get("body", ""), new.get("body", ""))))
+    if old.get("links", []) != new.get("links", []):
+        show = lambda links: "; ".join(f"{link['label']} ({link['url']})" for link in links) or "none"  # noqa: E731
+        changes.append(Change("changed", f"{where}: links", show(old.get("links", [])), show(new.get("links", []))))
+    old_answers = {a["label"]: a for a in old["answers"]}
+    new_answers = {a["label"]: a for a in new["answers"]}
+    for label, answer in new_answers.items():
+        if label not in old_answers:
+            changes.append(Change("added", f'{where}: answer "{label}"', after=_target(answer)))
+        elif _target(old_answers[label]) != _target(answer):
+            changes.append(
+                Change("re-pointed", f'{where}: answer "{label}"', _target(old_answers[label]), _target(answer))
+            )
+    for label, answer in old_answers.items():
+        if label not in new_answers:
+            changes.append(Change("removed", f'{where}: answer "{label}"', before=_target(answer)))
+    old_order = [a for a in old_answers if a in new_answers]
+    new_order = [a for a in new_answers if a in old_answers]
+    if old_order != new_order:
+        changes.append(Change("reordered", f"{where}: answers", ", ".join(old_order), ", ".join(new_order)))
+    return changes
+
+
+# Articles: the same idea. The row's title, summary and body are the draft; a version holds the article's file dict.
+
+
+def article_data(article: Article) -> dict:
+    """The article as it would be published now, as its content file's dict (the same as `read_article`)."""
+    return {
+        "slug": article.slug,
+        "title": article.title,
+        "summary": article.summary,
+        "category": article.category.slug if article.category else "",
+        "checkers": sorted(article.checkers.values_list("slug", flat=True)),
+        "published": article.is_published,
+        "body": article.body.strip(),
+    }
+
+
+def publish_article(article: Article, *, user=None, note: str = "", base: int | None = None) -> ArticleVersion:
+    """Freeze the article's draft into a new live version (same rules as `publish`: a row lock, the base check)."""
+    with transaction.atomic():
+        locked = Article.objects.select_for_update(of=("self",)).select_related("category").get(pk=article.pk)
+        live = ArticleVersion.objects.filter(pk=locked.live_version_id).first()
+        live_number = live.number if live else 0
+        if base is not None and base != live_number:
+            raise PublishConflict(
+                f"Version {live_number} was published since you opened this draft. Nothing was published: look "
+                "at what changed in the history, then publish again."
+            )
+        data = article_data(locked)
+        if live is not None and live.data == data:
+            raise PublishRefused([Problem(f"Nothing to publish: the draft is the same as version {live.number}.")])
+        last = ArticleVersion.objects.filter(article=locked).order_by("-number").first()
+        version = ArticleVersion.objects.create(
+            article=locked,
+            number=(last.number if last else 0) + 1,
+            data=data,
+            note=note[:200],
+            created_by=user if user is not None and user.is_authenticated else None,
+        )
+        Article.objects.filter(pk=locked.pk).update(live_version=version)
+    article.live_version = version
+    return version
+
+
+def restore_article(article: Article, number: int) -> ArticleVersion:
+    """Put an old version's title, summary and body back into the draft (publish to make it live)."""
+    version = ArticleVersion.objects.get(article=article, number=number)
+    article.title, article.summary, article.body = (version.data[k] for k in ("title", "summary", "body"))
+    article.save()
+    return version
+
+
+def article_page(version_id: int) -> dict:
+    """What a seller reads of a published article (title, summary, sanitised body HTML); cached like flows."""
+    key = f"troubleshoot:article:{CACHE_FORMAT}:{version_id}"
+    page = cache.get(key)
+    if page is None:
+        data = ArticleVersion.objects.values_list("data", flat=True).get(pk=version_id)
+        page = {"title": data["title"], "summary": data["summary"], "body_html": render_markdown(data["body"])}
+        cache.set(key, page, timeout=None)
+    return page
+
+
+def diff_article(old: dict, new: dict) -> list[Change]:
+    names = {"title": "Title", "summary": "Summary", "category": "Category", "checkers": "Checkers"}
+    names["published"] = "Listed"
+    changes = [
+        Change("changed", label, _show(old.get(name, "")), _show(new.get(name, "")))
+        for name, label in names.items()
+        if old.get(name) != new.get(name)
+    ]
+    if old.get("body", "") != new.get("body", ""):
+        changes.append(Change("changed", "Text", lines=_text_lines(old.get("body", ""), new.get("body", ""))))
+    return changes
