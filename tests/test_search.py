@@ -296,3 +296,32 @@ def test_search_boxes_search_as_you_type(client, library):
 def test_nothing_fits_offers_categories_and_support(client, library):
     html = client.get("/search/", {"q": "zzqx"}).content.decode()
     assert "Nothing matched" in html and "/category/sending-settlements/" in html and "mailto:" in html
+
+
+# Versions: sellers find what is published, never the draft
+
+
+def test_a_drafts_text_is_found_only_once_published(db):
+    from tests.conftest import make_checker
+    from troubleshoot import versions
+    from troubleshoot.models import Step
+
+    checker = make_checker("versioned")
+    Step.objects.filter(checker=checker, key="third").update(body="Zanzibar settings need a refresh.")
+    assert not search("zanzibar")
+    versions.publish(checker, note="Mention Zanzibar")
+    assert search("zanzibar")[0].item.slug == "versioned"
+
+
+def test_an_article_is_found_by_its_published_text(library):
+    from troubleshoot import versions
+    from troubleshoot.models import Article
+
+    article = Article.objects.get(slug="troubleshooting-xero-connection")
+    article.title = "Quokka draft title"
+    article.save()
+    assert not search("quokka")
+    found = [r for r in search("troubleshooting connection issues") if r.kind == "article"]
+    assert found and found[0].title == "Troubleshooting connection issues with Xero"
+    versions.publish_article(article)
+    assert search("quokka")[0].title == "Quokka draft title"
