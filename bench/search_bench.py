@@ -140,16 +140,36 @@ def words_of_library() -> list[str]:
 
 
 def generate(n_checkers: int, n_articles: int, rng: random.Random) -> None:
+    """Published checkers and articles in bulk: each with a live version whose data is what search indexes (the
+    draft rows are left out: sellers and search only ever read the live version)."""
     from django.db import transaction
     from django.utils import timezone
 
-    from troubleshoot.models import Article, Category, Checker, Choice, ErrorCode, Run, Step
+    from troubleshoot.models import Article, ArticleVersion, Category, Checker, CheckerVersion, ErrorCode, Run
 
     library = words_of_library()
     made_up = list({"".join(rng.choices(SYLLABLES, k=rng.randint(2, 4))) for _ in range(8000)})
 
     def text(n: int) -> str:
         return " ".join(rng.choice(library) if rng.random() < LIBRARY_SHARE else rng.choice(made_up) for _ in range(n))
+
+    def steps() -> list[dict]:
+        keys = [f"s{n}" for n in range(4)]
+        return [
+            {
+                "key": key,
+                "title": text(4),
+                "body": text(40),
+                "question": text(8) + "?",
+                "answers": [
+                    {"label": text(2), "next": keys[n + 1]}
+                    if n < 3 and i < 2
+                    else {"label": text(2), "outcome": "resolved"}
+                    for i in range(3)
+                ],
+            }
+            for n, key in enumerate(keys)
+        ]
 
     with transaction.atomic():
         categories = Category.objects.bulk_create(
@@ -159,8 +179,8 @@ def generate(n_checkers: int, n_articles: int, rng: random.Random) -> None:
             [
                 Checker(
                     slug=f"gen-checker-{i}",
-                    title=text(rng.randint(4, 8)).capitalize(),
-                    symptom=text(18),
+                    title=text(rng.randint(4, 8)).capitalize()[:120],
+                    symptom=text(18)[:300],
                     category=rng.choice(categories),
                     signatures=f"{text(5)}\n{text(4)}",
                     position=i,
@@ -172,56 +192,47 @@ def generate(n_checkers: int, n_articles: int, rng: random.Random) -> None:
         ErrorCode.objects.bulk_create(
             [ErrorCode(code=f"GEN-{i}", checker=checker) for i, checker in enumerate(checkers)], batch_size=1000
         )
-        steps = Step.objects.bulk_create(
-            [
-                Step(
-                    checker=checker,
-                    key=f"s{n}",
-                    position=n,
-                    title=text(4),
-                    body=text(40),
-                    body_html=f"<p>{text(40)}</p>",
-                    question=text(8) + "?",
-                )
-                for checker in checkers
-                for n in range(4)
-            ],
-            batch_size=1000,
+        checker_versions = CheckerVersion.objects.bulk_create(
+            [CheckerVersion(checker=c, number=1, data={"slug": c.slug, "steps": steps()}) for c in checkers],
+            batch_size=500,
         )
-        choices = []
-        for i, step in enumerate(steps):
-            last = i % 4 == 3
-            for n in range(3):
-                if last or n == 2:
-                    choices.append(
-                        Choice(step=step, label=text(2), position=n, outcome=rng.choice(["resolved", "escalate"]))
-                    )
-                else:
-                    choices.append(Choice(step=step, label=text(2), position=n, next_step=steps[i + 1]))
-        Choice.objects.bulk_create(choices, batch_size=2000)
-        Article.objects.bulk_create(
+        for checker, version in zip(checkers, checker_versions, strict=True):
+            checker.live_version = version
+        Checker.objects.bulk_update(checkers, ["live_version"], batch_size=1000)
+        articles = Article.objects.bulk_create(
             [
                 Article(
                     slug=f"gen-article-{i}",
-                    title=text(rng.randint(4, 9)).capitalize(),
-                    summary=text(15),
+                    title=text(rng.randint(4, 9)).capitalize()[:200],
+                    summary=text(15)[:300],
                     body=text(250),
-                    body_html="<p>generated</p>",
                     category=rng.choice(categories),
                 )
                 for i in range(n_articles)
             ],
             batch_size=500,
         )
+        article_versions = ArticleVersion.objects.bulk_create(
+            [
+                ArticleVersion(
+                    article=a, number=1, data={"slug": a.slug, "title": a.title, "summary": a.summary, "body": a.body}
+                )
+                for a in articles
+            ],
+            batch_size=500,
+        )
+        for article, version in zip(articles, article_versions, strict=True):
+            article.live_version = version
+        Article.objects.bulk_update(articles, ["live_version"], batch_size=1000)
         now = timezone.now()
         Run.objects.bulk_create(
             [
                 Run(
-                    checker=rng.choice(checkers),
-                    checker_version=1,
+                    checker=checker,
+                    version=checker.live_version,
                     started_at=now - timedelta(minutes=rng.randint(0, 30 * 24 * 60)),
                 )
-                for _ in range(20_000)
+                for checker in (rng.choice(checkers) for _ in range(20_000))
             ],
             batch_size=2000,
         )
@@ -308,6 +319,7 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         import_library(read_library(ROOT / "content"))
         client = Client()
+        cache.clear()
         pages_demo = measure_pages(client, "sending-settlements", args.iterations)
         search_demo, score_demo = measure_search(args.iterations, rng)
 
