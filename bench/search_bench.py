@@ -102,8 +102,19 @@ def timed(fn, iterations: int) -> list[float]:
 
 
 def measure_pages(client, category_slug: str, iterations: int) -> list[list]:
-    from django.db import connection, reset_queries
-    from django.test.utils import CaptureQueriesContext
+    from django.db import connection
+
+    def counted(url: str):
+        """The response and the number of SQL statements it ran (counted at the cursor, whatever DEBUG logs)."""
+        statements = []
+
+        def count(execute, sql, params, many, context):
+            statements.append(sql)
+            return execute(sql, params, many, context)
+
+        with connection.execute_wrapper(count):
+            response = client.get(url)
+        return response, len(statements)
 
     rows = []
     for name, url in [
@@ -114,16 +125,14 @@ def measure_pages(client, category_slug: str, iterations: int) -> list[list]:
         ("GET /search/?q=<pasted error>", "/search/?q=Error%3A+Account+Code+Archived+while+sending+settlement+123"),
         ("GET /api/search?q=xero+disconected", "/api/search?q=xero+disconected"),
     ]:
-        reset_queries()  # DEBUG's query log is capped: a full one would hide this request's queries
-        with CaptureQueriesContext(connection) as queries:
-            response = client.get(url)
+        response, queries = counted(url)
         body = response.content
         times = timed(lambda url=url: client.get(url), iterations * 4)
         rows.append(
             [
                 name,
                 response.status_code,
-                len(queries),
+                queries,
                 f"{statistics.median(times):.1f}",
                 f"{p95(times):.1f}",
                 f"{len(body):,}",
