@@ -8,6 +8,7 @@ from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
 
+from helpcenter.limits import over_limit
 from troubleshoot.browse import categories_overview
 from troubleshoot.pagecache import PAGE_TIMEOUT, content_generation
 
@@ -36,7 +37,9 @@ def search_page(request):
     query = request.GET.get("q", "")[:MAX_QUERY]
     results = cached_search(query)
     search_id = None
-    if query.strip() and request.method == "GET":  # a HEAD (link previews, monitors) is not a seller's search
+    # A HEAD (link previews, monitors) is not a seller's search; past the address's search limit (a bot) the page
+    # still answers but stops filling the log.
+    if query.strip() and request.method == "GET" and not over_limit(request, "search"):
         source = request.GET.get("from", "")
         source = source if source in SearchLog.Source.values else SearchLog.Source.PAGE
         search_id = log_search(parse_id(request.GET.get("sid")), query, len(results), source)
@@ -54,7 +57,13 @@ def search_page(request):
 
 @require_safe
 def api_search(request):
-    """`GET /api/search?q=&limit=`: {"query", "results": [{"slug", "kind", "title", "url", "snippet", "score"}]}."""
+    """`GET /api/search?q=&limit=`: {"query", "results": [{"slug", "kind", "title", "url", "snippet", "score"}]}.
+
+    Rate limited per client address (429 with Retry-After past RATE_LIMIT_SEARCH)."""
+    if over_limit(request, "search"):
+        response = JsonResponse({"error": "Too many searches from this address; try again in a minute."}, status=429)
+        response["Retry-After"] = "60"
+        return response
     query = request.GET.get("q", "")[:MAX_QUERY]
     try:
         limit = max(1, min(int(request.GET.get("limit", API_DEFAULT_LIMIT)), MAX_RESULTS))

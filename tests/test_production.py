@@ -127,6 +127,20 @@ def test_support_requests_are_rate_limited_and_what_was_typed_is_kept(client, ch
     assert SupportRequest.objects.count() == 1
 
 
+def test_search_api_is_rate_limited_and_the_search_page_stops_logging_a_flood(client, library, settings):
+    from search.models import SearchLog
+
+    settings.HELPCENTER_RATE_LIMITS = {**settings.HELPCENTER_RATE_LIMITS, "search": "2/m"}
+    for _ in range(2):
+        assert client.get("/api/search?q=lock+date").status_code == 200
+    refused = client.get("/api/search?q=lock+date")
+    assert refused.status_code == 429 and refused["Retry-After"] == "60" and "error" in refused.json()
+    logged = SearchLog.objects.count()
+    response = client.get("/search/?q=lock+date")  # a seller's page still answers...
+    assert response.status_code == 200 and "lock" in response.content.decode().lower()
+    assert SearchLog.objects.count() == logged  # ...but a flood no longer fills the log
+
+
 # Two app servers, one run
 
 

@@ -8,7 +8,6 @@ partial, everything else the full page, so every form works with JavaScript off.
 
 import uuid
 
-from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -17,9 +16,8 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import push_url, replace_url
-from django_ratelimit import ALL
-from django_ratelimit.core import is_ratelimited
 
+from helpcenter.limits import over_limit
 from incidents.banners import active_incident_ids
 from search.log import record_opened, record_unknown_code
 
@@ -38,12 +36,6 @@ REFUSED = 422
 # message. htmx swaps it in like a 422.
 TOO_MANY = 429
 SLOW_DOWN = "That's a lot of requests from your connection. Please wait a minute, then try again: nothing is lost."
-
-
-def over_limit(request, group: str) -> bool:
-    """Count this request against its address's limit for `group`; True once the limit is passed."""
-    rate = settings.HELPCENTER_RATE_LIMITS[group]
-    return is_ratelimited(request, group=group, key="ip", rate=rate, method=ALL, increment=True)
 
 
 HOME_ARTICLES = 6
