@@ -55,6 +55,8 @@ INSTALLED_APPS = [
     "django_ratelimit",
     "troubleshoot",
     "support",
+    "search",
+    "incidents",
 ]
 
 MIDDLEWARE = [
@@ -156,6 +158,10 @@ CACHES = {
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
     )
 }
+
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # PostgreSQL's search lookups (trigram similarity for misspellings).
+    INSTALLED_APPS.append("django.contrib.postgres")
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -9,6 +9,7 @@ admin.site.site_title = "Help portal admin"
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("", include("support.urls")),
+    path("", include("search.urls")),
     path("", include("troubleshoot.urls")),
 ]
 

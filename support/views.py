@@ -22,11 +22,11 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from helpcenter.limits import over_limit
 from troubleshoot import versions
 from troubleshoot.forms import SupportRequestForm
 from troubleshoot.graph import picture
 from troubleshoot.models import Answer, Article, Checker, FollowUp, Run
-from troubleshoot.views import over_limit
 
 from . import charts, followups, gaps, stats
 from .forms import FOLLOWUP_ANSWERS, ArticleFeedbackForm, RequestUpdateForm, RunFilterForm

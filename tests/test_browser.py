@@ -482,6 +482,56 @@ def test_error_code_link_lands_on_its_checker_and_logs_source_email(live_server,
     assert page_errors == []
 
 
+@browser_test
+def test_search_as_you_type_on_the_home_page_and_the_opened_result_is_logged(live_server, page, page_errors, library):
+    from search.models import SearchLog
+
+    page.goto(f"{live_server.url}/")
+    page.get_by_label("Search help or paste an error message").press_sequentially("xero disconected", delay=20)
+    result = page.locator("#search-results").get_by_role("link", name=re.compile("^Xero shows as disconnected"))
+    expect(result).to_be_visible()
+    expect(page).to_have_url(f"{live_server.url}/")  # results came in place, no navigation
+    result.click()
+    expect(page).to_have_url(re.compile(r"/troubleshoot/xero-disconnected/\?source=search&q=xero"))
+    answer(page, "Yes")
+    expect(heading(page)).to_have_text("Reconnect Xero")
+
+    row = SearchLog.objects.get()  # the box's as-you-type requests are one row
+    assert (row.query, row.source, row.opened_slug) == ("xero disconected", "home", "xero-disconnected")
+    run = the_run()
+    assert run.source == Run.Source.SEARCH and run.source_detail == "xero disconected"
+    assert page_errors == []
+
+
+@browser_test
+def test_without_javascript_search_is_a_plain_get(live_server, no_js_page, library):
+    page = no_js_page
+    page.goto(f"{live_server.url}/")
+    page.get_by_label("Search help or paste an error message").fill("Error: Account Code Archived (400)")
+    page.get_by_role("button", name="Search", exact=True).click()
+    expect(page).to_have_url(re.compile(r"/search/\?q=Error"))
+    expect(page.get_by_text("Matches your error")).to_be_visible()
+    page.get_by_role("link", name=re.compile("^Account mapping errors")).click()
+    expect(page).to_have_url(re.compile(r"/troubleshoot/account-mapping-error/\?source=search"))
+
+
+@browser_test
+def test_incident_banner_comes_first_and_search_pages_are_accessible(live_server, page, library):
+    from incidents.models import Incident
+
+    Incident.objects.create(message="Xero is having problems sending settlements.", everywhere=True)
+    page.goto(f"{live_server.url}/")
+    expect(page.get_by_role("status").first).to_contain_text("Known problem: Xero is having problems")
+    page.get_by_label("Search help or paste an error message").press_sequentially("zzqx", delay=20)
+    expect(page.locator("#search-results")).to_contain_text("Nothing matched")
+    assert_accessible(page, "home with an incident and a search that found nothing")
+    page.goto(f"{live_server.url}/category/sending-settlements/")
+    assert_accessible(page, "category")
+    page.goto(f"{live_server.url}/e/UNKNOWN-9/")
+    expect(page.get_by_text("Known problem:")).to_be_visible()
+    assert_accessible(page, "unknown code with an incident")
+
+
 # Mobile
 
 

@@ -445,15 +445,19 @@ def test_step_transition_query_count(client, checker, django_assert_num_queries)
 
 
 def test_start_page_query_count(client, checker, django_assert_num_queries):
-    # The checker, and its live version once; after that the version comes from the cache.
-    with django_assert_num_queries(2):
+    # The checker, and its live version once; after that the version comes from the cache. And the active incidents.
+    with django_assert_num_queries(3):
         client.get(f"/troubleshoot/{checker.slug}/")
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(2):
         client.get(f"/troubleshoot/{checker.slug}/")
 
 
 def test_home_query_count_does_not_grow_with_checkers(client, library, django_assert_num_queries):
-    with django_assert_num_queries(3):
+    # A cold page: the incidents' schedule and the active ones, categories with counts, their first checkers, the
+    # most used checkers, the latest guides. Then the whole page comes from the cache.
+    with django_assert_num_queries(6):
+        client.get("/")
+    with django_assert_num_queries(0):
         client.get("/")
 
 
@@ -583,7 +587,7 @@ def test_server_error_page_is_the_portals_and_says_answers_are_saved(checker, mo
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("troubleshoot.views.published_categories", broken)
+    monkeypatch.setattr("troubleshoot.views.categories_overview", broken)
     response = Client(raise_request_exception=False).get("/")
     html = response.content.decode()
     assert response.status_code == 500

@@ -508,7 +508,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # No date hierarchy and no per-checker filter: at 200,000 runs and 5,000 checkers they cost seconds a page
     # (a DISTINCT over every run's month, a link per checker). Search by the checker's slug instead; the review
     # pages filter runs by date, checker and version.
-    list_filter = [StatusFilter, "source"]
+    list_filter = [StatusFilter, "source", ("incident", admin.EmptyFieldListFilter)]
     search_fields = ["=id", "checker__slug", "error_code", "support_request__reference", "support_request__email"]
     show_full_result_count = False
     fields = [
@@ -521,6 +521,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "source",
         "source_detail",
         "error_code",
+        "incident",
         "started_at",
         "last_activity_at",
         "ended_at",

@@ -367,6 +367,14 @@ class Run(models.Model):
         max_length=200, blank=True, help_text="The search words or article the seller came from."
     )
     error_code = models.CharField(max_length=40, blank=True, help_text="Code from the link, if any.")
+    incident = models.ForeignKey(
+        "incidents.Incident",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="runs",
+        help_text="A known incident affecting this checker when the run began.",
+    )
     current_step_key = models.SlugField(
         max_length=60, blank=True, help_text="Key of the step on screen, in the run's version."
     )

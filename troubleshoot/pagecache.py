@@ -35,11 +35,12 @@ def content_changed(**kwargs) -> None:
         cache.set(GENERATION_KEY, content_generation() + 1, timeout=None)
 
 
-def cached_page(*params: str):
+def cached_page(*params: str, vary=None):
     """Serve a view's successful GET/HEAD answers from the cache until content changes.
 
     The page is filed under its path and only the query parameters named in `params` (the rest can't change
-    what it shows), so random query strings can't fill the cache.
+    what it shows), so random query strings can't fill the cache. `vary(request)`, if given, returns what else the
+    page depends on (the active incidents, whose banners start and end with the clock, not with a save).
     """
 
     def decorator(view):
@@ -48,6 +49,8 @@ def cached_page(*params: str):
             if request.method not in ("GET", "HEAD"):
                 return view(request, *args, **kwargs)
             shown = [(name, request.GET.get(name, "")[:500]) for name in params]
+            if vary is not None:
+                shown.append(("", vary(request)))
             fingerprint = hashlib.sha256(repr((request.path, bool(request.htmx), shown)).encode()).hexdigest()
             key = f"page:{content_generation()}:{fingerprint}"
             hit = cache.get(key)

@@ -30,6 +30,15 @@ def role_codenames(app_label: str = "troubleshoot") -> dict[str, list[str]]:
 
 def create_roles(apps, schema_editor, app_label: str = "troubleshoot") -> None:
     """Data migration: the two groups with `app_label`'s permissions (creating the permissions first if needed)."""
+    grant(apps, app_label, role_codenames(app_label))
+
+
+def create_support_roles(apps, schema_editor) -> None:
+    create_roles(apps, schema_editor, "support")
+
+
+def grant(apps, app_label: str, grants: dict[str, list[str]]) -> None:
+    """Data migration: add `app_label`'s permissions (created first on a fresh database) to the roles."""
     from django.contrib.auth.management import create_permissions
 
     app_config = apps.get_app_config(app_label)
@@ -38,10 +47,6 @@ def create_roles(apps, schema_editor, app_label: str = "troubleshoot") -> None:
     app_config.models_module = None
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    for name, codenames in role_codenames(app_label).items():
+    for name, codenames in grants.items():
         group, _ = Group.objects.get_or_create(name=name)
         group.permissions.add(*Permission.objects.filter(content_type__app_label=app_label, codename__in=codenames))
-
-
-def create_support_roles(apps, schema_editor) -> None:
-    create_roles(apps, schema_editor, "support")

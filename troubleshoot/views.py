@@ -8,22 +8,23 @@ partial, everything else the full page, so every form works with JavaScript off.
 
 import uuid
 
-from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Prefetch
+from django.core.paginator import Paginator
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import push_url, replace_url
-from django_ratelimit import ALL
-from django_ratelimit.core import is_ratelimited
 
+from helpcenter.limits import over_limit
+from incidents.banners import active_incident_ids
+from search.log import record_opened, record_unknown_code
 from support import followups
 from support.forms import FollowUpForm
 
 from . import versions, walk
+from .browse import categories_overview, most_used_checkers
 from .forms import (
     NONE_FIT_NEEDS_A_LINE,
     AnswerForm,
@@ -35,7 +36,6 @@ from .forms import (
 )
 from .models import Answer, Article, Category, Checker, ErrorCode, Run
 from .pagecache import cached_page
-from .search import MAX_QUERY, search
 
 # The status of a step panel shown again with a message: a stale or forged answer, a form with errors. Not 400:
 # under DEBUG, django-htmx's debug script takes over 400/403/404/500 answers to htmx and shows them full page,
@@ -48,38 +48,51 @@ TOO_MANY = 429
 SLOW_DOWN = "That's a lot of requests from your connection. Please wait a minute, then try again: nothing is lost."
 
 
-def over_limit(request, group: str) -> bool:
-    """Count this request against its address's limit for `group`; True once the limit is passed."""
-    rate = settings.HELPCENTER_RATE_LIMITS[group]
-    return is_ratelimited(request, group=group, key="ip", rate=rate, method=ALL, increment=True)
+HOME_ARTICLES = 6
+PER_PAGE = 50
 
 
-def published_categories():
-    return Category.objects.prefetch_related(
-        Prefetch("checkers", queryset=Checker.objects.published().order_by("position", "title"))
-    )
+def _overview_context() -> dict:
+    return {"categories": categories_overview(), "most_used": most_used_checkers()}
 
 
 @require_safe
-@cached_page()
+@cached_page(vary=lambda request: active_incident_ids())
 def home(request):
+    articles = Article.objects.published().select_related("live_version").order_by("-pk")[:HOME_ARTICLES]
     return TemplateResponse(
         request,
         "troubleshoot/home.html",
-        {"categories": published_categories(), "articles": Article.objects.published().select_related("live_version")},
+        {**_overview_context(), "articles": articles},
     )
 
 
 @require_safe
-@cached_page("q")
-def search_results(request):
-    query = request.GET.get("q", "")[:MAX_QUERY].strip()
-    return TemplateResponse(request, "troubleshoot/search.html", {"query": query, "results": search(query)})
+def category(request, slug):
+    """Every published checker and article of one category, a page at a time."""
+    category = get_object_or_404(Category, slug=slug)
+    checkers = Paginator(category.checkers.published().order_by("position", "title"), PER_PAGE)
+    articles = Paginator(category.articles.published().select_related("live_version").order_by("title"), PER_PAGE)
+    return TemplateResponse(
+        request,
+        "troubleshoot/category.html",
+        {
+            "category": category,
+            "checkers": checkers.get_page(request.GET.get("page")),
+            "articles": articles.get_page(request.GET.get("articles_page")),
+        },
+    )
 
 
 @require_safe
-@cached_page("feedback")  # "?feedback=thanks" after a vote without JavaScript
 def article_detail(request, slug):
+    # Recorded before the page cache answers: a seller opening this article from search results.
+    record_opened(request.GET.get("search"), "article", slug)
+    return _article_page(request, slug)
+
+
+@cached_page("feedback")  # "?feedback=thanks" after a vote without JavaScript is a page of its own
+def _article_page(request, slug):
     article = get_object_or_404(Article.objects.published().select_related("category"), slug=slug)
     checkers = article.checkers.published().order_by("title")
     page = versions.article_page(article.live_version_id)  # the published text, never the draft
@@ -97,10 +110,11 @@ def error_code(request, code):
         .first()
     )
     if found is None:
+        record_unknown_code(code)
         return TemplateResponse(
             request,
             "troubleshoot/error_code_unknown.html",
-            {"code": code[:40], "categories": published_categories()},
+            {"code": code[:40], **_overview_context()},
             status=404,
         )
     source = request.GET.get("source", Run.Source.EMAIL)
@@ -109,7 +123,7 @@ def error_code(request, code):
 
 
 def page_not_found(request, exception):
-    return TemplateResponse(request, "404.html", {"categories": published_categories()}, status=404).render()
+    return TemplateResponse(request, "404.html", _overview_context(), status=404).render()
 
 
 # The checker itself
@@ -194,6 +208,7 @@ def _start(source: str, source_detail: str, code: str) -> dict:
 @require_safe
 def checker_start(request, slug):
     checker = _checker(slug)
+    record_opened(request.GET.get("search"), "checker", slug)
     params = request.GET
     start = _start(
         params.get("source", Run.Source.DIRECT), params.get("q", params.get("article", "")), params.get("code", "")

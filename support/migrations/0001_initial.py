@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
     initial = True
 
     dependencies = [
-        ('troubleshoot', '0003_review_log'),
+        ('troubleshoot', '0004_review_log'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 

@@ -15,7 +15,7 @@ def fill_started_on(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('troubleshoot', '0002_roles'),
+        ('troubleshoot', '0003_run_incident'),
     ]
 
     operations = [

@@ -1,0 +1,169 @@
+"""Finding the right checker or article for what a seller types or pastes.
+
+1. An error code or a known error text anywhere inside the query wins outright (sellers paste whole messages and
+   logs), as does a staff phrasing typed exactly.
+2. Otherwise the full-text index ranks documents by field weight (`backends.py`), after the query's words are
+   widened: synonyms staff manage, misspellings corrected to the index's nearest word, and the last word taken as
+   a prefix while the seller is still typing.
+3. Only what helps: results scoring under a fraction of the best are dropped, and at most ten are returned.
+
+Every query, however odd (FTS operators, quotes, NUL, SQL, emoji, 10 KB of log), goes through `normalise` first,
+and only published content is returned, whatever the index holds.
+"""
+
+from dataclasses import dataclass
+
+from troubleshoot.models import Article, Checker
+
+from . import backends
+from .backends import Alternative, Term
+from .index import searchable_articles, searchable_checkers
+from .models import Document, Phrase, Synonym, Word
+from .text import contains_phrase, normalise, tokens
+
+MAX_QUERY = 10_000  # a pasted log; the error text may be anywhere in it
+MAX_RESULTS = 10
+MAX_TERMS = 32  # words of a long paste that go to the full-text index
+MAX_CORRECTIONS = 4
+FLOOR = 0.3  # a full-text result must score at least this fraction of the best one
+CANDIDATES = 40
+CHECKER_SHOWN = ["slug", "title", "symptom", "category_id"]
+ARTICLE_SHOWN = ["slug"]
+SCORE_CODE, SCORE_SIGNATURE, SCORE_PHRASING, SCORE_PART_OF_SIGNATURE, SCORE_TEXT = 100.0, 90.0, 85.0, 60.0, 50.0
+
+
+@dataclass
+class Result:
+    kind: str  # "checker" or "article"
+    item: Checker | Article
+    score: float
+    matched: str = ""  # the error code or error text that matched, if any
+    title: str = ""  # as indexed: an article's published title, not its draft
+    snippet: str = ""  # the symptom or summary, as indexed
+
+    @property
+    def url(self) -> str:
+        return self.item.get_absolute_url()
+
+    @property
+    def slug(self) -> str:
+        return self.item.slug
+
+
+def search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
+    needle = normalise((query or "")[:MAX_QUERY])
+    if not needle:
+        return []
+    limit = max(1, min(limit, MAX_RESULTS))
+    found = exact_matches(needle)
+    terms = widen(needle, prefix=not (query or "").endswith((" ", "\n")))
+    ranked = backends.backend().match(terms, CANDIDATES) if terms else []
+    if not found:
+        found = partial_matches(needle, [doc_id for doc_id, _ in ranked])
+    if ranked:
+        best = ranked[0][1]
+        for doc_id, rank in ranked:
+            if best > 0 and rank >= FLOOR * best:
+                score = round(SCORE_TEXT * rank / best, 2)
+                if score > found.get(doc_id, (0.0, ""))[0]:
+                    found[doc_id] = (score, "")
+    return _results(found, limit)
+
+
+def exact_matches(needle: str) -> dict[int, tuple[float, str]]:
+    """Documents whose error code, error text or phrasing is in the query: {document id: (score, what matched)}."""
+    found: dict[int, tuple[float, str]] = {}
+
+    def keep(doc_id: int, score: float, matched: str) -> None:
+        if score > found.get(doc_id, (0.0, ""))[0]:
+            found[doc_id] = (score, matched)
+
+    words = list(dict.fromkeys(needle.split()))[:2000]
+    for doc_id, kind, text, original in Phrase.objects.filter(first_word__in=words).values_list(
+        "document_id", "kind", "text", "original"
+    ):
+        if kind == Phrase.Kind.PHRASING:
+            if text == needle:
+                keep(doc_id, SCORE_PHRASING, "")
+        elif contains_phrase(needle, text):
+            # A longer error text is the more specific one when a log holds two.
+            score = SCORE_CODE if kind == Phrase.Kind.CODE else SCORE_SIGNATURE + min(len(text.split()), 9) / 10
+            keep(doc_id, score, original)
+    return found
+
+
+def partial_matches(needle: str, candidates: list[int]) -> dict[int, tuple[float, str]]:
+    """Candidates with a known error text that contains the whole query: part of it, typed from memory."""
+    if not 8 <= len(needle) <= 200 or not candidates:
+        return {}
+    phrases = Phrase.objects.filter(kind=Phrase.Kind.SIGNATURE, document_id__in=candidates)
+    return {
+        doc_id: (SCORE_PART_OF_SIGNATURE, original)
+        for doc_id, text, original in phrases.values_list("document_id", "text", "original")
+        if contains_phrase(text, needle)
+    }
+
+
+def widen(needle: str, *, prefix: bool = False) -> list[Term]:
+    """The query's words as full-text terms, each with its misspelling fixed, plus synonyms as terms of their own."""
+    words = tokens(needle)[:MAX_TERMS]
+    if not words:
+        return []
+    simple = [w for w in words if w.isalpha() and len(w) >= 4]
+    known = set(Word.objects.filter(word__in=simple).values_list("word", flat=True)) if simple else set()
+    unknown = [w for w in simple if w not in known][:MAX_CORRECTIONS]
+    corrections = {word: fixed for word in unknown if (fixed := backends.correct(word))}
+    terms: list[Term] = []
+    for position, word in enumerate(words):
+        is_last = position == len(words) - 1
+        term = [Alternative(tuple(_parts(word)), prefix=prefix and is_last and len(word) >= 3)]
+        if word in corrections:
+            term.append(Alternative((corrections[word],)))
+        terms.append(term)
+    corrected = " ".join(corrections.get(word, word) for word in needle.split())
+    for synonym_terms in synonyms_in(f"{needle} {corrected}"):
+        terms.append([Alternative(tuple(_parts(term))) for term in synonym_terms])
+    return terms
+
+
+def _parts(phrase: str) -> list[str]:
+    return [part for part in phrase.replace("_", " ").replace("-", " ").split() if part]
+
+
+def synonyms_in(needle: str) -> list[list[str]]:
+    """For each synonym group that the query uses, its other terms."""
+    groups = []
+    for row in Synonym.objects.all():
+        terms = row.term_list
+        if any(contains_phrase(needle, term) for term in terms):
+            others = [term for term in terms if not contains_phrase(needle, term)]
+            if others:
+                groups.append(others)
+    return groups
+
+
+def _results(found: dict[int, tuple[float, str]], limit: int) -> list[Result]:
+    """The documents as published checkers and articles, best first; anything no longer published is dropped."""
+    if not found:
+        return []
+    documents = list(
+        Document.objects.filter(pk__in=list(found)).values_list(
+            "pk", "checker_id", "article_id", "popularity", "title", "summary"
+        )
+    )
+    # By primary key, with only what a result needs (steps and article bodies stay in the database).
+    checkers = searchable_checkers().filter(pk__in=[row[1] for row in documents if row[1]]).only(*CHECKER_SHOWN)
+    articles = searchable_articles().filter(pk__in=[row[2] for row in documents if row[2]]).only(*ARTICLE_SHOWN)
+    checkers, articles = {c.pk: c for c in checkers}, {a.pk: a for a in articles}
+    results = []
+    for doc_id, checker_id, article_id, popularity, title, summary in documents:
+        item = checkers.get(checker_id) if checker_id else articles.get(article_id)
+        if item is not None:
+            result = Result(_kind(item), item, *found[doc_id], title=title, snippet=summary)
+            results.append((-result.score, -popularity, title, result))
+    results.sort(key=lambda row: row[:3])
+    return [row[3] for row in results[:limit]]
+
+
+def _kind(item: Checker | Article) -> str:
+    return Document.Kind.CHECKER if isinstance(item, Checker) else Document.Kind.ARTICLE

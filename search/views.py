@@ -1,0 +1,90 @@
+"""Search as a page (full, or the results partial for as-you-type with htmx) and as JSON for the integration."""
+
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import JsonResponse
+from django.template.response import TemplateResponse
+from django.views.decorators.http import require_safe
+
+from helpcenter.limits import over_limit
+from troubleshoot.browse import categories_overview
+from troubleshoot.pagecache import PAGE_TIMEOUT, content_generation
+
+from .log import log_search, parse_id
+from .models import SearchLog
+from .search import MAX_QUERY, MAX_RESULTS, Result, search
+
+API_DEFAULT_LIMIT = 5
+
+
+def cached_search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
+    """Search results are the same for everyone until content changes (a save, a publish, a synonym or phrasing
+    moves the content generation on, see troubleshoot/pagecache.py), so they are cached per query; the page
+    itself isn't, because each search is logged and its result links carry its log id."""
+    digest = hashlib.sha256(f"{limit}:{query}".encode()).hexdigest()
+    key = f"search:{content_generation()}:{digest}"
+    results = cache.get(key)
+    if results is None:
+        results = search(query, limit)
+        cache.set(key, results, PAGE_TIMEOUT)
+    return results
+
+
+@require_safe
+def search_page(request):
+    query = request.GET.get("q", "")[:MAX_QUERY]
+    results = cached_search(query)
+    search_id = None
+    # A HEAD (link previews, monitors) is not a seller's search; past the address's search limit (a bot) the page
+    # still answers but stops filling the log.
+    if query.strip() and request.method == "GET" and not over_limit(request, "search"):
+        source = request.GET.get("from", "")
+        source = source if source in SearchLog.Source.values else SearchLog.Source.PAGE
+        search_id = log_search(parse_id(request.GET.get("sid")), query, len(results), source)
+    context = {
+        "query": query.strip(),
+        "results": results,
+        "search_id": search_id,
+        "support_email": settings.SUPPORT_EMAIL,
+    }
+    if query.strip() and not results:
+        context["categories"] = categories_overview(checkers_per_category=0)
+    template = "search/search.html#results" if request.htmx else "search/search.html"
+    return TemplateResponse(request, template, context)
+
+
+@require_safe
+def api_search(request):
+    """`GET /api/search?q=&limit=`: {"query", "results": [{"slug", "kind", "title", "url", "snippet", "score"}]}.
+
+    Rate limited per client address (429 with Retry-After past RATE_LIMIT_SEARCH)."""
+    if over_limit(request, "search"):
+        response = JsonResponse({"error": "Too many searches from this address; try again in a minute."}, status=429)
+        response["Retry-After"] = "60"
+        return response
+    query = request.GET.get("q", "")[:MAX_QUERY]
+    try:
+        limit = max(1, min(int(request.GET.get("limit", API_DEFAULT_LIMIT)), MAX_RESULTS))
+    except ValueError:
+        limit = API_DEFAULT_LIMIT
+    results = cached_search(query, limit)
+    if query.strip() and request.method == "GET":
+        log_search(None, query, len(results), SearchLog.Source.API)
+    return JsonResponse(
+        {
+            "query": query,
+            "results": [
+                {
+                    "slug": result.slug,
+                    "kind": result.kind,
+                    "title": result.title,
+                    "url": request.build_absolute_uri(result.url),
+                    "snippet": result.snippet,
+                    "score": result.score,
+                }
+                for result in results
+            ],
+        }
+    )

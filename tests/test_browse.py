@@ -1,0 +1,93 @@
+"""Browsing a large library: home, 404 and unknown-code pages stay small; a page per category lists the rest."""
+
+import pytest
+
+from tests.conftest import make_checker
+from troubleshoot.models import Category, Checker, CheckerVersion
+from troubleshoot.pagecache import content_changed
+
+pytestmark = pytest.mark.django_db
+
+
+STEPS = [{"key": "only", "title": "Only", "question": "Fixed?", "answers": [{"label": "Yes", "outcome": "resolved"}]}]
+
+
+def listed_checkers(category: Category, numbers) -> None:
+    """Published checkers in bulk (a minimal live version each), as a large library has them."""
+    checkers = Checker.objects.bulk_create(
+        Checker(slug=f"many-{n:02}", title=f"Many checker {n:02}", symptom="Same.", category=category, position=n)
+        for n in numbers
+    )
+    found = CheckerVersion.objects.bulk_create(
+        CheckerVersion(checker=checker, number=1, data={"slug": checker.slug, "steps": STEPS}) for checker in checkers
+    )
+    for checker, version in zip(checkers, found, strict=True):
+        checker.live_version = version
+    Checker.objects.bulk_update(checkers, ["live_version"])
+    content_changed()  # bulk writes send no signals
+
+
+@pytest.fixture
+def big_category(db):
+    category = Category.objects.create(slug="big", name="Big category")
+    listed_checkers(category, range(60))
+    return category
+
+
+@pytest.mark.parametrize("url", ["/", "/no-such-page/", "/e/UNKNOWN-1/"])
+def test_pages_that_list_content_show_a_few_per_category(client, big_category, url):
+    html = client.get(url).content.decode()
+    assert "Many checker 00" in html and "Many checker 03" in html and "Many checker 04" not in html
+    assert "All 60 in Big category" in html and "/category/big/" in html
+
+
+def test_home_query_count_and_size_stay_flat(client, big_category, django_assert_num_queries):
+    small = len(client.get("/").content)
+    listed_checkers(big_category, range(60, 600))
+    # A new page (content changed): the incidents' schedule and the active ones, categories, their first
+    # checkers, the latest guides (the most used ranking is cached for five minutes).
+    with django_assert_num_queries(5):
+        large = len(client.get("/").content)
+    assert abs(large - small) < 100
+
+
+def test_category_page_lists_every_checker_a_page_at_a_time(client, big_category):
+    first = client.get("/category/big/").content.decode()
+    assert "Many checker 00" in first and "Many checker 49" in first and "Many checker 50" not in first
+    assert "Page 1 of 2" in first
+    second = client.get("/category/big/", {"page": "2"}).content.decode()
+    assert "Many checker 59" in second
+    assert client.get("/category/big/", {"page": "nonsense"}).status_code == 200
+    assert client.get("/category/nope/").status_code == 404
+
+
+def test_drafts_are_not_listed(client, big_category):
+    Checker.objects.filter(slug="many-00").update(is_published=False)
+    assert "Many checker 00" not in client.get("/").content.decode()
+    assert "Many checker 00" not in client.get("/category/big/").content.decode()
+
+
+def test_most_used_checkers_come_from_recent_runs(client, big_category):
+    import uuid
+
+    from tests.conftest import choice, first_step
+    from troubleshoot import versions, walk
+
+    popular = make_checker("popular", category=big_category)
+    popular.position = 99
+    popular.save()
+    flow = versions.flow_of(popular.live_version_id)
+    for _ in range(2):
+        walk.start_run(flow, uuid.uuid4(), first_step(popular), choice(popular, "start", "Yes"))
+    html = client.get("/").content.decode()
+    assert "Most used" in html and html.index(popular.title) < html.index("Many checker 00")
+
+
+def test_the_overview_is_cached_and_forgotten_when_content_is_saved(client, big_category, django_assert_num_queries):
+    client.get("/")
+    with django_assert_num_queries(0):  # the whole page from the cache
+        client.get("/")
+    checker = Checker.objects.get(slug="many-00")
+    checker.title = "Renamed checker"
+    checker.save()
+    assert "Renamed checker" in client.get("/").content.decode()

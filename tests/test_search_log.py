@@ -1,0 +1,139 @@
+"""The search log, the unknown-code log, and staff acting on them in the admin."""
+
+import re
+import uuid
+
+import pytest
+from django.contrib.auth.models import Group, User
+
+from search.log import record_unknown_code
+from search.models import Phrasing, SearchLog, UnknownCode
+from search.search import search
+from troubleshoot.roles import EDITORS
+
+pytestmark = pytest.mark.django_db
+
+HTMX = {"headers": {"HX-Request": "true"}}
+
+
+@pytest.fixture
+def support_client(client, db):
+    user = User.objects.create_user("support", password="pw-for-tests-only", is_staff=True)
+    user.groups.add(Group.objects.get(name=EDITORS))
+    client.force_login(user)
+    return client
+
+
+def search_id_in(html: str) -> str:
+    return re.search(r"search=([0-9a-f-]{36})", html).group(1)
+
+
+def test_a_search_is_logged_with_its_result_count_and_source(client, library):
+    client.get("/search/", {"q": "Lock Date!", "from": "home"})
+    row = SearchLog.objects.get()
+    assert (row.query, row.normalised, row.source) == ("Lock Date!", "lock date", "home")
+    assert row.result_count == len(search("Lock Date!")) > 0
+
+
+def test_as_you_type_requests_of_one_box_are_one_row(client, library):
+    box = str(uuid.uuid4())
+    for typed in ["xer", "xero dis", "xero disconnected"]:
+        client.get("/search/", {"q": typed, "sid": box, "from": "home"}, **HTMX)
+    row = SearchLog.objects.get()
+    assert str(row.pk) == box and row.query == "xero disconnected"
+
+
+def test_empty_queries_and_forged_ids_are_harmless(client, library):
+    client.get("/search/", {"q": "   "})
+    assert not SearchLog.objects.exists()
+    client.get("/search/", {"q": "lock", "sid": "not-a-uuid", "from": "<script>"})
+    assert SearchLog.objects.get().source == "page"
+
+
+def test_opening_a_result_is_recorded(client, library):
+    html = client.get("/search/", {"q": "lock date"}).content.decode()
+    search_id = search_id_in(html)
+    link = re.search(r'href="(/troubleshoot/lock-date/\?[^"]+)"', html).group(1).replace("&amp;", "&")
+    page = client.get(link)
+    assert 'name="source" value="search"' in page.content.decode()
+    row = SearchLog.objects.get(pk=search_id)
+    assert (row.opened_kind, row.opened_slug) == ("checker", "lock-date") and row.opened_at
+    client.get("/troubleshoot/xero-disconnected/", {"source": "search", "search": search_id})
+    assert SearchLog.objects.get(pk=search_id).opened_slug == "lock-date"  # the first opened counts
+
+
+def test_opening_an_article_from_search_is_recorded(client, library):
+    log_id = search_id_in(client.get("/search/", {"q": "troubleshooting connection issues"}).content.decode())
+    client.get("/articles/troubleshooting-xero-connection/", {"search": log_id})
+    assert SearchLog.objects.get(pk=log_id).opened_kind == "article"
+
+
+def test_api_searches_are_logged(client, library):
+    client.get("/api/search", {"q": "lock date"})
+    assert SearchLog.objects.get().source == "api"
+
+
+def test_top_searches_without_results_and_without_clicks(library):
+    for query in ["blorp", "blorp", "Blorp!", "lock date", "lock date", "xero plan"]:
+        SearchLog.objects.create(
+            query=query, normalised=query.lower().strip("!"), result_count=0 if "blorp" in query.lower() else 3
+        )
+    SearchLog.objects.filter(normalised="xero plan").update(opened_slug="xero-plan-limit")
+    assert [(r["normalised"], r["searches"]) for r in SearchLog.objects.top(no_results=True)] == [("blorp", 3)]
+    assert [(r["normalised"], r["searches"]) for r in SearchLog.objects.top(no_click=True)] == [("lock date", 2)]
+
+
+def test_unknown_codes_are_counted(client, library):
+    for code in ["nope-42", "NOPE-42", "other"]:
+        assert client.get(f"/e/{code}/").status_code == 404
+    record_unknown_code("bad\x00code\n")  # NUL never reaches the database (PostgreSQL refuses it)
+    assert dict(UnknownCode.objects.values_list("code", "count")) == {"NOPE-42": 2, "OTHER": 1, "BADCODE": 1}
+    client.get("/e/XC-001/")
+    assert not UnknownCode.objects.filter(code="XC-001").exists()
+
+
+def test_staff_attach_a_missed_query_in_one_click(support_client, library):
+    SearchLog.objects.create(query="bank feed kaput", normalised="bank feed kaput", result_count=0)
+    page = support_client.get("/admin/search/searchlog/top/")
+    html = page.content.decode()
+    assert page.status_code == 200 and "bank feed kaput" in html and "Found nothing" in html
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', html).group(1)
+    response = support_client.post(
+        "/admin/search/searchlog/attach/",
+        {"query": "bank feed kaput", "checker": "xero-disconnected", "csrfmiddlewaretoken": token},
+    )
+    assert response.status_code == 302
+    assert Phrasing.objects.get().checker.slug == "xero-disconnected"
+    assert search("bank feed kaput")[0].item.slug == "xero-disconnected"
+
+
+def test_no_click_rows_offer_their_results_as_one_click_buttons(support_client, library):
+    SearchLog.objects.create(query="lock date", normalised="lock date", result_count=2)
+    html = support_client.get("/admin/search/searchlog/top/").content.decode()
+    assert 'name="checker" value="lock-date"' in html
+
+
+def test_attach_refuses_unknown_checkers_and_get(support_client, library):
+    response = support_client.post("/admin/search/searchlog/attach/", {"query": "x", "checker": "nope"})
+    assert response.status_code == 302 and not Phrasing.objects.exists()
+    assert support_client.get("/admin/search/searchlog/attach/").status_code == 405
+
+
+def test_search_admin_is_staff_only(client, library):
+    for url in ["/admin/search/searchlog/top/", "/admin/search/searchlog/", "/admin/search/unknowncode/"]:
+        assert "/admin/login/" in client.get(url).url
+    assert client.post("/admin/search/searchlog/attach/", {"query": "x", "checker": "lock-date"}).status_code in {
+        302,
+        403,
+    }
+    assert not Phrasing.objects.exists()
+
+
+def test_staff_without_phrasing_rights_cannot_attach(client, library):
+    from django.contrib.auth.models import Permission
+
+    user = User.objects.create_user("reader", password="pw-for-tests-only", is_staff=True)
+    user.user_permissions.set(Permission.objects.filter(codename="view_searchlog"))
+    client.force_login(user)
+    assert client.get("/admin/search/searchlog/top/").status_code == 200
+    assert client.post("/admin/search/searchlog/attach/", {"query": "x", "checker": "lock-date"}).status_code == 403

@@ -1,0 +1,82 @@
+"""The library as sellers browse it: categories with their first few checkers, and the most used checkers.
+
+Pages that list content (home, the 404 and unknown-code pages, search's "nothing fits") show these, never the whole
+library, so they stay the same size with 5,000 checkers as with 13.
+"""
+
+from datetime import timedelta
+
+from django.core.cache import cache
+from django.db.models import Count, F, Q, Window
+from django.db.models.functions import RowNumber
+from django.utils import timezone
+
+from .models import Category, Checker, Run
+from .pagecache import content_generation
+
+CHECKERS_PER_CATEGORY = 4
+MOST_USED = 6
+MOST_USED_DAYS = 30
+MOST_USED_CACHE_KEY = "troubleshoot:most-used"
+MOST_USED_CACHE_SECONDS = 300
+OVERVIEW_CACHE_KEY = "troubleshoot:overview"
+OVERVIEW_CACHE_SECONDS = 60 * 60
+LISTED = ["slug", "title", "symptom", "category_id", "position"]  # what a list shows of a checker
+
+
+def categories_overview(checkers_per_category: int = CHECKERS_PER_CATEGORY) -> list[Category]:
+    """The categories that have published checkers, each with `checker_count` and its first few checkers
+    (`first_checkers`), in two queries however large the library grows.
+
+    Every seller-facing list page shows it, and with thousands of checkers it costs more than the rest of the
+    page, so it is cached under the content generation (see `pagecache.py`): any content change files it afresh.
+    """
+    key = f"{OVERVIEW_CACHE_KEY}:{content_generation()}:{checkers_per_category}"
+    overview = cache.get(key)
+    if overview is None:
+        overview = _categories_overview(checkers_per_category)
+        cache.set(key, overview, OVERVIEW_CACHE_SECONDS)
+    return overview
+
+
+def _categories_overview(checkers_per_category: int) -> list[Category]:
+    published = Checker.objects.published()
+    categories = list(
+        Category.objects.annotate(checker_count=Count("checkers", filter=Q(checkers__in=published)))
+        .filter(checker_count__gt=0)
+        .order_by("position", "name")  # Meta.ordering doesn't apply to aggregate queries
+    )
+    firsts: dict[int, list[Checker]] = {}
+    if checkers_per_category and categories:
+        ranked = (
+            published.only(*LISTED)
+            .annotate(place=Window(RowNumber(), partition_by=F("category_id"), order_by=[F("position"), F("title")]))
+            .filter(place__lte=checkers_per_category)
+        )
+        for checker in ranked.order_by("category_id", "place"):
+            firsts.setdefault(checker.category_id, []).append(checker)
+    for category in categories:
+        category.first_checkers = firsts.get(category.pk, [])
+    return categories
+
+
+def most_used_checkers(limit: int = MOST_USED) -> list[Checker]:
+    """The published checkers with the most runs started in the last 30 days.
+
+    Counting a month of runs is the one read on these pages that grows with traffic, so the ranking is cached for a
+    few minutes (per process); the checkers themselves are read fresh, so an unpublished one disappears at once.
+    """
+    counts = cache.get(MOST_USED_CACHE_KEY)
+    if counts is None:
+        since = timezone.now() - timedelta(days=MOST_USED_DAYS)
+        counts = dict(
+            Run.objects.filter(started_at__gte=since)
+            .values_list("checker_id")
+            .annotate(total=Count("pk"))
+            .order_by("-total")[: limit * 3]
+        )
+        cache.set(MOST_USED_CACHE_KEY, counts, MOST_USED_CACHE_SECONDS)
+    if not counts:
+        return []
+    checkers = Checker.objects.published().filter(pk__in=counts).only(*LISTED)
+    return sorted(checkers, key=lambda checker: (-counts[checker.pk], checker.title))[:limit]
