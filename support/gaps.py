@@ -1,8 +1,9 @@
 """The gap inbox: one ranked list of what to fix next, most sellers first.
 
 Each source is one small function `source(period) -> list[Gap]` (a grouped query or two, whatever the amount of
-data); `SOURCES` lists them. A new signal (the search log's searches that found nothing or that nobody clicked,
-unknown error codes on /e/<code>/: see issue #13) is one more function added to `SOURCES`.
+data); `SOURCES` lists them: steps where sellers said "None of these fit", escalated or left; articles voted
+unhelpful; and, from the search app's logs, searches that found nothing or whose results nobody opened, and
+unknown error codes on /e/<code>/. A new signal is one more function.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass, field
 from django.db.models import Case, Count, IntegerField, Max, Q, Value, When
 from django.urls import reverse
 
+from search.models import SearchLog, UnknownCode
 from troubleshoot import versions
 from troubleshoot.models import Answer, Checker, Run
 
@@ -30,15 +32,15 @@ class Gap:
     title: str
     where: str | int  # the checker's or article's name (a checker's id until `inbox` reads the names)
     count: int
-    before: int
+    before: int | None  # None when the source keeps no dates to compare with (unknown codes: a running count)
     fix_url: str
     fix_label: str
     examples: list[str] = field(default_factory=list)
     key: tuple = ()
 
     @property
-    def trend(self) -> int:
-        return self.count - self.before
+    def trend(self) -> int | None:
+        return None if self.before is None else self.count - self.before
 
 
 def _now_or_before(period: Period, field_name: str):
@@ -197,9 +199,69 @@ def unhelpful_articles(period: Period) -> list[Gap]:
     return list(gaps.values())
 
 
-# The search log's sources (searches with no result or no click, unknown error codes) join here once issue #13's
-# search app is on main.
-SOURCES: list[Callable[[Period], list[Gap]]] = [none_fit, escalations, abandons, unhelpful_articles]
+def _searches(period: Period, kind: str, title: str, **flags) -> list[Gap]:
+    """The most frequent searches of `period` by the search log's own rule (`SearchLog.objects.top(**flags)`), with
+    their count in the period before."""
+
+    def during(days: Period):
+        return SearchLog.objects.filter(created_at__gte=days.start, created_at__lt=days.end).top(**flags)
+
+    top = list(during(period)[:MOST_SEARCHES])
+    before = {
+        row["normalised"]: row["searches"]
+        for row in during(period.before()).filter(normalised__in=[row["normalised"] for row in top])
+    }
+    return [
+        Gap(
+            kind=kind,
+            title=f"“{row['query']}”: {title}",
+            where="Search",
+            count=row["searches"],
+            before=before.get(row["normalised"], 0),
+            fix_url=reverse("admin:search_searchlog_top"),
+            fix_label="Attach it to a checker",
+        )
+        for row in top
+    ]
+
+
+def searches_without_results(period: Period) -> list[Gap]:
+    """Searches that found nothing (the search log of issue #13)."""
+    return _searches(period, "Search: nothing found", "found nothing", no_results=True)
+
+
+def searches_without_clicks(period: Period) -> list[Gap]:
+    """Searches whose results nobody opened."""
+    return _searches(period, "Search: no click", "results nobody opened", no_click=True)
+
+
+def unknown_codes(period: Period) -> list[Gap]:
+    """Error codes that reached /e/<code>/ with no checker, seen in `period` (the log keeps a running count)."""
+    codes = UnknownCode.objects.filter(last_seen__gte=period.start, last_seen__lt=period.end).order_by("-count")
+    return [
+        Gap(
+            kind="Unknown error code",
+            title=f"{code.code}: no checker has this code",
+            where=f"/e/{code.code}/",
+            count=code.count,
+            before=None,
+            fix_url=reverse("admin:troubleshoot_checker_changelist"),
+            fix_label="Add the code to a checker",
+        )
+        for code in codes[:MOST_SEARCHES]
+    ]
+
+
+MOST_SEARCHES = 20
+SOURCES: list[Callable[[Period], list[Gap]]] = [
+    none_fit,
+    escalations,
+    abandons,
+    unhelpful_articles,
+    searches_without_results,
+    searches_without_clicks,
+    unknown_codes,
+]
 
 
 def inbox(period: Period, most: int = 50) -> list[Gap]:
@@ -226,5 +288,5 @@ def inbox(period: Period, most: int = 50) -> list[Gap]:
             gap.title = f"“{step.title if step else gap.key[2]}”: sellers left here"
         if isinstance(gap.where, int):
             gap.where = checkers.get(gap.where, ("", None))[0]
-    gaps.sort(key=lambda gap: (-gap.count, -gap.trend, gap.kind, gap.where, gap.title))
+    gaps.sort(key=lambda gap: (-gap.count, -(gap.trend or 0), gap.kind, gap.where, gap.title))
     return gaps[:most]

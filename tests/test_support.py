@@ -363,3 +363,32 @@ def test_request_queue_pages_with_a_cursor(client, known, monkeypatch):
     html = client.get("/support/requests/?" + older).content.decode()
     assert html.count("/support/requests/HC-") == 2 and "Older requests" not in html
     assert client.get("/support/requests/?before=nonsense").status_code == 200
+
+
+def test_gap_inbox_lists_searches_and_unknown_codes(client, known):
+    from search.models import SearchLog, UnknownCode
+
+    ten_days_ago = timezone.now() - timedelta(days=10)
+    for query, results, opened in [
+        ("payout missing", 0, ""),
+        ("Payout missing!", 0, ""),
+        ("payout missing", 0, ""),
+        ("xero gone", 3, ""),
+        ("xero gone", 3, "connection-error"),
+    ]:
+        SearchLog.objects.create(
+            query=query, normalised=query.lower().strip("!"), result_count=results, opened_slug=opened
+        )
+    old = SearchLog.objects.create(query="payout missing", normalised="payout missing", result_count=0)
+    SearchLog.objects.filter(pk=old.pk).update(created_at=ten_days_ago)
+    UnknownCode.objects.create(code="XC-999", count=4)
+    found = {gap.kind: gap for gap in gaps.inbox(stats.Period.from_params(PERIOD))}
+    nothing = found["Search: nothing found"]
+    assert (nothing.count, nothing.before, nothing.trend) == (3, 1, 2) and "payout missing" in nothing.title.lower()
+    no_click = found["Search: no click"]
+    assert no_click.count == 1 and "xero gone" in no_click.title
+    code = found["Unknown error code"]
+    assert (code.count, code.trend) == (4, None) and code.title.startswith("XC-999")
+    reviewer(client)
+    html = client.get("/support/gaps/", PERIOD).content.decode()
+    assert "XC-999" in html and "Attach it to a checker" in html
