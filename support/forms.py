@@ -20,6 +20,11 @@ class RunFilterForm(forms.Form):
         required=False,
         choices=[("", "Any outcome"), *Run.Outcome.choices, (Run.ABANDONED, "Abandoned")],
     )
+    incident = forms.ChoiceField(
+        required=False,
+        label="Known incident",
+        choices=[("", "With or without"), ("during", "Started during one"), ("outside", "Outside any")],
+    )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

@@ -88,6 +88,7 @@ class RunsReadout(Readout):
         "Ended at step",
         "Answers",
         "Still fixed?",
+        "During incident",
         "Support ref",
         "Run id",
     ]
@@ -111,6 +112,10 @@ class RunsReadout(Readout):
             runs = runs.filter(source=f["source"])
         if f.get("code"):
             runs = runs.filter(error_code=f["code"].strip().upper())
+        if f.get("incident") == "during":
+            runs = runs.filter(incident__isnull=False)
+        elif f.get("incident") == "outside":
+            runs = runs.filter(incident__isnull=True)
         status = f.get("outcome")
         if status == Run.ABANDONED:
             runs = runs.filter(outcome=Run.Outcome.OPEN, last_activity_at__lt=Run.objects.abandon_cutoff())
@@ -143,6 +148,7 @@ class RunsReadout(Readout):
             run.end_step_key or run.current_step_key,
             path_length(run.path),
             run.get_followup_answer_display() if run.followup_answer else "",
+            "yes" if run.incident_id else "",
             support_request.reference if support_request else "",
             run.pk,
         ]

@@ -392,3 +392,17 @@ def test_gap_inbox_lists_searches_and_unknown_codes(client, known):
     reviewer(client)
     html = client.get("/support/gaps/", PERIOD).content.decode()
     assert "XC-999" in html and "Attach it to a checker" in html
+
+
+def test_runs_filter_by_incident(client, known):
+    from incidents.models import Incident
+
+    _, r = known
+    incident = Incident.objects.create(message="Xero is slow")
+    Run.objects.filter(pk__in=[r[2].pk, r[3].pk]).update(incident=incident)
+    reviewer(client)
+    body = b"".join(client.get("/support/runs.csv", {**PERIOD, "incident": "during"}).streaming_content).decode()
+    rows = list(csv.reader(io.StringIO(body)))
+    assert len(rows) == 3 and {row[10] for row in rows[1:]} == {"yes"}
+    body = b"".join(client.get("/support/runs.csv", {**PERIOD, "incident": "outside"}).streaming_content).decode()
+    assert len(list(csv.reader(io.StringIO(body)))) == 1 + 7
