@@ -203,11 +203,13 @@ def test_a_taken_support_reference_draws_another(client, checker, monkeypatch):
         SupportRequest(run_id=run_id, email="c@shop.test", description="C").save()
 
 
-def test_article_feedback_works_from_a_cached_page_and_is_rate_limited(client, article, settings):
+def test_article_feedback_carries_csrf_and_is_rate_limited(client, article, settings):
     settings.HELPCENTER_RATE_LIMITS = {**settings.HELPCENTER_RATE_LIMITS, "feedback": "3/m"}
-    client.get("/articles/guide/")
-    other = type(client)(enforce_csrf_checks=True)  # a browser with no session: the cached page holds no token
+    browser = type(client)(enforce_csrf_checks=True)
+    page = browser.get("/articles/guide/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
+    assert browser.post("/articles/guide/feedback/", {"helpful": "no"}).status_code == 403  # no token: refused
     for _ in range(5):
-        response = other.post("/articles/guide/feedback/", {"helpful": "no"})
+        response = browser.post("/articles/guide/feedback/", {"helpful": "no", "csrfmiddlewaretoken": token})
         assert response.status_code == 302
-    assert ArticleFeedback.objects.count() == 3
+    assert ArticleFeedback.objects.count() == 3  # past the limit: thanked, not stored

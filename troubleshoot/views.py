@@ -86,13 +86,9 @@ def category(request, slug):
 
 @require_safe
 def article_detail(request, slug):
-    # Recorded before the page cache answers: a seller opening this article from search results.
+    """An article's published text. Not cached whole like the home page: its "Was this helpful?" form carries
+    the seller's CSRF token. The text itself is read from the cache (versions.article_page)."""
     record_opened(request.GET.get("search"), "article", slug)
-    return _article_page(request, slug)
-
-
-@cached_page("feedback")  # "?feedback=thanks" after a vote without JavaScript is a page of its own
-def _article_page(request, slug):
     article = get_object_or_404(Article.objects.published().select_related("category"), slug=slug)
     checkers = article.checkers.published().order_by("title")
     page = versions.article_page(article.live_version_id)  # the published text, never the draft
