@@ -11,6 +11,8 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
+from troubleshoot.admin import ReadOnlyAdminMixin
+
 from .index import searchable_checkers
 from .log import attach_phrasing
 from .models import Phrasing, SearchLog, Synonym, UnknownCode
@@ -38,17 +40,6 @@ class PhrasingAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
 
 
-class ReadOnly:
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 class OutcomeFilter(admin.SimpleListFilter):
     title = "outcome"
     parameter_name = "outcome"
@@ -67,7 +58,7 @@ class OutcomeFilter(admin.SimpleListFilter):
 
 
 @admin.register(SearchLog)
-class SearchLogAdmin(ReadOnly, admin.ModelAdmin):
+class SearchLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["created_at", "query", "result_count", "opened", "source"]
     list_filter = [OutcomeFilter, "source"]
     search_fields = ["normalised"]
@@ -118,6 +109,6 @@ class SearchLogAdmin(ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(UnknownCode)
-class UnknownCodeAdmin(ReadOnly, admin.ModelAdmin):
+class UnknownCodeAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["code", "count", "first_seen", "last_seen"]
     search_fields = ["code"]
