@@ -281,12 +281,14 @@ def inbox(period: Period, most: int = 50) -> list[Gap]:
         else {}
     )
     for gap in gaps:
+        if isinstance(gap.where, int):
+            gap.where = checkers.get(gap.where, ("", None))[0]
+    gaps.sort(key=lambda gap: (-gap.count, -(gap.trend or 0), gap.kind, gap.where, gap.title))
+    shown = gaps[:most]
+    for gap in shown:  # only the rows shown: a large library has thousands of steps with an abandon or two
         if gap.key[:1] == ("left at",):
             # An open run stores only its step's key: its title is read from the checker's live version (cached).
             live = checkers.get(gap.key[1], ("", None))[1]
             step = versions.flow_of(live).by_key.get(gap.key[2]) if live else None
             gap.title = f"“{step.title if step else gap.key[2]}”: sellers left here"
-        if isinstance(gap.where, int):
-            gap.where = checkers.get(gap.where, ("", None))[0]
-    gaps.sort(key=lambda gap: (-gap.count, -(gap.trend or 0), gap.kind, gap.where, gap.title))
-    return gaps[:most]
+    return shown

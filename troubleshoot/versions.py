@@ -112,38 +112,55 @@ def write_draft(checker: Checker, steps: list[dict]) -> None:
     checker.steps.exclude(key__in=list(rows)).delete()
 
 
-def publish(checker: Checker, *, user=None, note: str = "", base: int | None = None) -> CheckerVersion:
-    """Freeze the draft into a new live version, or refuse with the flow check's problems.
-
-    `base` is the live version number the editor saw when they opened the draft: if someone published since, the
-    publish is refused with `PublishConflict` and nothing changes (their version and this draft both stay).
-    """
+def _freeze(item, version_model, owner: str, data_of, problems_of, *, user, note: str, base: int | None):
+    """The one publish rule for checkers and articles. Under the item's row lock: refuse if someone published
+    since the editor's `base` (PublishConflict: nothing changes), if the draft has problems or is the same as the
+    live version (PublishRefused); else add the next numbered version and point the item at it."""
+    model = type(item)
     with transaction.atomic():
-        locked = Checker.objects.select_for_update(of=("self",)).select_related("category").get(pk=checker.pk)
-        live = CheckerVersion.objects.filter(pk=locked.live_version_id).first()
+        locked = model.objects.select_for_update(of=("self",)).select_related("category").get(pk=item.pk)
+        live = version_model.objects.filter(pk=locked.live_version_id).first()
         live_number = live.number if live else 0
         if base is not None and base != live_number:
             raise PublishConflict(
                 f"Version {live_number} was published since you opened this draft. Nothing was published: look "
                 "at what changed in the history, then publish again."
             )
-        data = draft_data(locked)
-        problems = Flow.from_data(data).problems()
+        data = data_of(locked)
+        problems = problems_of(data)
         if problems:
             raise PublishRefused(problems)
         if live is not None and live.data == data:
             raise PublishRefused([Problem(f"Nothing to publish: the draft is the same as version {live.number}.")])
-        last = CheckerVersion.objects.filter(checker=locked).order_by("-number").first()
-        version = CheckerVersion.objects.create(
-            checker=locked,
+        last = version_model.objects.filter(**{owner: locked}).order_by("-number").first()
+        version = version_model.objects.create(
+            **{owner: locked},
             number=(last.number if last else 0) + 1,
             data=data,
             note=note[:200],
             created_by=user if user is not None and user.is_authenticated else None,
         )
-        Checker.objects.filter(pk=locked.pk).update(live_version=version)
-    checker.live_version = version
+        model.objects.filter(pk=locked.pk).update(live_version=version)
+    item.live_version = version
     return version
+
+
+def publish(checker: Checker, *, user=None, note: str = "", base: int | None = None) -> CheckerVersion:
+    """Freeze the draft into a new live version, or refuse with the flow check's problems.
+
+    `base` is the live version number the editor saw when they opened the draft: if someone published since, the
+    publish is refused with `PublishConflict` and nothing changes (their version and this draft both stay).
+    """
+    return _freeze(
+        checker,
+        CheckerVersion,
+        "checker",
+        draft_data,
+        lambda data: Flow.from_data(data).problems(),
+        user=user,
+        note=note,
+        base=base,
+    )
 
 
 def restore(checker: Checker, number: int) -> CheckerVersion:
@@ -302,29 +319,7 @@ def article_data(article: Article) -> dict:
 
 def publish_article(article: Article, *, user=None, note: str = "", base: int | None = None) -> ArticleVersion:
     """Freeze the article's draft into a new live version (same rules as `publish`: a row lock, the base check)."""
-    with transaction.atomic():
-        locked = Article.objects.select_for_update(of=("self",)).select_related("category").get(pk=article.pk)
-        live = ArticleVersion.objects.filter(pk=locked.live_version_id).first()
-        live_number = live.number if live else 0
-        if base is not None and base != live_number:
-            raise PublishConflict(
-                f"Version {live_number} was published since you opened this draft. Nothing was published: look "
-                "at what changed in the history, then publish again."
-            )
-        data = article_data(locked)
-        if live is not None and live.data == data:
-            raise PublishRefused([Problem(f"Nothing to publish: the draft is the same as version {live.number}.")])
-        last = ArticleVersion.objects.filter(article=locked).order_by("-number").first()
-        version = ArticleVersion.objects.create(
-            article=locked,
-            number=(last.number if last else 0) + 1,
-            data=data,
-            note=note[:200],
-            created_by=user if user is not None and user.is_authenticated else None,
-        )
-        Article.objects.filter(pk=locked.pk).update(live_version=version)
-    article.live_version = version
-    return version
+    return _freeze(article, ArticleVersion, "article", article_data, lambda data: [], user=user, note=note, base=base)
 
 
 def restore_article(article: Article, number: int) -> ArticleVersion:
