@@ -103,8 +103,33 @@ def flow_problems(request, checker: Checker) -> None:
         messages.warning(request, f"{checker.title}: {problem} The draft is saved; it can't be published like this.")
 
 
+class VersionedPagesMixin:
+    """The publish, history, diff and restore pages a checker's and an article's admin both have."""
+
+    def _item(self, request, object_id, permission: str):
+        """The checker or article, with its live version, for a user who holds `permission`."""
+        if not request.user.has_perm(f"troubleshoot.{permission}"):
+            raise PermissionDenied
+        return get_object_or_404(self.model.objects.select_related("category", "live_version"), pk=object_id)
+
+    def _page(self, request, item, template, title, **context):
+        name = self.model._meta.model_name  # "checker" or "article": the templates' folder and variable
+        return TemplateResponse(
+            request,
+            f"admin/troubleshoot/{name}/{template}",
+            {
+                **self.admin_site.each_context(request),
+                "opts": self.model._meta,
+                "original": item,
+                name: item,
+                "title": title,
+                **context,
+            },
+        )
+
+
 @admin.register(Checker)
-class CheckerAdmin(nested_admin.NestedModelAdmin):
+class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
     list_display = ["title", "slug", "category", "is_published", "live", "step_count", "run_count"]
     list_filter = ["category", "is_published"]
     search_fields = ["title", "slug", "symptom", "signatures", "error_codes__code"]
@@ -190,25 +215,6 @@ class CheckerAdmin(nested_admin.NestedModelAdmin):
             *super().get_urls(),
         ]
 
-    def _checker(self, request, object_id, permission: str) -> Checker:
-        if not request.user.has_perm(f"troubleshoot.{permission}"):
-            raise PermissionDenied
-        return get_object_or_404(Checker.objects.select_related("category", "live_version"), pk=object_id)
-
-    def _page(self, request, checker, template, title, **context):
-        return TemplateResponse(
-            request,
-            f"admin/troubleshoot/checker/{template}",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "original": checker,
-                "checker": checker,
-                "title": title,
-                **context,
-            },
-        )
-
     def markdown_preview(self, request):
         """The editor's live preview: Markdown typed in a step, rendered and sanitised exactly as sellers get it."""
         may_edit = request.user.has_perm("troubleshoot.change_checker") or request.user.has_perm(
@@ -220,7 +226,7 @@ class CheckerAdmin(nested_admin.NestedModelAdmin):
 
     def publish_view(self, request, object_id):
         """Check the draft, show what would change, and publish it with a note (under the checker's row lock)."""
-        checker = self._checker(request, object_id, "publish_checker")
+        checker = self._item(request, object_id, "publish_checker")
         live = checker.live_version
         problems = []
         if request.method == "POST":
@@ -260,7 +266,7 @@ class CheckerAdmin(nested_admin.NestedModelAdmin):
         )
 
     def versions_view(self, request, object_id):
-        checker = self._checker(request, object_id, "view_checker")
+        checker = self._item(request, object_id, "view_checker")
         rows = (
             CheckerVersion.objects.filter(checker=checker)
             .select_related("created_by")
@@ -278,7 +284,7 @@ class CheckerAdmin(nested_admin.NestedModelAdmin):
         )
 
     def diff_view(self, request, object_id):
-        checker = self._checker(request, object_id, "view_checker")
+        checker = self._item(request, object_id, "view_checker")
         numbers = {name: request.GET.get(name, "") for name in ("old", "new")}
         found = {
             v.number: v
@@ -300,7 +306,7 @@ class CheckerAdmin(nested_admin.NestedModelAdmin):
         )
 
     def restore_view(self, request, object_id, number):
-        checker = self._checker(request, object_id, "publish_checker")
+        checker = self._item(request, object_id, "publish_checker")
         if request.method != "POST":
             return redirect("admin:troubleshoot_checker_versions", checker.pk)
         versions.restore(checker, number)
@@ -312,7 +318,7 @@ class CheckerAdmin(nested_admin.NestedModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(admin.ModelAdmin):
+class ArticleAdmin(VersionedPagesMixin, admin.ModelAdmin):
     """An article's title, summary and body are its draft; Publish, Versions and Restore work as for checkers."""
 
     list_display = ["title", "slug", "category", "is_published", "live", "updated_at"]
@@ -363,27 +369,8 @@ class ArticleAdmin(admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def _article(self, request, object_id, permission: str) -> Article:
-        if not request.user.has_perm(f"troubleshoot.{permission}"):
-            raise PermissionDenied
-        return get_object_or_404(Article.objects.select_related("category", "live_version"), pk=object_id)
-
-    def _page(self, request, article, template, title, **context):
-        return TemplateResponse(
-            request,
-            f"admin/troubleshoot/article/{template}",
-            {
-                **self.admin_site.each_context(request),
-                "opts": self.model._meta,
-                "original": article,
-                "article": article,
-                "title": title,
-                **context,
-            },
-        )
-
     def publish_view(self, request, object_id):
-        article = self._article(request, object_id, "publish_article")
+        article = self._item(request, object_id, "publish_article")
         live = article.live_version
         problems = []
         if request.method == "POST":
@@ -416,7 +403,7 @@ class ArticleAdmin(admin.ModelAdmin):
         )
 
     def versions_view(self, request, object_id):
-        article = self._article(request, object_id, "view_article")
+        article = self._item(request, object_id, "view_article")
         rows = list(ArticleVersion.objects.filter(article=article).select_related("created_by").order_by("-number"))
         for row in rows:
             row.changes = None  # the first version has nothing before it
@@ -432,7 +419,7 @@ class ArticleAdmin(admin.ModelAdmin):
         )
 
     def restore_view(self, request, object_id, number):
-        article = self._article(request, object_id, "publish_article")
+        article = self._item(request, object_id, "publish_article")
         if request.method != "POST":
             return redirect("admin:troubleshoot_article_versions", article.pk)
         versions.restore_article(article, number)
