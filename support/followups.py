@@ -15,7 +15,7 @@ from django.utils import timezone
 
 from troubleshoot.models import FollowUp, Run
 
-from .models import SupportRequest
+from .models import FollowUpEmail, SupportRequest
 
 SALT = "support.followup"
 
@@ -82,7 +82,7 @@ def send_due(now=None, batch: int = 500) -> int:
             run.followup_sent_at = timezone.now()
             run.save(update_fields=["followup_sent_at"])
             # The queue lives in this database: marking and queueing commit together.
-            email_followup.enqueue(str(run.pk))
+            email_followup.enqueue(FollowUpEmail.objects.create(run=run).pk)
             queued += 1
     return queued
 

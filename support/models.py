@@ -103,3 +103,24 @@ class ArticleFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"{'helpful' if self.helpful else 'not helpful'}: {self.article_id}"
+
+
+class FollowUpEmail(models.Model):
+    """The "Still fixed?" email to one seller: queued by `manage.py sendfollowups`, sent by the task worker, with its
+    tries recorded like a support request's email (a failed send is retried, and shown to staff in the admin)."""
+
+    run = models.OneToOneField("troubleshoot.Run", on_delete=models.CASCADE, related_name="followup_email_sent")
+    created_at = models.DateTimeField(default=timezone.now, help_text="When the email was queued.")
+    emailed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the seller was emailed; empty while the email is pending."
+    )
+    email_attempts = models.PositiveSmallIntegerField(default=0, help_text="Tries at emailing the seller.")
+    email_error = models.TextField(blank=True, help_text="Why the last try at emailing the seller failed.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["emailed_at"], name="followupemail_emailed")]
+        verbose_name = "follow-up email"
+
+    def __str__(self) -> str:
+        return f"follow-up email for {self.run}"
