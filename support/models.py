@@ -124,3 +124,122 @@ class FollowUpEmail(models.Model):
 
     def __str__(self) -> str:
         return f"follow-up email for {self.run}"
+
+
+# Day-by-day counts of settled days (see rollups.py): what the review pages read instead of scanning every run.
+
+
+class RolledDay(models.Model):
+    """A day whose runs are counted in the Day… tables (by the day each run started). Every run of the day had its
+    last activity before `settled_before`; a run touched since (a seller back on an old run) makes the day stale, and
+    it is counted again."""
+
+    day = models.DateField(primary_key=True)
+    settled_before = models.DateTimeField(help_text="Every run of the day had its last activity before this.")
+
+    def __str__(self) -> str:
+        return f"{self.day} (settled before {self.settled_before:%Y-%m-%d %H:%M})"
+
+
+class DayOutcome(models.Model):
+    """Runs of a settled day by checker, version, source and outcome (resolved, escalated or abandoned: a settled
+    day has no run in progress), with their follow-up answers."""
+
+    day = models.DateField()
+    checker = models.ForeignKey("troubleshoot.Checker", on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey("troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+")
+    source = models.CharField(max_length=10)
+    status = models.CharField(max_length=10)
+    runs = models.PositiveIntegerField()
+    confirmed = models.PositiveIntegerField()
+    came_back = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["day", "source", "status", "runs", "confirmed", "came_back"], name="dayoutcome_source"
+            ),
+            models.Index(
+                fields=["day", "checker", "status", "runs", "confirmed", "came_back"], name="dayoutcome_checker"
+            ),
+            models.Index(fields=["version", "day"], name="dayoutcome_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.checker_id} {self.source} {self.status}: {self.runs}"
+
+
+class DayAnswer(models.Model):
+    """Answers given in the runs of a settled day, by version, step and answer: live, and withdrawn with Back."""
+
+    day = models.DateField()
+    version = models.ForeignKey("troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+")
+    step_key = models.CharField(max_length=60)
+    answer_index = models.PositiveSmallIntegerField()
+    live = models.PositiveIntegerField()
+    withdrawn = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["version", "day", "step_key", "answer_index", "live", "withdrawn"], name="dayanswer_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.version_id} {self.step_key}:{self.answer_index}"
+
+
+class DayPosition(models.Model):
+    """Runs of a settled day by where they stand: the step they ended at (resolved, escalated, with its title as it
+    read then) or were left at (abandoned)."""
+
+    day = models.DateField()
+    checker = models.ForeignKey("troubleshoot.Checker", on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey("troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+")
+    status = models.CharField(max_length=10)
+    step_key = models.CharField(max_length=60)
+    step_title = models.CharField(max_length=120)
+    runs = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["version", "day", "status", "step_key", "runs"], name="dayposition_version"),
+            models.Index(
+                fields=["status", "day", "checker", "step_key", "step_title", "runs"], name="dayposition_status"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.version_id} {self.status} at {self.step_key}: {self.runs}"
+
+
+class DayPath(models.Model):
+    """Escalated runs of a settled day by version and path (their live answers in order)."""
+
+    day = models.DateField()
+    version = models.ForeignKey("troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+")
+    path = models.TextField()
+    runs = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["version", "day"], name="daypath_version")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.version_id} {self.path}: {self.runs}"
+
+
+class DayDuration(models.Model):
+    """Runs of a settled day that ended (resolved or escalated), by version and whole seconds from start to end: the
+    median time to an ending is read from these counts."""
+
+    day = models.DateField()
+    version = models.ForeignKey("troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+")
+    seconds = models.PositiveIntegerField()
+    runs = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["version", "day", "seconds", "runs"], name="dayduration_version")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.version_id} {self.seconds} s: {self.runs}"

@@ -89,7 +89,8 @@ def email_followup(followup_email_id: int) -> bool:
     before) or no longer wanted (answered already, or the address purged)."""
     from .followups import answer_urls
 
-    followup = FollowUpEmail.objects.select_related("run__checker").filter(pk=followup_email_id, emailed_at=None).first()
+    unsent = FollowUpEmail.objects.select_related("run__checker").filter(emailed_at=None)
+    followup = unsent.filter(pk=followup_email_id).first()
     if followup is None:
         return True
     run = followup.run
