@@ -40,12 +40,20 @@ class Days:
     live: list[date] = field(default_factory=list)
 
     def live_runs(self):
-        """The runs started on the live days (by `started_at` too, so the indexes on it narrow the scan)."""
+        """The runs started on the live days: by `started_at` ranges, one per run of consecutive days (a day in
+        the middle gone stale is read alone, not with every day up to today), so the indexes on it narrow the scan."""
         if not self.live:
             return Run.objects.none()
-        start = timezone.make_aware(datetime.combine(self.live[0], time.min))
-        end = timezone.make_aware(datetime.combine(self.live[-1] + timedelta(days=1), time.min))
-        return Run.objects.filter(started_at__gte=start, started_at__lt=end, started_on__in=self.live)
+        spans, first = Q(), self.live[0]
+        for day, after in zip(self.live, [*self.live[1:], None], strict=True):
+            if after != day + timedelta(days=1):
+                spans |= Q(started_at__gte=_midnight(first), started_at__lt=_midnight(day + timedelta(days=1)))
+                first = after
+        return Run.objects.filter(spans, started_on__in=self.live)
+
+
+def _midnight(day: date) -> datetime:
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def last_settleable(cutoff: datetime) -> date:
