@@ -38,6 +38,7 @@ class Gap:
     fix_label: str
     examples: list[str] = field(default_factory=list)
     key: tuple = ()
+    fix_checker: int | None = None  # the checker whose draft fixes it: `inbox` links it (for the rows shown only)
 
     @property
     def trend(self) -> int | None:
@@ -75,10 +76,6 @@ def _attach(gaps: dict, examples, key: Callable, text: str) -> None:
             gap.examples.append(row[text])
 
 
-def _checker_fix(checker_id: int) -> str:
-    return reverse("admin:troubleshoot_checker_change", args=[checker_id])
-
-
 def none_fit(period: Period) -> list[Gap]:
     """Steps where sellers said "None of these fit", with their lines."""
     answers = Answer.objects.live().filter(answer_index=Answer.NONE_FIT, **_both(period, "answered_at"))
@@ -96,7 +93,8 @@ def none_fit(period: Period) -> list[Gap]:
             where=row["run__checker_id"],
             count=0,
             before=0,
-            fix_url=_checker_fix(row["run__checker_id"]),
+            fix_url="",
+            fix_checker=row["run__checker_id"],
             fix_label="Edit the checker's draft",
         )
 
@@ -147,7 +145,8 @@ def escalations(period: Period) -> list[Gap]:
             where=row["checker_id"],
             count=0,
             before=0,
-            fix_url=_checker_fix(row["checker_id"]),
+            fix_url="",
+            fix_checker=row["checker_id"],
             fix_label="Edit the checker's draft",
         )
 
@@ -173,7 +172,8 @@ def abandons(period: Period) -> list[Gap]:
             where=row["checker_id"],
             count=0,
             before=0,
-            fix_url=_checker_fix(row["checker_id"]),
+            fix_url="",
+            fix_checker=row["checker_id"],
             fix_label="Edit the checker's draft",
         )
 
@@ -298,7 +298,11 @@ def inbox(period: Period, most: int = 50) -> list[Gap]:
             gap.where = checkers.get(gap.where, ("", None))[0]
     gaps.sort(key=lambda gap: (-gap.count, -(gap.trend or 0), gap.kind, gap.where, gap.title))
     shown = gaps[:most]
-    for gap in shown:  # only the rows shown: a large library has thousands of steps with an abandon or two
+    for gap in shown:
+        if gap.fix_checker is not None:  # reversed for the rows shown: a large library has thousands of gaps
+            gap.fix_url = reverse(
+                "admin:troubleshoot_checker_change", args=[gap.fix_checker]
+            )  # only the rows shown: a large library has thousands of steps with an abandon or two
         if gap.key[:1] == ("left at",):
             # An open run stores only its step's key: its title is read from the checker's live version (cached).
             live = checkers.get(gap.key[1], ("", None))[1]

@@ -126,7 +126,8 @@ class FollowUpEmail(models.Model):
         return f"follow-up email for {self.run}"
 
 
-# Day-by-day counts of settled days (see rollups.py): what the review pages read instead of scanning every run.
+# Day-by-day counts of settled days (see rollups.py): what the review pages read instead of scanning every run. Their
+# foreign keys have no index of their own: SQLite would scan one in key order rather than search a day range.
 
 
 class RolledDay(models.Model):
@@ -146,8 +147,10 @@ class DayOutcome(models.Model):
     day has no run in progress), with their follow-up answers."""
 
     day = models.DateField()
-    checker = models.ForeignKey("troubleshoot.Checker", on_delete=models.CASCADE, related_name="+")
-    version = models.ForeignKey("troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+")
+    checker = models.ForeignKey("troubleshoot.Checker", on_delete=models.CASCADE, related_name="+", db_index=False)
+    version = models.ForeignKey(
+        "troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     source = models.CharField(max_length=10)
     status = models.CharField(max_length=10)
     runs = models.PositiveIntegerField()
@@ -173,7 +176,9 @@ class DayAnswer(models.Model):
     """Answers given in the runs of a settled day, by version, step and answer: live, and withdrawn with Back."""
 
     day = models.DateField()
-    version = models.ForeignKey("troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(
+        "troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     step_key = models.CharField(max_length=60)
     answer_index = models.PositiveSmallIntegerField()
     live = models.PositiveIntegerField()
@@ -195,8 +200,10 @@ class DayPosition(models.Model):
     read then) or were left at (abandoned)."""
 
     day = models.DateField()
-    checker = models.ForeignKey("troubleshoot.Checker", on_delete=models.CASCADE, related_name="+")
-    version = models.ForeignKey("troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+")
+    checker = models.ForeignKey("troubleshoot.Checker", on_delete=models.CASCADE, related_name="+", db_index=False)
+    version = models.ForeignKey(
+        "troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     status = models.CharField(max_length=10)
     step_key = models.CharField(max_length=60)
     step_title = models.CharField(max_length=120)
@@ -218,7 +225,9 @@ class DayPath(models.Model):
     """Escalated runs of a settled day by version and path (their live answers in order)."""
 
     day = models.DateField()
-    version = models.ForeignKey("troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(
+        "troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     path = models.TextField()
     runs = models.PositiveIntegerField()
 
@@ -234,7 +243,9 @@ class DayDuration(models.Model):
     median time to an ending is read from these counts."""
 
     day = models.DateField()
-    version = models.ForeignKey("troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+")
+    version = models.ForeignKey(
+        "troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     seconds = models.PositiveIntegerField()
     runs = models.PositiveIntegerField()
 
