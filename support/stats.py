@@ -2,8 +2,10 @@
 counts through its branches; the median time to an ending; the commonest paths to escalate.
 
 Everything is an aggregate query (GROUP BY in the database) whose row count is bounded by the content (days,
-sources, checkers, steps), never by the number of runs; Python only pivots those rows. One rule, written once: a
-run's status is `Run.objects.with_status()` (open runs idle past HELPCENTER_ABANDON_AFTER_MINUTES are abandoned).
+sources, checkers, steps), never by the number of runs; Python only pivots those rows. Settled days are read from
+their day-by-day counts (`rollups`), the others from the runs, and the two are added up here. One rule, written
+once: a run's status is `Run.objects.with_status()` (open runs idle past HELPCENTER_ABANDON_AFTER_MINUTES are
+abandoned).
 """
 
 from __future__ import annotations
@@ -110,10 +112,6 @@ class Outcomes:
     @property
     def followups_answered(self) -> int:
         return self.confirmed_fixed + self.came_back
-
-
-def runs_between(period: Period) -> QuerySet:
-    return Run.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
 
 
 def _tally(rows, key) -> dict:
