@@ -171,7 +171,8 @@ def test_review_pages_read_the_counts_in_a_fixed_number_of_queries(
     known,  # noqa: F811
     django_assert_num_queries,
 ):
-    """Counted days cost no query per day or per run: the same count for a week and for half a year."""
+    """Counted days cost no query per day or per run: the same count for a week and for half a year (the counts
+    include the session, the user and their permissions)."""
     checker, r = known
     reviewer(client)
     age(r.values(), 3)
@@ -182,6 +183,8 @@ def test_review_pages_read_the_counts_in_a_fixed_number_of_queries(
         ("/support/checkers/demo/", {"version": 2, "compare": 1}, 28),
         ("/support/checkers/demo/", {}, 18),
         ("/support/gaps/", {}, 21),
+        ("/support/runs/", {"checker": "demo"}, 6),
+        ("/support/requests/", {"status": "all"}, 6),
     ]
     for url, query, queries in pages:
         for period in ({}, {"from": half_year}):
