@@ -52,6 +52,9 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--output", default="")
     parser.add_argument("--no-csv", dest="csv", action="store_false", help="skip timing the CSV export")
+    parser.add_argument(
+        "--reuse", default="", metavar="FILE", help="measure a SQLite file kept by an earlier --keep run again"
+    )
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file (its path is printed)")
     return parser.parse_args()
@@ -225,18 +228,30 @@ def generate(runs_wanted: int, answers_wanted: int, seed: int) -> dict:
 
 def grow_checkers() -> dict:
     """The 5,000-checker shape: bench/scale.py run as `make bench --scale` runs it."""
+    exec(compile((ROOT / "bench" / "scale.py").read_text(), "bench/scale.py", "exec"), {"__name__": "scale"})  # noqa: S102
+    return found()
+
+
+def found() -> dict:
+    """What the pages are timed on, read back from the generated data: the busiest checker (of those with the most
+    versions), a run, a support request."""
     from django.db.models import Count
 
     from support.models import SupportRequest
     from troubleshoot.models import Answer, Checker, Run
 
-    exec(compile((ROOT / "bench" / "scale.py").read_text(), "bench/scale.py", "exec"), {"__name__": "scale"})  # noqa: S102
-    busiest = Checker.objects.annotate(n=Count("runs")).order_by("-n").select_related("live_version").first()
+    busiest = (
+        Checker.objects.annotate(n=Count("runs"), v=Count("versions", distinct=True))
+        .order_by("-v", "-n")
+        .select_related("live_version")
+        .first()
+    )
+    total = Run.objects.count()
     return {
-        "runs": Run.objects.count(),
+        "runs": total,
         "answers": Answer.objects.count(),
         "busiest": busiest,
-        "run": Run.objects.order_by("started_at")[Run.objects.count() // 2],
+        "run": Run.objects.order_by("started_at")[total // 2],
         "request": SupportRequest.objects.order_by("pk").first(),
     }
 
@@ -252,25 +267,32 @@ def measure(client, url: str, iterations: int) -> dict:
         assert response.status_code == 200, (url, response.status_code)
 
     get()
-    times = []
+    times, cpu = [], []
     for _ in range(iterations):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         get()
         times.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
     with CaptureQueriesContext(connection) as captured:
         get()
     times.sort()
     return {
         "median": statistics.median(times),
         "p95": times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)],
+        # This process's own CPU time: on a loaded machine the wall clock counts the wait for a core too. On SQLite
+        # it includes the queries (the database runs in this process); on PostgreSQL they run in the server.
+        "cpu": statistics.median(cpu),
         "queries": len(captured),
     }
 
 
 def main() -> None:
     args = parse()
-    url, drop = set_up_database(args.database_url)
-    if args.keep and not args.database_url:
+    if args.reuse:
+        url, drop = f"sqlite:///{args.reuse}", lambda: None
+    else:
+        url, drop = set_up_database(args.database_url)
+    if args.keep and not args.database_url and not args.reuse:
         log(f"keeping {url}")
         drop = lambda: None  # noqa: E731
     os.environ["DATABASE_URL"] = url
@@ -286,13 +308,19 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
+    from support.models import RolledDay
+
     settings.ALLOWED_HOSTS = ["*"]
     try:
         log(f"database: {connection.vendor}")
         call_command("migrate", verbosity=0)
         call_command("loadcontent", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
         started = time.perf_counter()
-        data = generate(args.runs, args.answers, args.seed) if args.shape == "library" else grow_checkers()
+        if args.reuse:
+            RolledDay.objects.all().delete()  # counted anew, as after a fresh generation
+            data = found()
+        else:
+            data = generate(args.runs, args.answers, args.seed) if args.shape == "library" else grow_checkers()
         generated = time.perf_counter() - started
         log(f"  generated in {generated:.0f} s")
         with connection.cursor() as cursor:
@@ -305,7 +333,10 @@ def main() -> None:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         client = Client()
-        client.force_login(User.objects.create_superuser("bench", password="bench-only-password"))  # noqa: S106
+        client.force_login(
+            User.objects.filter(username="bench").first()
+            or User.objects.create_superuser("bench", password="bench-only-password")  # noqa: S106
+        )
         slug = data["busiest"].slug
         live = data["busiest"].live_version.number
         every = "from=" + (timezone.localdate() - timedelta(days=180)).isoformat()
@@ -344,27 +375,36 @@ def main() -> None:
         for name, page in pages:
             if not page:
                 continue
-            found = measure(client, page, args.iterations)
-            rows.append((name, page, found))
-            log(f"  {name}: {found['median']:.0f} ms (p95 {found['p95']:.0f} ms), {found['queries']} queries")
+            timed = measure(client, page, args.iterations)
+            rows.append((name, page, timed))
+            log(
+                f"  {name}: {timed['median']:.0f} ms (p95 {timed['p95']:.0f} ms, CPU {timed['cpu']:.0f} ms), "
+                f"{timed['queries']} queries"
+            )
         shape = (
             "the demo library's checkers (the busiest with two versions), runs over 181 days"
             if args.shape == "library"
             else "5,000 checkers (bench/scale.py), runs over 90 days"
         )
+        origin = (
+            "generated by an earlier run (--keep, then --reuse)" if args.reuse else f"generated in {generated:.0f} s"
+        )
         out = [
             f"### Review pages on {connection.vendor}: {shape} ({data['runs']:,} runs, {data['answers']:,} answers)",
             "",
             f"{args.iterations} requests a row after one untimed, Django's test client, DEBUG on, signed in as a "
-            f"superuser; data generated in {generated:.0f} s; the settled days counted by `manage.py rollupruns` "
+            f"superuser; data {origin}; the settled days counted by `manage.py rollupruns` "
             f"(as cron would, before anyone reads) in {rolled:.0f} s; load average {os.getloadavg()[0]:.1f} at the "
             "end (2 cores, shared).",
             "",
-            "| Page | SQL queries | Median | p95 |",
-            "| --- | --: | --: | --: |",
+            "| Page | SQL queries | Median | p95 | CPU (median) |",
+            "| --- | --: | --: | --: | --: |",
         ]
-        for name, _page, found in rows:
-            out.append(f"| {name} | {found['queries']} | {found['median']:.0f} ms | {found['p95']:.0f} ms |")
+        for name, _page, timed in rows:
+            out.append(
+                f"| {name} | {timed['queries']} | {timed['median']:.0f} ms | {timed['p95']:.0f} ms | "
+                f"{timed['cpu']:.0f} ms |"
+            )
         out.append("")
         if args.csv:
             # The export of about 100,000 runs (the last 90 days), with Python's allocations traced while it streams.
