@@ -234,14 +234,15 @@ def generate(n_checkers: int, n_articles: int, rng: random.Random) -> None:
             article.live_version = version
         Article.objects.bulk_update(articles, ["live_version"], batch_size=1000)
         now = timezone.now()
+        starts = [
+            (checker, now - timedelta(minutes=rng.randint(0, 30 * 24 * 60)))
+            for checker in (rng.choice(checkers) for _ in range(20_000))
+        ]
         Run.objects.bulk_create(
             [
-                Run(
-                    checker=checker,
-                    version=checker.live_version,
-                    started_at=now - timedelta(minutes=rng.randint(0, 30 * 24 * 60)),
-                )
-                for checker in (rng.choice(checkers) for _ in range(20_000))
+                # bulk_create skips save(), which fills the day a run started in from its start
+                Run(checker=checker, version=checker.live_version, started_at=at, started_on=timezone.localdate(at))
+                for checker, at in starts
             ],
             batch_size=2000,
         )

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Count, Prefetch, QuerySet
 
-from troubleshoot.models import Article, ArticleVersion, Checker, CheckerVersion, ErrorCode
+from troubleshoot.models import Article, ArticleVersion, Checker, CheckerVersion, ErrorCode, published
 
 from .models import Document, Phrase, Word
 from .text import normalise
@@ -41,6 +41,12 @@ def searchable_checkers() -> QuerySet[Checker]:
 
 def searchable_articles() -> QuerySet[Article]:
     return Article.objects.published()
+
+
+def searchable_documents() -> QuerySet[Document]:
+    """The documents whose checker or article is searchable, by the same rule, read through the join (content
+    unpublished behind the index's back, by a bulk update, never shows)."""
+    return Document.objects.filter(published("checker__") | published("article__"))
 
 
 def _checkers_with_text(queryset: QuerySet[Checker]) -> QuerySet[Checker]:

@@ -13,12 +13,16 @@ and only published content is returned, whatever the index holds.
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
+from django.db.models import OuterRef, Subquery, Value
+from django.db.models.functions import Concat
+
 from troubleshoot.models import Article, Checker
 
 from . import backends
 from .backends import Alternative, Term
-from .index import searchable_articles, searchable_checkers
-from .models import Document, Phrase, Synonym, Word
+from .index import searchable_documents
+from .models import Document, Phrase, Synonym
 from .text import contains_phrase, normalise, tokens
 
 MAX_QUERY = 10_000  # a pasted log; the error text may be anywhere in it
@@ -27,8 +31,12 @@ MAX_TERMS = 32  # words of a long paste that go to the full-text index
 MAX_CORRECTIONS = 4
 FLOOR = 0.3  # a full-text result must score at least this fraction of the best one
 CANDIDATES = 40
-CHECKER_SHOWN = ["slug", "title", "symptom", "category_id"]
-ARTICLE_SHOWN = ["slug"]
+CHECKER_SHOWN = ["slug", "title", "symptom", "category_id"]  # what a result keeps of its checker
+SHOWN = ["pk", "popularity", "title", "summary", "checker_id", "article_id", "article__slug"] + [
+    f"checker__{name}" for name in CHECKER_SHOWN
+]
+SYNONYMS_CACHE_KEY = "search:synonyms"
+SYNONYMS_CACHE_SECONDS = 60 * 60
 SCORE_CODE, SCORE_SIGNATURE, SCORE_PHRASING, SCORE_PART_OF_SIGNATURE, SCORE_TEXT = 100.0, 90.0, 85.0, 60.0, 50.0
 
 
@@ -58,8 +66,9 @@ def search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
     found = exact_matches(needle)
     terms = widen(needle, prefix=not (query or "").endswith((" ", "\n")))
     ranked = backends.backend().match(terms, CANDIDATES) if terms else []
-    if not found:
-        found = partial_matches(needle, [doc_id for doc_id, _ in ranked])
+    # Nothing matched outright: a full-text candidate may have an error text holding the whole query (part of it,
+    # typed from memory). Looked for in the query that reads the results.
+    partial = needle if not found and 8 <= len(needle) <= 200 else ""
     if ranked:
         best = ranked[0][1]
         for doc_id, rank in ranked:
@@ -67,7 +76,7 @@ def search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
                 score = round(SCORE_TEXT * rank / best, 2)
                 if score > found.get(doc_id, (0.0, ""))[0]:
                     found[doc_id] = (score, "")
-    return _results(found, limit)
+    return _results(found, limit, partial, [doc_id for doc_id, _ in ranked] if partial else [])
 
 
 def exact_matches(needle: str) -> dict[int, tuple[float, str]]:
@@ -92,27 +101,14 @@ def exact_matches(needle: str) -> dict[int, tuple[float, str]]:
     return found
 
 
-def partial_matches(needle: str, candidates: list[int]) -> dict[int, tuple[float, str]]:
-    """Candidates with a known error text that contains the whole query: part of it, typed from memory."""
-    if not 8 <= len(needle) <= 200 or not candidates:
-        return {}
-    phrases = Phrase.objects.filter(kind=Phrase.Kind.SIGNATURE, document_id__in=candidates)
-    return {
-        doc_id: (SCORE_PART_OF_SIGNATURE, original)
-        for doc_id, text, original in phrases.values_list("document_id", "text", "original")
-        if contains_phrase(text, needle)
-    }
-
-
 def widen(needle: str, *, prefix: bool = False) -> list[Term]:
     """The query's words as full-text terms, each with its misspelling fixed, plus synonyms as terms of their own."""
     words = tokens(needle)[:MAX_TERMS]
     if not words:
         return []
     simple = [w for w in words if w.isalpha() and len(w) >= 4]
-    known = set(Word.objects.filter(word__in=simple).values_list("word", flat=True)) if simple else set()
-    unknown = [w for w in simple if w not in known][:MAX_CORRECTIONS]
-    corrections = {word: fixed for word in unknown if (fixed := backends.correct(word))}
+    near = backends.backend().near_words(simple, MAX_CORRECTIONS) if simple else {}
+    corrections = {word: fixed for word, candidates in near.items() if (fixed := backends.correct(word, candidates))}
     terms: list[Term] = []
     for position, word in enumerate(words):
         is_last = position == len(words) - 1
@@ -133,8 +129,7 @@ def _parts(phrase: str) -> list[str]:
 def synonyms_in(needle: str) -> list[list[str]]:
     """For each synonym group that the query uses, its other terms."""
     groups = []
-    for row in Synonym.objects.all():
-        terms = row.term_list
+    for terms in synonym_groups():
         if any(contains_phrase(needle, term) for term in terms):
             others = [term for term in terms if not contains_phrase(needle, term)]
             if others:
@@ -142,27 +137,50 @@ def synonyms_in(needle: str) -> list[list[str]]:
     return groups
 
 
-def _results(found: dict[int, tuple[float, str]], limit: int) -> list[Result]:
-    """The documents as published checkers and articles, best first; anything no longer published is dropped."""
-    if not found:
+def synonym_groups() -> list[list[str]]:
+    """Every synonym group's terms, normalised: read on every search, so kept in the cache (shared by every
+    process with Redis) and forgotten whenever staff save or delete a synonym (`signals.py`)."""
+    groups = cache.get(SYNONYMS_CACHE_KEY)
+    if groups is None:
+        groups = [terms for terms in (row.term_list for row in Synonym.objects.all()) if terms]
+        cache.set(SYNONYMS_CACHE_KEY, groups, SYNONYMS_CACHE_SECONDS)
+    return groups
+
+
+def _results(found: dict[int, tuple[float, str]], limit: int, partial: str, candidates: list[int]) -> list[Result]:
+    """The documents as published checkers and articles, best first, in one query; anything no longer published is
+    dropped. `partial`: a query to look for inside the error texts of the `candidates` (scored as part of an error
+    text when found)."""
+    ids = [*found, *candidates]
+    if not ids:
         return []
-    documents = list(
-        Document.objects.filter(pk__in=list(found)).values_list(
-            "pk", "checker_id", "article_id", "popularity", "title", "summary"
+    documents = searchable_documents().filter(pk__in=ids)
+    if partial:
+        holding = (
+            Phrase.objects.filter(document=OuterRef("pk"), kind=Phrase.Kind.SIGNATURE)
+            .annotate(padded=Concat(Value(" "), "text", Value(" ")))
+            .filter(padded__contains=f" {partial} ")
         )
-    )
-    # By primary key, with only what a result needs (steps and article bodies stay in the database).
-    checkers = searchable_checkers().filter(pk__in=[row[1] for row in documents if row[1]]).only(*CHECKER_SHOWN)
-    articles = searchable_articles().filter(pk__in=[row[2] for row in documents if row[2]]).only(*ARTICLE_SHOWN)
-    checkers, articles = {c.pk: c for c in checkers}, {a.pk: a for a in articles}
-    results = []
-    for doc_id, checker_id, article_id, popularity, title, summary in documents:
-        item = checkers.get(checker_id) if checker_id else articles.get(article_id)
-        if item is not None:
-            result = Result(_kind(item), item, *found[doc_id], title=title, snippet=summary)
-            results.append((-result.score, -popularity, title, result))
-    results.sort(key=lambda row: row[:3])
-    return [row[3] for row in results[:limit]]
+        documents = documents.annotate(part_of=Subquery(holding.values("original")[:1]))
+    ranked = []
+    for row in documents.values(*SHOWN, *(["part_of"] if partial else [])):
+        score, matched = found.get(row["pk"], (0.0, ""))
+        if row.get("part_of") and score < SCORE_PART_OF_SIGNATURE:
+            score, matched = SCORE_PART_OF_SIGNATURE, row["part_of"]
+        if score:
+            ranked.append((-score, -row["popularity"], row["title"], matched, row))
+    ranked.sort(key=lambda entry: entry[:3])
+    return [_result(-score, matched, row) for score, _, _, matched, row in ranked[:limit]]
+
+
+def _result(score: float, matched: str, row: dict) -> Result:
+    """A result's checker or article, made from the columns read with its document (only what results show)."""
+    if row["checker_id"]:
+        fields = {name: row[f"checker__{name}"] for name in CHECKER_SHOWN}
+        item = Checker(pk=row["checker_id"], **fields)
+    else:
+        item = Article(pk=row["article_id"], slug=row["article__slug"])
+    return Result(_kind(item), item, score, matched, title=row["title"], snippet=row["summary"])
 
 
 def _kind(item: Checker | Article) -> str:
