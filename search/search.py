@@ -14,8 +14,6 @@ and only published content is returned, whatever the index holds.
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db.models import OuterRef, Subquery, Value
-from django.db.models.functions import Concat
 
 from troubleshoot.models import Article, Checker
 
@@ -66,9 +64,8 @@ def search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
     found = exact_matches(needle)
     terms = widen(needle, prefix=not (query or "").endswith((" ", "\n")))
     ranked = backends.backend().match(terms, CANDIDATES) if terms else []
-    # Nothing matched outright: a full-text candidate may have an error text holding the whole query (part of it,
-    # typed from memory). Looked for in the query that reads the results.
-    partial = needle if not found and 8 <= len(needle) <= 200 else ""
+    if not found:
+        found = partial_matches(needle, [doc_id for doc_id, _ in ranked])
     if ranked:
         best = ranked[0][1]
         for doc_id, rank in ranked:
@@ -76,7 +73,7 @@ def search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
                 score = round(SCORE_TEXT * rank / best, 2)
                 if score > found.get(doc_id, (0.0, ""))[0]:
                     found[doc_id] = (score, "")
-    return _results(found, limit, partial, [doc_id for doc_id, _ in ranked] if partial else [])
+    return _results(found, limit)
 
 
 def exact_matches(needle: str) -> dict[int, tuple[float, str]]:
@@ -99,6 +96,18 @@ def exact_matches(needle: str) -> dict[int, tuple[float, str]]:
             score = SCORE_CODE if kind == Phrase.Kind.CODE else SCORE_SIGNATURE + min(len(text.split()), 9) / 10
             keep(doc_id, score, original)
     return found
+
+
+def partial_matches(needle: str, candidates: list[int]) -> dict[int, tuple[float, str]]:
+    """Candidates with a known error text that contains the whole query: part of it, typed from memory."""
+    if not 8 <= len(needle) <= 200 or not candidates:
+        return {}
+    phrases = Phrase.objects.filter(kind=Phrase.Kind.SIGNATURE, document_id__in=candidates)
+    return {
+        doc_id: (SCORE_PART_OF_SIGNATURE, original)
+        for doc_id, text, original in phrases.values_list("document_id", "text", "original")
+        if contains_phrase(text, needle)
+    }
 
 
 def widen(needle: str, *, prefix: bool = False) -> list[Term]:
@@ -147,30 +156,16 @@ def synonym_groups() -> list[list[str]]:
     return groups
 
 
-def _results(found: dict[int, tuple[float, str]], limit: int, partial: str, candidates: list[int]) -> list[Result]:
+def _results(found: dict[int, tuple[float, str]], limit: int) -> list[Result]:
     """The documents as published checkers and articles, best first, in one query; anything no longer published is
-    dropped. `partial`: a query to look for inside the error texts of the `candidates` (scored as part of an error
-    text when found)."""
-    ids = [*found, *candidates]
-    if not ids:
+    dropped."""
+    if not found:
         return []
-    documents = searchable_documents().filter(pk__in=ids)
-    if partial:
-        holding = (
-            Phrase.objects.filter(document=OuterRef("pk"), kind=Phrase.Kind.SIGNATURE)
-            .annotate(padded=Concat(Value(" "), "text", Value(" ")))
-            .filter(padded__contains=f" {partial} ")
-        )
-        documents = documents.annotate(part_of=Subquery(holding.values("original")[:1]))
-    ranked = []
-    for row in documents.values(*SHOWN, *(["part_of"] if partial else [])):
-        score, matched = found.get(row["pk"], (0.0, ""))
-        if row.get("part_of") and score < SCORE_PART_OF_SIGNATURE:
-            score, matched = SCORE_PART_OF_SIGNATURE, row["part_of"]
-        if score:
-            ranked.append((-score, -row["popularity"], row["title"], matched, row))
-    ranked.sort(key=lambda entry: entry[:3])
-    return [_result(-score, matched, row) for score, _, _, matched, row in ranked[:limit]]
+    ranked = sorted(
+        (-found[row["pk"]][0], -row["popularity"], row["title"], row["pk"], row)
+        for row in searchable_documents().filter(pk__in=list(found)).values(*SHOWN)
+    )
+    return [_result(*found[row["pk"]], row) for *_, row in ranked[:limit]]
 
 
 def _result(score: float, matched: str, row: dict) -> Result:
