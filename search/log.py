@@ -11,7 +11,7 @@ import uuid
 from datetime import date, timedelta
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import F, Q, Sum
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from troubleshoot.models import Checker
@@ -84,15 +84,18 @@ def unknown_code_counts(first: date, last: date, limit: int | None = None) -> li
     days = (last - first).days + 1
     counts = (
         UnknownCodeDay.objects.filter(day__gte=first - timedelta(days=days), day__lte=last)
-        .values(code=F("unknown_code__code"))
+        .values("unknown_code__code")
         .annotate(
-            count=Sum("count", filter=Q(day__gte=first), default=0),
-            before=Sum("count", filter=Q(day__lt=first), default=0),
+            now=Sum("count", filter=Q(day__gte=first), default=0),
+            earlier=Sum("count", filter=Q(day__lt=first), default=0),
         )
-        .filter(count__gt=0)
-        .order_by("-count", "code")
+        .filter(now__gt=0)
+        .order_by("-now", "unknown_code__code")
     )
-    return list(counts[:limit] if limit is not None else counts)
+    return [
+        {"code": row["unknown_code__code"], "count": row["now"], "before": row["earlier"]}
+        for row in (counts[:limit] if limit is not None else counts)
+    ]
 
 
 def attach_phrasing(query: str, checker: Checker, user=None) -> Phrasing:
