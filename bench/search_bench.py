@@ -8,8 +8,9 @@
 
 What it does:
 
-* Builds a throw-away database (a SQLite file in a temporary folder, or a database `helpcenter_search_bench`
-  created on the PostgreSQL server, `--database-name`, and dropped at the end), migrates it and imports the real library.
+* Builds a throw-away database (a SQLite file in a temporary folder, or a database `--database-name`, by default
+  `helpcenter_search_bench`, created on the PostgreSQL server and dropped at the end), migrates it and imports the
+  real library.
 * Measures the pages that list content (home, 404, unknown error code, a category page, the topics page, the search
   page) and the JSON search with the demo library only.
 * Generates `--checkers` checkers (4 steps of 3 answers, two error texts, an error code each) and `--articles`
@@ -315,7 +316,35 @@ def measure_search(iterations: int, rng: random.Random) -> tuple[list[list], str
         first += found[:1] == [("checker", slug)]
         top3 += ("checker", slug) in found[:3]
     score = f"{first}/{len(HELD_OUT)} first, {top3}/{len(HELD_OUT)} in the top three"
-    return rows, score
+    return rows, f"{score}. {cpu_per_search([q for queries in kinds.values() for q in queries])}"
+
+
+def cpu_per_search(queries: list[str]) -> str:
+    """CPU time of a search, which other work on the machine changes less than the wall-clock time: this process's
+    (SQLite runs inside it), plus on PostgreSQL the server process serving this connection (read from /proc, so
+    only when the server runs on this machine)."""
+    from django.db import connection
+
+    from search.search import search
+
+    def server_ms() -> float:
+        try:
+            stat = Path(f"/proc/{connection.connection.info.backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except (AttributeError, OSError):
+            return float("nan")
+        return (int(stat[11]) + int(stat[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+
+    connection.ensure_connection()
+    rounds = 3
+    client, server = time.process_time(), server_ms()
+    for _ in range(rounds):
+        for query in queries:
+            search(query)
+    client = (time.process_time() - client) * 1000 / (rounds * len(queries))
+    if connection.vendor != "postgresql":
+        return f"CPU per search: {client:.1f} ms"
+    server = (server_ms() - server) / (rounds * len(queries))
+    return f"CPU per search: {client:.1f} ms here, {server:.1f} ms in the PostgreSQL server, {client + server:.1f} ms"
 
 
 def table(headers, rows) -> str:
