@@ -9,6 +9,7 @@ and underscores (`text.normalise`), and is quoted, so FTS operators and quotes t
 
 import difflib
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection
@@ -59,6 +60,11 @@ class SQLiteBackend:
     @staticmethod
     def _alternative(alt: Alternative) -> str:
         return '"' + " ".join(alt.words) + '"' + ("*" if alt.prefix else "")
+
+    @contextmanager
+    def writing_everything(self):
+        """While the whole index is rewritten: FTS5 keeps its statistics itself."""
+        yield
 
     def near_words(self, words: list[str], most: int) -> dict[str, list[str]]:
         """For the first `most` of `words` that the index doesn't have (misspelt), the index's words that could be
@@ -113,6 +119,15 @@ class PostgreSQLBackend:
                 return []
             cursor.execute(*self._ranking(weighed, rare, selective, limit))
             return cursor.fetchall()
+
+    @contextmanager
+    def writing_everything(self):
+        """While the whole index is rewritten (in one transaction): the word counts are recounted once at the end
+        instead of after each document (see migration 0006)."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('search.count_later', 'on', true)")
+            yield
+            cursor.execute("SELECT search_lexeme_recount(), set_config('search.count_later', 'off', true)")
 
     @staticmethod
     def _documents(cursor, terms: list[Term]) -> tuple[int, dict[tuple[str, bool], int | None]]:

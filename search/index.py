@@ -15,6 +15,7 @@ from django.db.models import Count, Prefetch, QuerySet
 
 from troubleshoot.models import Article, ArticleVersion, Checker, CheckerVersion, ErrorCode, published
 
+from .backends import backend
 from .models import Document, Phrase, Word
 from .text import normalise
 
@@ -153,7 +154,7 @@ def reindex_articles(articles: Iterable[Article | int], *, publishing: ArticleVe
 
 def rebuild() -> int:
     """Recreate the whole index from the content; returns the number of documents."""
-    with transaction.atomic():
+    with transaction.atomic(), backend().writing_everything():
         Document.objects.all().delete()
         Word.objects.all().delete()
         reindex_checkers(Checker.objects.values_list("pk", flat=True))

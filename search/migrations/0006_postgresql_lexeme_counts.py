@@ -41,9 +41,14 @@ POSTGRESQL = [
         ON CONFLICT (lexeme) DO UPDATE SET documents = counted.documents + excluded.documents
     $$""",
     # Writers of documents take turns on the counts (a transaction-long lock): two transactions each writing
-    # several documents would otherwise lock shared words in different orders and deadlock.
+    # several documents would otherwise lock shared words in different orders and deadlock. A transaction that
+    # writes the whole index (`search.index.rebuild`) says `search.count_later` and recounts once at the end: each
+    # statement updating the same rows again in one transaction gets slower as their row versions pile up.
     """CREATE FUNCTION search_lexeme_count() RETURNS trigger LANGUAGE plpgsql AS $$
     BEGIN
+        IF current_setting('search.count_later', true) = 'on' THEN
+            RETURN NULL;
+        END IF;
         PERFORM pg_advisory_xact_lock(hashtext('search_lexeme'));
         IF TG_OP = 'INSERT' THEN
             PERFORM search_lexeme_apply(ARRAY(SELECT vector FROM new_rows), '{}');
@@ -76,15 +81,21 @@ POSTGRESQL = [
             SELECT id FROM search_document WHERE vector @@ to_tsquery('english', asked.query)
         ) AS found
     $$""",
+    """CREATE FUNCTION search_lexeme_recount() RETURNS void LANGUAGE sql AS $$
+        SELECT pg_advisory_xact_lock(hashtext('search_lexeme'));
+        DELETE FROM search_lexeme;
+        INSERT INTO search_lexeme (lexeme, documents)
+        SELECT word, ndoc FROM ts_stat('SELECT vector FROM search_document')
+        UNION ALL SELECT '', count(*) FROM search_document;
+    $$""",
     # The documents indexed so far.
-    """INSERT INTO search_lexeme (lexeme, documents)
-    SELECT word, ndoc FROM ts_stat('SELECT vector FROM search_document')
-    UNION ALL SELECT '', count(*) FROM search_document""",
+    "SELECT search_lexeme_recount()",
 ]
 POSTGRESQL_REVERSE = [
     "DROP TRIGGER search_lexeme_delete ON search_document",
     "DROP TRIGGER search_lexeme_update ON search_document",
     "DROP TRIGGER search_lexeme_insert ON search_document",
+    "DROP FUNCTION search_lexeme_recount()",
     "DROP FUNCTION search_candidates(tsquery, text[])",
     "DROP FUNCTION search_lexeme_count()",
     "DROP FUNCTION search_lexeme_apply(tsvector[], tsvector[])",
