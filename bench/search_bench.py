@@ -63,6 +63,7 @@ def parse_args():
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--iterations", type=int, default=5, help="times each query is timed (default 5)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "search-results.md"))
+    parser.add_argument("--keep", action="store_true", help="keep the database (to look into it afterwards)")
     return parser.parse_args()
 
 
@@ -442,7 +443,10 @@ Held-out seller phrasings among {documents:,} documents: {score_large}.
         print(report)
         Path(args.output).write_text(report, encoding="utf-8")
     finally:
-        drop()
+        if args.keep:
+            log(f"kept {url}")
+        else:
+            drop()
 
 
 if __name__ == "__main__":

@@ -183,6 +183,15 @@ def test_a_search_runs_a_few_statements_whatever_it_asks(library, django_assert_
         assert search("my payout went missing since xero disconected, error 500 on the settlment page")
 
 
+def test_rebuilding_the_index_finds_the_same(library):
+    from search.index import rebuild
+    from search.models import Document
+
+    before = [r.item.slug for r in search("setlement lock date")]
+    assert rebuild() == Document.objects.count() >= 14
+    assert [r.item.slug for r in search("setlement lock date")] == before and before[0] == "lock-date"
+
+
 def test_postgresql_keeps_each_words_document_count_as_documents_change(library):
     """The counts ranking reads (search_lexeme, kept by triggers) always equal a count over the documents."""
     from django.db import connection
