@@ -9,9 +9,11 @@ and underscores (`text.normalise`), and is quoted, so FTS operators and quotes t
 
 import difflib
 import math
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-from django.db import connection, transaction
+from django.db import connection
+from django.db.models import Q
 
 from .models import Word
 
@@ -19,13 +21,11 @@ from .models import Word
 WEIGHTS = (10.0, 8.0, 4.0, 1.0)
 CLOSE_ENOUGH = 0.78  # difflib ratio for a misspelling to count as a word of the index
 MAX_WEIGHED_TERMS = 12  # PostgreSQL: terms whose rarity is counted (a long paste's later words count as common)
-# PostgreSQL's own estimate of the documents (no count of every row per search), exact while the table is small.
-LIBRARY_SIZE = """(SELECT CASE WHEN reltuples < 1000 THEN (SELECT count(*) FROM search_document)
-    ELSE reltuples::bigint END FROM pg_class WHERE oid = 'search_document'::regclass)"""
-COUNT_CAP = 3000  # PostgreSQL: a term's documents are counted up to this
+COUNT_CAP = 3000  # PostgreSQL: a term in more documents than this ranks candidates but doesn't bring them
 RARE_SHARE, RARE_FLOOR = 0.05, 50  # PostgreSQL: a term in fewer documents than this selects candidates anywhere
 BODY_SHARE = 0.5  # PostgreSQL: weight of the whole text's rank beside the terms' ranks on the head
 RERANKED = 100  # PostgreSQL: how many of the best heads get their whole text ranked too
+LEAST_BODY_RANK = 0.0608  # PostgreSQL: ts_rank of one mention in the steps' text (weight D), with ALL_WEIGHTS
 # ts_rank's weights are for D, C, B, A: body, summary, keywords, title.
 ALL_WEIGHTS = [w / WEIGHTS[0] for w in reversed(WEIGHTS)]
 HEAD_WEIGHTS = [0.0, *ALL_WEIGHTS[1:]]
@@ -61,16 +61,32 @@ class SQLiteBackend:
     def _alternative(alt: Alternative) -> str:
         return '"' + " ".join(alt.words) + '"' + ("*" if alt.prefix else "")
 
-    def close_words(self, word: str) -> list[str]:
-        candidates = Word.objects.filter(
-            length__range=(len(word) - 2, len(word) + 2), word__startswith=word[0]
-        ).values_list("word", flat=True)
-        return list(candidates[:5000])
+    @contextmanager
+    def writing_everything(self):
+        """While the whole index is rewritten: FTS5 keeps its statistics itself."""
+        yield
+
+    def near_words(self, words: list[str], most: int) -> dict[str, list[str]]:
+        """For the first `most` of `words` that the index doesn't have (misspelt), the index's words that could be
+        meant (same first letter, about the same length)."""
+        known = set(Word.objects.filter(word__in=words).values_list("word", flat=True))
+        unknown = [word for word in words if word not in known][:most]
+        if not unknown:
+            return {}
+        near = Q()
+        for word in unknown:
+            near |= Q(length__range=(len(word) - 2, len(word) + 2), word__startswith=word[0])
+        found = list(Word.objects.filter(near).values_list("word", "length")[: 5000 * len(unknown)])
+        return {
+            word: [near for near, length in found if near[0] == word[0] and abs(length - len(word)) <= 2]
+            for word in unknown
+        }
 
 
 class PostgreSQLBackend:
-    """A stored, weighted `tsvector` column with a GIN index (migration 0002), ranked by SearchRank; misspellings
-    are looked up with pg_trgm's trigram similarity over the vocabulary."""
+    """A stored, weighted `tsvector` column with a GIN index (migration 0002), ranked by ts_rank weighted by each
+    word's rarity, read from the counts kept at index time (`search_lexeme`, migration 0006); misspellings are
+    looked up with pg_trgm's trigram similarity over the vocabulary."""
 
     def match(self, terms: list[Term], limit: int) -> list[tuple[int, float]]:
         """Rank by the sum over the query's terms of ts_rank × the term's rarity (IDF, as FTS5's bm25 does), so a
@@ -79,79 +95,137 @@ class PostgreSQLBackend:
         Candidates are the documents with any term in their head (title, error texts, symptom) or a rare term
         anywhere, both read through GIN indexes (a common word alone would otherwise make PostgreSQL read the whole
         text of most of the library). Terms are ranked on the small head; the whole text's rank is added for the
-        best few hundred only.
+        best hundred only. Two statements: the terms' document counts, then the ranking.
         """
-        queries = [" | ".join(self._alternative(alt) for alt in term) for term in terms if term]
-        if not queries:
+        terms = [term for term in terms if term]
+        if not terms:
             return []
-        counted = queries[:MAX_WEIGHED_TERMS]
-        weighed, rare, selective = [], [], []
-        with transaction.atomic(), connection.cursor() as cursor:
-            # GIN reads over scans: PostgreSQL's estimate of matching a tsvector row by row is far too low here.
-            cursor.execute("SET LOCAL enable_seqscan = off")
-            # One round trip: the library's size and each term's documents (counted up to a cap).
-            hits = (
-                "(SELECT count(*) FROM (SELECT 1 FROM search_document "
-                "WHERE vector @@ to_tsquery('english', %s) LIMIT %s) AS t)"
-            )
-            counts = f"SELECT {LIBRARY_SIZE}, " + ", ".join([hits] * len(counted))  # noqa: S608
-            cursor.execute(counts, [p for query in counted for p in (query, COUNT_CAP + 1)])
-            total, *found_counts = cursor.fetchone()
+        with connection.cursor() as cursor:
+            total, documents = self._documents(cursor, terms[:MAX_WEIGHED_TERMS])
             common = min(COUNT_CAP, max(RARE_FLOOR, int(total * RARE_SHARE)))
-            for query, found in zip(
-                queries, [*found_counts, *[COUNT_CAP] * (len(queries) - len(counted))], strict=True
-            ):
-                if not found:  # in no document, or only a stop word: nothing to match or rank
+            weighed, rare, selective = [], [], []
+            for position, term in enumerate(terms):
+                query = " | ".join(self._alternative(alt) for alt in term)
+                found = self._found(term, documents, total) if position < MAX_WEIGHED_TERMS else COUNT_CAP
+                if not found:  # in no document, or only stop words: nothing to match or rank
                     continue
+                rarity = math.log(1 + (total - found + 0.5) / (found + 0.5))
                 if found <= common:
-                    rare.append((query, math.log(1 + (total - found + 0.5) / (found + 0.5))))
+                    rare.append((query, rarity))
                 if found <= COUNT_CAP:
                     selective.append(query)
-                weighed.append((query, math.log(1 + (total - found + 0.5) / (found + 0.5))))
+                weighed.append((query, rarity))
             if not weighed:
                 return []
-            everything = " | ".join(f"({query})" for query, _ in weighed)
-            # Words in more than a tenth of the library rank candidates but don't bring them, unless all are such.
-            heads = " | ".join(f"({query})" for query in selective) or everything
-            head_rank = " + ".join(["0"] + ["%s * ts_rank(%s::real[], head, to_tsquery('english', %s))"] * len(weighed))
-            head_params = [p for query, rarity in weighed for p in (rarity, HEAD_WEIGHTS, query)]
-            rare_arm, rare_params = "", []
-            if rare:
-                rare_arm = "UNION ALL SELECT id, true FROM search_document WHERE vector @@ to_tsquery('english', %s)"
-                rare_params = [" | ".join(f"({query})" for query, _ in rare)]
-            # A rare word counts with its whole-text rank, read only for the few documents that have one.
-            rare_rank = " + ".join(
-                ["0"] + ["%s * ts_rank(%s::real[], d.vector, to_tsquery('english', %s))"] * len(rare)
-            )
-            rare_rank_params = [p for query, rarity in rare for p in (rarity, ALL_WEIGHTS, query)]
-            params = [
-                heads,
-                *rare_params,
-                *head_params,
-                *rare_rank_params,
-                RERANKED,
-                BODY_SHARE,
-                ALL_WEIGHTS,
-                everything,
-            ]
-            # Only placeholders are formatted into the SQL; every value is a parameter.
-            sql = f"""
-                WITH candidates AS MATERIALIZED (
-                    SELECT id, false AS rare FROM search_document WHERE head @@ to_tsquery('english', %s)
-                    {rare_arm}
-                ), flagged AS MATERIALIZED (
-                    SELECT id, bool_or(rare) AS rare FROM candidates GROUP BY id
-                ), best AS (
-                    SELECT d.id, d.vector, {head_rank} + CASE WHEN f.rare THEN {rare_rank} ELSE 0 END AS rank
-                    FROM flagged f JOIN search_document d ON d.id = f.id
-                    ORDER BY rank DESC
-                    LIMIT %s
-                )
-                SELECT id, rank + %s * ts_rank(%s::real[], vector, to_tsquery('english', %s)) AS score
-                FROM best ORDER BY score DESC LIMIT %s
-            """  # noqa: S608
-            cursor.execute(sql, [*params, limit])
+            cursor.execute(*self._ranking(weighed, rare, selective, limit))
             return cursor.fetchall()
+
+    @contextmanager
+    def writing_everything(self):
+        """While the whole index is rewritten (in one transaction): the word counts are recounted once at the end
+        instead of after each document (see migration 0006)."""
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('search.count_later', 'on', true)")
+            yield
+            cursor.execute("SELECT search_lexeme_recount(), set_config('search.count_later', 'off', true)")
+
+    @staticmethod
+    def _documents(cursor, terms: list[Term]) -> tuple[int, dict[tuple[str, bool], int | None]]:
+        """The number of documents, and for each word of `terms` (as a prefix or not) the documents that have it:
+        None for a stop word (the database's english configuration drops it from queries too)."""
+        asked = list(
+            dict.fromkeys(
+                (word, alt.prefix and n == len(alt.words) - 1)
+                for term in terms
+                for alt in term
+                for n, word in enumerate(alt.words)
+            )
+        )
+        cursor.execute(
+            """
+            SELECT asked.word, asked.prefix, stemmed.lexeme IS NULL, CASE
+                WHEN stemmed.lexeme IS NULL THEN 0
+                WHEN asked.prefix THEN (
+                    -- The words that begin with it: a range of the primary key (in the C collation, no character
+                    -- sorts after U+10FFFF).
+                    SELECT coalesce(sum(documents), 0) FROM search_lexeme
+                    WHERE lexeme >= stemmed.lexeme AND lexeme < stemmed.lexeme || chr(1114111)
+                )
+                ELSE coalesce((SELECT documents FROM search_lexeme WHERE lexeme = stemmed.lexeme), 0)
+            END
+            FROM unnest(%s::text[], %s::boolean[]) AS asked (word, prefix)
+            CROSS JOIN LATERAL (
+                SELECT (tsvector_to_array(to_tsvector('english', asked.word)))[1] AS lexeme
+            ) AS stemmed
+            UNION ALL SELECT '', false, false, coalesce((SELECT documents FROM search_lexeme WHERE lexeme = ''), 0)
+            """,
+            [[word for word, _ in asked], [prefix for _, prefix in asked]],
+        )
+        documents, total = {}, 0
+        for word, prefix, stop_word, found in cursor.fetchall():
+            if word == "" and not prefix:
+                total = found
+            else:
+                documents[(word, prefix)] = None if stop_word else found
+        return total, documents
+
+    @staticmethod
+    def _found(term: Term, documents: dict[tuple[str, bool], int | None], total: int) -> int:
+        """About how many documents match `term`: a phrase is in at most as many as its rarest word, alternatives
+        add up (at most every document)."""
+        found = 0
+        for alt in term:
+            counts = [documents.get((word, alt.prefix and n == len(alt.words) - 1)) for n, word in enumerate(alt.words)]
+            counts = [count for count in counts if count is not None]
+            found += min(counts) if counts else 0
+        return min(found, total)
+
+    @staticmethod
+    def _ranking(weighed, rare, selective, limit: int) -> tuple[str, list]:
+        """The ranking statement, in two stages. First every candidate by its terms' ranks on its head (read with
+        it, when a term brought it there), plus, for each rare term it has anywhere, the least such a match is worth
+        (one mention in the steps' text); then for the best hundred of those, the exact rank: the terms' ranks on
+        the head, the rare terms' ranks on the whole text, and the whole text's rank for all the terms. Only the
+        best few have their whole text read (it is large, and stored apart)."""
+        everything = " | ".join(f"({query})" for query, _ in weighed)
+        # Words in more than COUNT_CAP documents rank candidates but don't bring them, unless all are such.
+        heads = " | ".join(f"({query})" for query in selective) or everything
+        head_rank = " + ".join(["0"] + ["%s * ts_rank(%s::real[], d.head, to_tsquery('english', %s))"] * len(weighed))
+        head_params = [p for query, rarity in weighed for p in (rarity, HEAD_WEIGHTS, query)]
+        rare_rank = " + ".join(["0"] + ["%s * ts_rank(%s::real[], d.vector, to_tsquery('english', %s))"] * len(rare))
+        rare_rank_params = [p for query, rarity in rare for p in (rarity, ALL_WEIGHTS, query)]
+        # Only placeholders are formatted into the SQL; every value is a parameter. The candidates come from
+        # `search_candidates` (migration 0006), which always reads them through the GIN indexes.
+        sql = f"""
+            WITH best AS MATERIALIZED (
+                SELECT id, bool_or(term > 0) AS rare
+                FROM (
+                    SELECT id, term, CASE WHEN term = 0 THEN {head_rank} ELSE (%s::float8[])[term] END AS rank
+                    FROM search_candidates(to_tsquery('english', %s), %s::text[]) AS d
+                ) AS found
+                GROUP BY id
+                ORDER BY sum(rank) DESC
+                LIMIT %s
+            )
+            SELECT d.id, {head_rank} + CASE WHEN b.rare THEN {rare_rank} ELSE 0 END
+                + %s * ts_rank(%s::real[], d.vector, to_tsquery('english', %s)) AS score
+            FROM best b JOIN search_document d ON d.id = b.id
+            ORDER BY score DESC LIMIT %s
+        """  # noqa: S608
+        params = [
+            *head_params,
+            [rarity * LEAST_BODY_RANK for _, rarity in rare],
+            heads,
+            [query for query, _ in rare],
+            RERANKED,
+            *head_params,
+            *rare_rank_params,
+            BODY_SHARE,
+            ALL_WEIGHTS,
+            everything,
+            limit,
+        ]
+        return sql, params
 
     @staticmethod
     def _alternative(alt: Alternative) -> str:
@@ -160,28 +234,39 @@ class PostgreSQLBackend:
             words[-1] += ":*"
         return "(" + " <-> ".join(words) + ")"
 
-    def close_words(self, word: str) -> list[str]:
-        from django.contrib.postgres.search import TrigramSimilarity
-        from django.db.models.functions import Lower
-
-        # The trigram index is on lower(word) (words are stored in lower case anyway), so that PostgreSQL never
-        # picks it for the plain `word IN (…)` lookups, where the unique index is a hundred times faster.
-        return list(
-            Word.objects.annotate(lowered=Lower("word"))
-            # Same first letter and about the same length, as on SQLite: the btree narrows, trigrams rank.
-            .filter(word__startswith=word[0], length__range=(len(word) - 2, len(word) + 2))
-            .filter(lowered__trigram_similar=word)
-            .annotate(similarity=TrigramSimilarity(Lower("word"), word))
-            .order_by("-similarity")
-            .values_list("word", flat=True)[:10]
-        )
+    def near_words(self, words: list[str], most: int) -> dict[str, list[str]]:
+        """As on SQLite, in one statement; the candidates are the ten nearest by trigram similarity (same first
+        letter, about the same length: the btree narrows, trigrams rank). The trigram index is on lower(word)
+        (words are stored in lower case anyway), so that PostgreSQL never picks it for the exact lookups, where the
+        unique index is a hundred times faster."""
+        with connection.cursor() as cursor:
+            cursor.execute(
+                """
+                WITH unknown AS (
+                    SELECT word FROM unnest(%s::text[]) WITH ORDINALITY AS asked (word, n)
+                    WHERE NOT EXISTS (SELECT FROM search_word known WHERE known.word = asked.word)
+                    ORDER BY n LIMIT %s
+                )
+                SELECT unknown.word, ARRAY(
+                    SELECT w.word FROM search_word w
+                    WHERE w.word LIKE left(unknown.word, 1) || '%%'
+                        AND w.length BETWEEN length(unknown.word) - 2 AND length(unknown.word) + 2
+                        AND lower(w.word) %% unknown.word
+                    ORDER BY similarity(lower(w.word), unknown.word) DESC
+                    LIMIT 10
+                )
+                FROM unknown
+                """,
+                [words, most],
+            )
+            return dict(cursor.fetchall())
 
 
 def backend() -> SQLiteBackend | PostgreSQLBackend:
     return PostgreSQLBackend() if connection.vendor == "postgresql" else SQLiteBackend()
 
 
-def correct(word: str) -> str | None:
+def correct(word: str, candidates: list[str]) -> str | None:
     """The index's word closest to a misspelt one, if one is close enough."""
-    best = difflib.get_close_matches(word, backend().close_words(word), n=1, cutoff=CLOSE_ENOUGH)
+    best = difflib.get_close_matches(word, candidates, n=1, cutoff=CLOSE_ENOUGH)
     return best[0] if best else None

@@ -13,8 +13,9 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.db.models import Count, Prefetch, QuerySet
 
-from troubleshoot.models import Article, ArticleVersion, Checker, CheckerVersion, ErrorCode
+from troubleshoot.models import Article, ArticleVersion, Checker, CheckerVersion, ErrorCode, published
 
+from .backends import backend
 from .models import Document, Phrase, Word
 from .text import normalise
 
@@ -41,6 +42,12 @@ def searchable_checkers() -> QuerySet[Checker]:
 
 def searchable_articles() -> QuerySet[Article]:
     return Article.objects.published()
+
+
+def searchable_documents() -> QuerySet[Document]:
+    """The documents whose checker or article is searchable, by the same rule, read through the join (content
+    unpublished behind the index's back, by a bulk update, never shows)."""
+    return Document.objects.filter(published("checker__") | published("article__"))
 
 
 def _checkers_with_text(queryset: QuerySet[Checker]) -> QuerySet[Checker]:
@@ -147,7 +154,7 @@ def reindex_articles(articles: Iterable[Article | int], *, publishing: ArticleVe
 
 def rebuild() -> int:
     """Recreate the whole index from the content; returns the number of documents."""
-    with transaction.atomic():
+    with transaction.atomic(), backend().writing_everything():
         Document.objects.all().delete()
         Word.objects.all().delete()
         reindex_checkers(Checker.objects.values_list("pk", flat=True))

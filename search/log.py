@@ -1,18 +1,22 @@
 """The search log and the unknown-code log: what sellers looked for, and what staff learn from it.
 
+Unknown codes are counted per code (a running total) and per code and day, so any period's count and its trend
+against the period before are one grouped query (`unknown_code_counts`).
+
 A search box's as-you-type requests share one id (minted when the page is rendered), so a seller typing
 "xero dis…" then "xero disconnected" is one row holding the last query, not one row per pause.
 """
 
 import uuid
+from datetime import date, timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q, Sum
 from django.utils import timezone
 
 from troubleshoot.models import Checker
 
-from .models import Phrasing, SearchLog, UnknownCode
+from .models import Phrasing, SearchLog, UnknownCode, UnknownCodeDay
 from .text import normalise
 
 _CONTROL = dict.fromkeys([*range(32), 127])
@@ -50,18 +54,48 @@ def record_opened(search_id: str | None, kind: str, slug: str) -> None:
 
 
 def record_unknown_code(code: str) -> None:
-    """Count an error code that reached /e/<code>/ with no checker (NUL and other control characters dropped)."""
+    """Count an error code that reached /e/<code>/ with no checker (NUL and other control characters dropped): its
+    running total and its count for today.
+
+    Each count is one upsert (`INSERT … ON CONFLICT DO UPDATE`, on SQLite and PostgreSQL alike), so two sellers
+    arriving with the same new code at once both count, however their requests interleave.
+    """
     code = code.translate(_CONTROL).strip().upper()[:40]
     if not code:
         return
     now = timezone.now()
-    if UnknownCode.objects.filter(code=code).update(count=F("count") + 1, last_seen=now):
-        return
-    try:
-        with transaction.atomic():
-            UnknownCode.objects.create(code=code, count=1, first_seen=now, last_seen=now)
-    except IntegrityError:
-        UnknownCode.objects.filter(code=code).update(count=F("count") + 1, last_seen=now)
+    codes, days = UnknownCode._meta.db_table, UnknownCodeDay._meta.db_table
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {codes} (code, count, first_seen, last_seen) VALUES (%s, 1, %s, %s) "  # noqa: S608
+            f"ON CONFLICT (code) DO UPDATE SET count = {codes}.count + 1, last_seen = excluded.last_seen",
+            [code, *[connection.ops.adapt_datetimefield_value(now)] * 2],
+        )
+        cursor.execute(
+            f"INSERT INTO {days} (unknown_code_id, day, count) SELECT id, %s, 1 FROM {codes} WHERE code = %s "  # noqa: S608
+            f"ON CONFLICT (unknown_code_id, day) DO UPDATE SET count = {days}.count + 1",
+            [connection.ops.adapt_datefield_value(timezone.localdate(now)), code],
+        )
+
+
+def unknown_code_counts(first: date, last: date, limit: int | None = None) -> list[dict]:
+    """The unknown codes that arrived between the days `first` and `last` (both included), most arrivals first:
+    `{"code", "count", "before"}`, `before` being the code's count in as many days just before `first`."""
+    days = (last - first).days + 1
+    counts = (
+        UnknownCodeDay.objects.filter(day__gte=first - timedelta(days=days), day__lte=last)
+        .values("unknown_code__code")
+        .annotate(
+            now=Sum("count", filter=Q(day__gte=first), default=0),
+            earlier=Sum("count", filter=Q(day__lt=first), default=0),
+        )
+        .filter(now__gt=0)
+        .order_by("-now", "unknown_code__code")
+    )
+    return [
+        {"code": row["unknown_code__code"], "count": row["now"], "before": row["earlier"]}
+        for row in (counts[:limit] if limit is not None else counts)
+    ]
 
 
 def attach_phrasing(query: str, checker: Checker, user=None) -> Phrasing:

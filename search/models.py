@@ -172,7 +172,9 @@ class SearchLog(models.Model):
 
 
 class UnknownCode(models.Model):
-    """An error code that arrived on /e/<code>/ but no published checker has: content to write."""
+    """An error code that arrived on /e/<code>/ but no published checker has: content to write.
+
+    `count` is the running total; `days` (UnknownCodeDay) the same arrivals per day, for trends."""
 
     code = models.CharField(max_length=40, unique=True)
     count = models.PositiveIntegerField(default=0)
@@ -184,3 +186,20 @@ class UnknownCode(models.Model):
 
     def __str__(self) -> str:
         return f"{self.code} ({self.count})"
+
+
+class UnknownCodeDay(models.Model):
+    """How often an unknown code arrived on one day (in the portal's time zone): trends over any period."""
+
+    unknown_code = models.ForeignKey(UnknownCode, on_delete=models.CASCADE, related_name="days")
+    day = models.DateField()
+    count = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        ordering = ["-day"]
+        constraints = [models.UniqueConstraint(fields=["unknown_code", "day"], name="unknown_code_once_a_day")]
+        # The unique constraint's index serves one code's days; periods over every code read by day.
+        indexes = [models.Index(fields=["day"], name="unknown_code_day")]
+
+    def __str__(self) -> str:
+        return f"{self.unknown_code.code} on {self.day}: {self.count}"

@@ -13,12 +13,14 @@ and only published content is returned, whatever the index holds.
 
 from dataclasses import dataclass
 
+from django.core.cache import cache
+
 from troubleshoot.models import Article, Checker
 
 from . import backends
 from .backends import Alternative, Term
-from .index import searchable_articles, searchable_checkers
-from .models import Document, Phrase, Synonym, Word
+from .index import searchable_documents
+from .models import Document, Phrase, Synonym
 from .text import contains_phrase, normalise, tokens
 
 MAX_QUERY = 10_000  # a pasted log; the error text may be anywhere in it
@@ -27,8 +29,12 @@ MAX_TERMS = 32  # words of a long paste that go to the full-text index
 MAX_CORRECTIONS = 4
 FLOOR = 0.3  # a full-text result must score at least this fraction of the best one
 CANDIDATES = 40
-CHECKER_SHOWN = ["slug", "title", "symptom", "category_id"]
-ARTICLE_SHOWN = ["slug"]
+CHECKER_SHOWN = ["slug", "title", "symptom", "category_id"]  # what a result keeps of its checker
+SHOWN = ["pk", "popularity", "title", "summary", "checker_id", "article_id", "article__slug"] + [
+    f"checker__{name}" for name in CHECKER_SHOWN
+]
+SYNONYMS_CACHE_KEY = "search:synonyms"
+SYNONYMS_CACHE_SECONDS = 60 * 60
 SCORE_CODE, SCORE_SIGNATURE, SCORE_PHRASING, SCORE_PART_OF_SIGNATURE, SCORE_TEXT = 100.0, 90.0, 85.0, 60.0, 50.0
 
 
@@ -110,9 +116,8 @@ def widen(needle: str, *, prefix: bool = False) -> list[Term]:
     if not words:
         return []
     simple = [w for w in words if w.isalpha() and len(w) >= 4]
-    known = set(Word.objects.filter(word__in=simple).values_list("word", flat=True)) if simple else set()
-    unknown = [w for w in simple if w not in known][:MAX_CORRECTIONS]
-    corrections = {word: fixed for word in unknown if (fixed := backends.correct(word))}
+    near = backends.backend().near_words(simple, MAX_CORRECTIONS) if simple else {}
+    corrections = {word: fixed for word, candidates in near.items() if (fixed := backends.correct(word, candidates))}
     terms: list[Term] = []
     for position, word in enumerate(words):
         is_last = position == len(words) - 1
@@ -133,8 +138,7 @@ def _parts(phrase: str) -> list[str]:
 def synonyms_in(needle: str) -> list[list[str]]:
     """For each synonym group that the query uses, its other terms."""
     groups = []
-    for row in Synonym.objects.all():
-        terms = row.term_list
+    for terms in synonym_groups():
         if any(contains_phrase(needle, term) for term in terms):
             others = [term for term in terms if not contains_phrase(needle, term)]
             if others:
@@ -142,27 +146,36 @@ def synonyms_in(needle: str) -> list[list[str]]:
     return groups
 
 
+def synonym_groups() -> list[list[str]]:
+    """Every synonym group's terms, normalised: read on every search, so kept in the cache (shared by every
+    process with Redis) and forgotten whenever staff save or delete a synonym (`signals.py`)."""
+    groups = cache.get(SYNONYMS_CACHE_KEY)
+    if groups is None:
+        groups = [terms for terms in (row.term_list for row in Synonym.objects.all()) if terms]
+        cache.set(SYNONYMS_CACHE_KEY, groups, SYNONYMS_CACHE_SECONDS)
+    return groups
+
+
 def _results(found: dict[int, tuple[float, str]], limit: int) -> list[Result]:
-    """The documents as published checkers and articles, best first; anything no longer published is dropped."""
+    """The documents as published checkers and articles, best first, in one query; anything no longer published is
+    dropped."""
     if not found:
         return []
-    documents = list(
-        Document.objects.filter(pk__in=list(found)).values_list(
-            "pk", "checker_id", "article_id", "popularity", "title", "summary"
-        )
+    ranked = sorted(
+        (-found[row["pk"]][0], -row["popularity"], row["title"], row["pk"], row)
+        for row in searchable_documents().filter(pk__in=list(found)).values(*SHOWN)
     )
-    # By primary key, with only what a result needs (steps and article bodies stay in the database).
-    checkers = searchable_checkers().filter(pk__in=[row[1] for row in documents if row[1]]).only(*CHECKER_SHOWN)
-    articles = searchable_articles().filter(pk__in=[row[2] for row in documents if row[2]]).only(*ARTICLE_SHOWN)
-    checkers, articles = {c.pk: c for c in checkers}, {a.pk: a for a in articles}
-    results = []
-    for doc_id, checker_id, article_id, popularity, title, summary in documents:
-        item = checkers.get(checker_id) if checker_id else articles.get(article_id)
-        if item is not None:
-            result = Result(_kind(item), item, *found[doc_id], title=title, snippet=summary)
-            results.append((-result.score, -popularity, title, result))
-    results.sort(key=lambda row: row[:3])
-    return [row[3] for row in results[:limit]]
+    return [_result(*found[row["pk"]], row) for *_, row in ranked[:limit]]
+
+
+def _result(score: float, matched: str, row: dict) -> Result:
+    """A result's checker or article, made from the columns read with its document (only what results show)."""
+    if row["checker_id"]:
+        fields = {name: row[f"checker__{name}"] for name in CHECKER_SHOWN}
+        item = Checker(pk=row["checker_id"], **fields)
+    else:
+        item = Article(pk=row["article_id"], slug=row["article__slug"])
+    return Result(_kind(item), item, score, matched, title=row["title"], snippet=row["summary"])
 
 
 def _kind(item: Checker | Article) -> str:

@@ -50,7 +50,7 @@ def search_page(request):
         "support_email": settings.SUPPORT_EMAIL,
     }
     if query.strip() and not results:
-        context["categories"] = categories_overview(checkers_per_category=0)
+        context["overview"] = categories_overview(checkers_per_category=0)
     template = "search/search.html#results" if request.htmx else "search/search.html"
     return TemplateResponse(request, template, context)
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from django.db.models import Case, Count, F, IntegerField, Max, Q, Sum, Value, When
 from django.urls import reverse
 
-from search.models import SearchLog, UnknownCode
+from search.log import unknown_code_counts
+from search.models import SearchLog
 from troubleshoot import versions
 from troubleshoot.models import Answer, Checker, Run
 
@@ -249,19 +250,19 @@ def searches_without_clicks(period: Period) -> list[Gap]:
 
 
 def unknown_codes(period: Period) -> list[Gap]:
-    """Error codes that reached /e/<code>/ with no checker, seen in `period` (the log keeps a running count)."""
-    codes = UnknownCode.objects.filter(last_seen__gte=period.start, last_seen__lt=period.end).order_by("-count")
+    """Error codes that reached /e/<code>/ with no checker in `period`, with their count in the period before (the
+    search app counts them per day)."""
     return [
         Gap(
             kind="Unknown error code",
-            title=f"{code.code}: no checker has this code",
-            where=f"/e/{code.code}/",
-            count=code.count,
-            before=None,
+            title=f"{row['code']}: no checker has this code",
+            where=f"/e/{row['code']}/",
+            count=row["count"],
+            before=row["before"],
             fix_url=reverse("admin:troubleshoot_checker_changelist"),
             fix_label="Add the code to a checker",
         )
-        for code in codes[:MOST_SEARCHES]
+        for row in unknown_code_counts(period.first, period.last, limit=MOST_SEARCHES)
     ]
 
 

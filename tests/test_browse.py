@@ -91,3 +91,40 @@ def test_the_overview_is_cached_and_forgotten_when_content_is_saved(client, big_
     checker.title = "Renamed checker"
     checker.save()
     assert "Renamed checker" in client.get("/").content.decode()
+
+
+def categories_with_checkers(first: int, count: int, per_category: int) -> None:
+    for n in range(first, first + count):
+        category = Category.objects.create(slug=f"topic-{n:03}", name=f"Topic {n:03}", position=n)
+        listed_checkers(category, range(n * 100, n * 100 + per_category))
+
+
+@pytest.mark.parametrize("url", ["/", "/no-such-page/", "/e/UNKNOWN-1/"])
+def test_pages_that_list_content_stay_the_same_size_as_categories_grow(client, db, url):
+    """Three categories, then thirty-three: the first three keep their cards, ten more are named, and the rest are
+    one link away."""
+    categories_with_checkers(1, 3, 5)
+    small = client.get(url).content.decode()
+    categories_with_checkers(4, 30, 10)
+    large = client.get(url).content.decode()
+    assert len(large) - len(small) < 1500, (len(small), len(large))
+    assert large.count("?source=home") == small.count("?source=home") == 3 * 4
+    assert "Topic 003" in large and "/category/topic-013/" in large and "/category/topic-014/" not in large
+    assert "All 33 topics" in large and "/topics/" in large and "All 3 topics" not in small
+
+
+def test_the_topics_page_lists_every_category_a_page_at_a_time(client, db):
+    categories_with_checkers(1, 55, 1)
+    Category.objects.create(slug="empty", name="Empty topic")  # no published checker: not a topic
+    first = client.get("/topics/").content.decode()
+    assert "Topic 001" in first and "Topic 050" in first and "Topic 051" not in first and "Page 1 of 2" in first
+    second = client.get("/topics/", {"page": "2"}).content.decode()
+    assert "/category/topic-055/" in second and "Empty topic" not in second
+    assert client.get("/topics/", {"page": "nonsense"}).status_code == 200
+
+
+def test_nothing_found_offers_a_few_topics_and_the_page_of_all(client, db):
+    categories_with_checkers(1, 20, 1)
+    html = client.get("/search/", {"q": "zzzqqq nothing like this"}).content.decode()
+    assert "Nothing matched" in html and "/category/topic-013/" in html and "/category/topic-014/" not in html
+    assert "All 20 topics" in html

@@ -573,6 +573,28 @@ def test_mobile_pages_fit_the_screen_with_big_enough_buttons(live_server, mobile
     page.screenshot(path=SCREENSHOTS / "support-mobile.png", full_page=True)
 
 
+@browser_test
+def test_many_topics_fit_a_phone(live_server, mobile_page, library, tmp_path):
+    """With more categories than the home page shows: the next ones are named in links big enough to tap, and the
+    page of every topic fits the screen too."""
+    from tests.test_browse import categories_with_checkers
+
+    categories_with_checkers(1, 20, 2)
+    page = mobile_page
+    page.goto(f"{live_server.url}/")
+    expect(page.get_by_role("heading", name="More topics")).to_be_visible()
+    no_horizontal_scroll(page)
+    for link in page.locator(".topics a").all():
+        box = link.bounding_box()
+        assert box is not None and box["height"] >= 44, f"{link.inner_text()!r} is only {box['height']}px tall"
+    assert_accessible(page, "home with more topics")
+    page.screenshot(path=Path(os.environ.get("SCREENSHOT_DIR") or tmp_path) / "home-topics-mobile.png", full_page=True)
+    page.get_by_role("link", name="All 23 topics").click()
+    expect(page.get_by_role("heading", name="All topics")).to_be_visible()
+    no_horizontal_scroll(page)
+    assert_accessible(page, "all topics")
+
+
 # Accessibility: axe-core (shipped inside axe-playwright-python, no download) on every kind of seller page.
 
 AXE = Axe()

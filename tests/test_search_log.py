@@ -1,13 +1,17 @@
 """The search log, the unknown-code log, and staff acting on them in the admin."""
 
 import re
+import threading
 import uuid
+from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Group, User
+from django.utils import timezone
 
-from search.log import record_unknown_code
-from search.models import Phrasing, SearchLog, UnknownCode
+from search.log import record_unknown_code, unknown_code_counts
+from search.models import Phrasing, SearchLog, UnknownCode, UnknownCodeDay
 from search.search import search
 from troubleshoot.roles import EDITORS
 
@@ -90,6 +94,74 @@ def test_unknown_codes_are_counted(client, library):
     assert dict(UnknownCode.objects.values_list("code", "count")) == {"NOPE-42": 2, "OTHER": 1, "BADCODE": 1}
     client.get("/e/XC-001/")
     assert not UnknownCode.objects.filter(code="XC-001").exists()
+
+
+def record_on(day_offset: int, code: str, times: int = 1) -> None:
+    """Count `code` as arrived `day_offset` days from now (negative: in the past)."""
+    at = timezone.now() + timedelta(days=day_offset)
+    with mock.patch("search.log.timezone.now", return_value=at):
+        for _ in range(times):
+            record_unknown_code(code)
+
+
+def test_unknown_codes_are_counted_per_day_with_their_trend(db):
+    record_on(-10, "OLD-1", 2)
+    record_on(-10, "GONE-2")
+    record_on(-1, "OLD-1", 3)
+    record_on(0, "OLD-1")
+    record_on(0, "NEW-3")
+    today = timezone.localdate()
+    assert sorted(UnknownCodeDay.objects.values_list("unknown_code__code", "day", "count")) == [
+        ("GONE-2", today - timedelta(days=10), 1),
+        ("NEW-3", today, 1),
+        ("OLD-1", today - timedelta(days=10), 2),
+        ("OLD-1", today - timedelta(days=1), 3),
+        ("OLD-1", today, 1),
+    ]
+    # The running totals keep working beside the days.
+    assert dict(UnknownCode.objects.values_list("code", "count")) == {"OLD-1": 6, "GONE-2": 1, "NEW-3": 1}
+    last_week = unknown_code_counts(today - timedelta(days=6), today)
+    assert last_week == [
+        {"code": "OLD-1", "count": 4, "before": 2},
+        {"code": "NEW-3", "count": 1, "before": 0},
+    ]
+    week_before = unknown_code_counts(today - timedelta(days=13), today - timedelta(days=7))
+    assert week_before == [
+        {"code": "OLD-1", "count": 2, "before": 0},
+        {"code": "GONE-2", "count": 1, "before": 0},
+    ]
+    # One day, and the day before it; the most arrivals first, at most `limit`.
+    assert unknown_code_counts(today - timedelta(days=1), today - timedelta(days=1)) == [
+        {"code": "OLD-1", "count": 3, "before": 0}
+    ]
+    assert [row["code"] for row in unknown_code_counts(today, today, limit=1)] == ["NEW-3"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_unknown_codes_arriving_at_once_are_all_counted():
+    """Sellers opening the same new code at the same moment: every arrival counts, in the total and the day."""
+    from django.db import connection
+
+    barrier, errors = threading.Barrier(4), []
+
+    def arrive():
+        try:
+            barrier.wait()
+            for _ in range(5):
+                record_unknown_code("RACE-1")
+        except Exception as error:  # noqa: BLE001 - reported by the assertion below
+            errors.append(error)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=arrive) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert not errors
+    assert UnknownCode.objects.get(code="RACE-1").count == 20
+    assert UnknownCodeDay.objects.get(unknown_code__code="RACE-1").count == 20
 
 
 def test_staff_attach_a_missed_query_in_one_click(support_client, library):

@@ -5,6 +5,7 @@ import csv
 import io
 import uuid
 from datetime import timedelta
+from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Group, User
@@ -367,7 +368,8 @@ def test_request_queue_pages_with_a_cursor(client, known, monkeypatch):
 
 
 def test_gap_inbox_lists_searches_and_unknown_codes(client, known):
-    from search.models import SearchLog, UnknownCode
+    from search.log import record_unknown_code
+    from search.models import SearchLog
 
     ten_days_ago = timezone.now() - timedelta(days=10)
     for query, results, opened in [
@@ -382,14 +384,17 @@ def test_gap_inbox_lists_searches_and_unknown_codes(client, known):
         )
     old = SearchLog.objects.create(query="payout missing", normalised="payout missing", result_count=0)
     SearchLog.objects.filter(pk=old.pk).update(created_at=ten_days_ago)
-    UnknownCode.objects.create(code="XC-999", count=4)
+    for days_ago, times in [(0, 3), (2, 1), (10, 2), (40, 5)]:  # the period is the last 7 days
+        with mock.patch("search.log.timezone.now", return_value=timezone.now() - timedelta(days=days_ago)):
+            for _ in range(times):
+                record_unknown_code("XC-999")
     found = {gap.kind: gap for gap in gaps.inbox(stats.Period.from_params(PERIOD))}
     nothing = found["Search: nothing found"]
     assert (nothing.count, nothing.before, nothing.trend) == (3, 1, 2) and "payout missing" in nothing.title.lower()
     no_click = found["Search: no click"]
     assert no_click.count == 1 and "xero gone" in no_click.title
     code = found["Unknown error code"]
-    assert (code.count, code.trend) == (4, None) and code.title.startswith("XC-999")
+    assert (code.count, code.before, code.trend) == (4, 2, 2) and code.title.startswith("XC-999")
     reviewer(client)
     html = client.get("/support/gaps/", PERIOD).content.decode()
     assert "XC-999" in html and "Attach it to a checker" in html

@@ -34,16 +34,22 @@ class Category(models.Model):
         return self.name
 
 
+def published(through: str = "") -> models.Q:
+    """What sellers may see of checkers and articles: listed, and with a published version to walk or read.
+    `through`: the relation that reaches them from another model ("checker__")."""
+    return models.Q(**{f"{through}is_published": True, f"{through}live_version__isnull": False})
+
+
 class ArticleQuerySet(models.QuerySet):
     def published(self):
         """What sellers may see: listed, and with a published version to read."""
-        return self.filter(is_published=True, live_version__isnull=False)
+        return self.filter(published())
 
 
 class CheckerQuerySet(models.QuerySet):
     def published(self):
         """What sellers may see: listed, and with a published version to walk."""
-        return self.filter(is_published=True, live_version__isnull=False)
+        return self.filter(published())
 
 
 class Checker(models.Model):

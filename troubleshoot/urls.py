@@ -7,6 +7,7 @@ app_name = "troubleshoot"
 urlpatterns = [
     path("", views.home, name="home"),
     path("category/<slug:slug>/", views.category, name="category"),
+    path("topics/", views.topics, name="topics"),
     path("articles/<slug:slug>/", views.article_detail, name="article"),
     path("e/<str:code>/", views.error_code, name="error_code"),
     path("troubleshoot/<slug:slug>/", views.checker_start, name="checker"),

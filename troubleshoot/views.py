@@ -24,7 +24,7 @@ from support import followups
 from support.forms import FollowUpForm
 
 from . import versions, walk
-from .browse import categories_overview, most_used_checkers
+from .browse import categories_overview, listed_categories, most_used_checkers
 from .forms import (
     NONE_FIT_NEEDS_A_LINE,
     AnswerForm,
@@ -53,7 +53,7 @@ PER_PAGE = 50
 
 
 def _overview_context() -> dict:
-    return {"categories": categories_overview(), "most_used": most_used_checkers()}
+    return {"overview": categories_overview(), "most_used": most_used_checkers()}
 
 
 @require_safe
@@ -81,6 +81,15 @@ def category(request, slug):
             "checkers": checkers.get_page(request.GET.get("page")),
             "articles": articles.get_page(request.GET.get("articles_page")),
         },
+    )
+
+
+@require_safe
+def topics(request):
+    """Every category with published checkers, a page at a time (the list pages show the first few)."""
+    categories = Paginator(listed_categories(), PER_PAGE)
+    return TemplateResponse(
+        request, "troubleshoot/topics.html", {"categories": categories.get_page(request.GET.get("page"))}
     )
 
 
