@@ -364,6 +364,26 @@ def test_article_feedback_needs_the_pages_csrf_token(library):
     assert ArticleFeedback.objects.count() == 1
 
 
+def test_the_article_page_is_cached_whole_with_each_sellers_own_csrf_token(library, django_assert_num_queries):
+    """The article is served from the cache, yet its feedback form carries each seller's own token: a seller's
+    token never reaches another seller, and a seller without a CSRF cookie gets one with the page."""
+    from django.test import Client
+
+    url = "/articles/troubleshooting-xero-connection/"
+    one, two = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first = one.get(url)
+    with django_assert_num_queries(0):
+        second = two.get(url)
+    tokens = [
+        re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', r.content.decode()).group(1) for r in (first, second)
+    ]
+    assert tokens[0] != tokens[1] and "csrftoken" in second.cookies
+    assert first.content.decode().replace(tokens[0], "") == second.content.decode().replace(tokens[1], "")
+    feedback = "/articles/troubleshooting-xero-connection/feedback/"
+    assert two.post(feedback, {"helpful": "yes", "csrfmiddlewaretoken": tokens[0]}).status_code == 403  # not theirs
+    assert two.post(feedback, {"helpful": "yes", "csrfmiddlewaretoken": tokens[1]}).status_code == 302
+
+
 def test_search_results_are_cached_per_query(client, library, django_assert_num_queries):
     """Results come from the cache; the one query left is the search log's row (each search is logged, and the
     result links carry its id, so the page itself can't be served whole)."""
