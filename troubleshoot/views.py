@@ -13,6 +13,7 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -137,8 +138,9 @@ def _checker(slug: str) -> Checker:
 
 def _run(slug: str, run_id) -> Run:
     """The run at its URL, with its checker as sellers see it: the checker comes from this process's memory (it
-    changes only with content, see `pagecache.remember`), so a step answer reads one row before it writes."""
-    run = get_object_or_404(Run.objects.select_related("support_request"), pk=run_id)
+    changes only with content, see `pagecache.remember`), so a step answer reads one row before it writes. (An
+    escalated run's support request is read when its page shows.)"""
+    run = get_object_or_404(Run, pk=run_id)
     checker = remember(
         "checker", run.checker_id, lambda: Checker.objects.select_related("category").get(pk=run.checker_id)
     )
@@ -148,15 +150,34 @@ def _run(slug: str, run_id) -> Run:
     return run
 
 
+def step_parts(flow: walk.Flow, step, focus: bool) -> dict | None:
+    """A step's title, text, links and answer buttons: only its version decides them, and a published version never
+    changes, so each process renders them once (kept with the version's flow). None for a draft: the preview renders
+    them every time."""
+    if step is None or flow.version_id is None:
+        return None
+    parts = flow.rendered.get((step.key, focus))
+    if parts is None:
+        context = {"step": step, "focus": focus}
+        parts = {
+            "text": render_to_string("troubleshoot/checker.html#step_text", context),
+            "choices": render_to_string("troubleshoot/checker.html#step_choices", context),
+        }
+        flow.rendered[(step.key, focus)] = parts
+    return parts
+
+
 def _render(
     request, checker: Checker, run: Run | None, *, current: walk.Flow | None = None, status=200, **extra
 ) -> TemplateResponse:
     """The checker page (or just its panel, for htmx) showing where `run` stands in the version it walks."""
     current = current or versions.flow_of(run.version_id if run else checker.live_version_id)
+    position = walk.position(current, run)
     context = {
         "checker": checker,
         "run": run,
-        "position": walk.position(current, run),
+        "position": position,
+        "step_parts": step_parts(current, position.step, bool(request.htmx)),
         "focus": bool(request.htmx),
         "none_fit": Answer.NONE_FIT,
         **extra,
