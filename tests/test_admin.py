@@ -12,7 +12,7 @@ from support.models import SupportRequest
 from tests.conftest import last_answer_id, make_checker, run_tasks
 from troubleshoot import versions, walk
 from troubleshoot.library import read_library
-from troubleshoot.models import CheckerVersion, Choice, Run, Step
+from troubleshoot.models import Article, CheckerVersion, Choice, Run, Step
 
 pytestmark = pytest.mark.django_db
 
@@ -445,3 +445,26 @@ def test_checker_list_counts_steps_and_runs_of_the_checkers_shown(admin_client, 
         r'<td class="field-step_count">(\d+)</td><td class="field-run_count"><a href="[^"]+">(\d+)</a>', html
     )
     assert sorted(counts) == [("3", "0"), ("3", "2")]
+
+
+def test_article_publish_follows_the_same_rules_as_a_checker(admin_client, db):
+    article = Article.objects.create(slug="guide", title="A guide", body="Do this.")
+    versions.publish_article(article)
+    html = admin_client.get(f"/admin/troubleshoot/article/{article.pk}/change/").content.decode()
+    assert f"/admin/troubleshoot/article/{article.pk}/publish/?base=1" in html  # the editor opened at version 1
+    Article.objects.filter(pk=article.pk).update(body="Do that.")
+    versions.publish_article(Article.objects.get(pk=article.pk))  # someone else publishes version 2 meanwhile
+    html = admin_client.get(f"/admin/troubleshoot/article/{article.pk}/publish/?base=1").content.decode()
+    assert "Version 2 was published since you opened this draft" in html and 'name="note"' not in html
+    assert f"/admin/troubleshoot/article/{article.pk}/history/" in html  # articles show their changes there
+    Article.objects.filter(pk=article.pk).update(body="Do both.")
+    url = f"/admin/troubleshoot/article/{article.pk}/publish/"
+    html = admin_client.get(url).content.decode()
+    assert '› <a href="/admin/troubleshoot/article/">Articles</a>' in html and 'name="base" value="2"' in html
+    response = admin_client.post(url, {"base": "2", "note": "Both"}, follow=True)
+    assert "Version 3 of A guide is live." in response.content.decode()
+    assert Article.objects.get(pk=article.pk).live_version.number == 3
+    restore = f"/admin/troubleshoot/article/{article.pk}/restore/1/"
+    response = admin_client.post(restore, follow=True)
+    assert "Version 1&#x27;s text is back in the draft" in response.content.decode()
+    assert Article.objects.get(pk=article.pk).body == "Do this."

@@ -107,7 +107,17 @@ def flow_problems(request, checker: Checker) -> None:
 
 
 class VersionedPagesMixin:
-    """The publish, history, diff and restore pages a checker's and an article's admin both have."""
+    """The publish, history and restore pages a checker's and an article's admin both have.
+
+    Each admin names what differs: how its draft is read, checked, compared, published and restored."""
+
+    draft_of = None  # item → its content-file dict
+    problems_in = None  # content-file dict → problems that refuse a publish
+    changes_between = None  # (old dict, new dict) → [Change]
+    publish_item = None  # versions.publish or versions.publish_article
+    restore_item = None  # versions.restore or versions.restore_article
+    published_note = ""  # said after "Version N of … is live."
+    restored_message = "Version {number} is back in the draft; publish to go live."
 
     def _item(self, request, object_id, permission: str):
         """The checker or article, with its live version, for a user who holds `permission`."""
@@ -119,7 +129,7 @@ class VersionedPagesMixin:
         name = self.model._meta.model_name  # "checker" or "article": the templates' folder and variable
         return TemplateResponse(
             request,
-            f"admin/troubleshoot/{name}/{template}",
+            [f"admin/troubleshoot/{name}/{template}", f"admin/troubleshoot/{template}"],
             {
                 **self.admin_site.each_context(request),
                 "opts": self.model._meta,
@@ -129,6 +139,57 @@ class VersionedPagesMixin:
                 **context,
             },
         )
+
+    def publish_view(self, request, object_id):
+        """Check the draft, show what would change, and publish it with a note (under the item's row lock)."""
+        name = self.model._meta.model_name
+        item = self._item(request, object_id, f"publish_{name}")
+        live = item.live_version
+        problems = []
+        if request.method == "POST":
+            base = request.POST.get("base", "")
+            try:
+                version = self.publish_item(
+                    item,
+                    user=request.user,
+                    note=request.POST.get("note", "").strip(),
+                    base=int(base) if base.isdigit() else None,
+                )
+            except versions.PublishConflict as conflict:
+                messages.error(request, str(conflict))
+                return redirect(f"admin:troubleshoot_{name}_versions", item.pk)
+            except versions.PublishRefused as refused:
+                problems = refused.problems
+            else:
+                messages.success(request, f"Version {version.number} of {item.title} is live.{self.published_note}")
+                return redirect(f"admin:troubleshoot_{name}_change", item.pk)
+        draft = self.draft_of(item)
+        problems = problems or self.problems_in(draft)
+        live_number = live.number if live else 0
+        # The editor's page says which version was live when they opened the draft; if another was published since,
+        # they see it here before anything happens, and publishing from this page would be refused anyway.
+        opened = request.GET.get("base", "")
+        base = int(opened) if opened.isdigit() and int(opened) <= live_number else live_number
+        return self._page(
+            request,
+            item,
+            "publish.html",
+            f"Publish {item.title}",
+            live=live,
+            base=base,
+            published_since=base != live_number,
+            problems=problems,
+            changes=self.changes_between(live.data if live else {}, draft),
+        )
+
+    def restore_view(self, request, object_id, number):
+        name = self.model._meta.model_name
+        item = self._item(request, object_id, f"publish_{name}")
+        if request.method != "POST":
+            return redirect(f"admin:troubleshoot_{name}_versions", item.pk)
+        self.restore_item(item, number)
+        messages.success(request, self.restored_message.format(number=number))
+        return redirect(f"admin:troubleshoot_{name}_change", item.pk)
 
 
 class CheckerChangeList(ChangeList):
@@ -163,6 +224,15 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
     ]
     inlines = [ErrorCodeInline, StepInline]
     change_form_template = "admin/troubleshoot/checker/change_form.html"
+    draft_of = staticmethod(versions.draft_data)
+    problems_in = staticmethod(versions.flow_problems)
+    changes_between = staticmethod(versions.diff)
+    publish_item = staticmethod(versions.publish)
+    restore_item = staticmethod(versions.restore)
+    published_note = " New runs walk it."
+    restored_message = (
+        "Version {number}'s steps are back in the draft. Runs in progress are unaffected; publish to go live."
+    )
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("category").annotate(live_number=F("live_version__number"))
@@ -239,47 +309,6 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
             raise PermissionDenied
         return HttpResponse(render_markdown(request.POST.get("body", "")[:20000]))
 
-    def publish_view(self, request, object_id):
-        """Check the draft, show what would change, and publish it with a note (under the checker's row lock)."""
-        checker = self._item(request, object_id, "publish_checker")
-        live = checker.live_version
-        problems = []
-        if request.method == "POST":
-            base = request.POST.get("base", "")
-            try:
-                version = versions.publish(
-                    checker,
-                    user=request.user,
-                    note=request.POST.get("note", "").strip(),
-                    base=int(base) if base.isdigit() else None,
-                )
-            except versions.PublishConflict as conflict:
-                messages.error(request, str(conflict))
-                return redirect("admin:troubleshoot_checker_versions", checker.pk)
-            except versions.PublishRefused as refused:
-                problems = refused.problems
-            else:
-                messages.success(request, f"Version {version.number} of {checker.title} is live. New runs walk it.")
-                return redirect("admin:troubleshoot_checker_change", checker.pk)
-        draft = versions.draft_data(checker)
-        problems = problems or graph.Flow.from_data(draft).problems()
-        live_number = live.number if live else 0
-        # The editor's page says which version was live when they opened the draft; if another was published since,
-        # they see it here before anything happens, and publishing from this page would be refused anyway.
-        opened = request.GET.get("base", "")
-        base = int(opened) if opened.isdigit() and int(opened) <= live_number else live_number
-        return self._page(
-            request,
-            checker,
-            "publish.html",
-            f"Publish {checker.title}",
-            live=live,
-            base=base,
-            published_since=base != live_number,
-            problems=problems,
-            changes=versions.diff(live.data if live else {}, draft),
-        )
-
     def versions_view(self, request, object_id):
         checker = self._item(request, object_id, "view_checker")
         rows = (
@@ -320,17 +349,6 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
             changes=versions.diff(old.data if old else {}, new_data),
         )
 
-    def restore_view(self, request, object_id, number):
-        checker = self._item(request, object_id, "publish_checker")
-        if request.method != "POST":
-            return redirect("admin:troubleshoot_checker_versions", checker.pk)
-        versions.restore(checker, number)
-        messages.success(
-            request,
-            f"Version {number}'s steps are back in the draft. Runs in progress are unaffected; publish to go live.",
-        )
-        return redirect("admin:troubleshoot_checker_change", checker.pk)
-
 
 @admin.register(Article)
 class ArticleAdmin(VersionedPagesMixin, admin.ModelAdmin):
@@ -347,6 +365,12 @@ class ArticleAdmin(VersionedPagesMixin, admin.ModelAdmin):
         *("draft_status", "body", "body_preview"),
     ]
     change_form_template = "admin/troubleshoot/article/change_form.html"
+    draft_of = staticmethod(versions.article_data)
+    problems_in = staticmethod(versions.article_problems)
+    changes_between = staticmethod(versions.diff_article)
+    publish_item = staticmethod(versions.publish_article)
+    restore_item = staticmethod(versions.restore_article)
+    restored_message = "Version {number}'s text is back in the draft; publish to go live."
 
     def get_queryset(self, request):
         return super().get_queryset(request).select_related("category", "live_version")
@@ -384,39 +408,6 @@ class ArticleAdmin(VersionedPagesMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def publish_view(self, request, object_id):
-        article = self._item(request, object_id, "publish_article")
-        live = article.live_version
-        problems = []
-        if request.method == "POST":
-            base = request.POST.get("base", "")
-            try:
-                version = versions.publish_article(
-                    article,
-                    user=request.user,
-                    note=request.POST.get("note", "").strip(),
-                    base=int(base) if base.isdigit() else None,
-                )
-            except versions.PublishConflict as conflict:
-                messages.error(request, str(conflict))
-                return redirect("admin:troubleshoot_article_versions", article.pk)
-            except versions.PublishRefused as refused:
-                problems = refused.problems
-            else:
-                messages.success(request, f"Version {version.number} of {article.title} is live.")
-                return redirect("admin:troubleshoot_article_change", article.pk)
-        draft = versions.article_data(article)
-        return self._page(
-            request,
-            article,
-            "publish.html",
-            f"Publish {article.title}",
-            live=live,
-            base=live.number if live else 0,
-            problems=problems,
-            changes=versions.diff_article(live.data if live else {}, draft),
-        )
-
     def versions_view(self, request, object_id):
         article = self._item(request, object_id, "view_article")
         rows = list(ArticleVersion.objects.filter(article=article).select_related("created_by").order_by("-number"))
@@ -432,14 +423,6 @@ class ArticleAdmin(VersionedPagesMixin, admin.ModelAdmin):
             versions=rows,
             can_restore=request.user.has_perm("troubleshoot.publish_article"),
         )
-
-    def restore_view(self, request, object_id, number):
-        article = self._item(request, object_id, "publish_article")
-        if request.method != "POST":
-            return redirect("admin:troubleshoot_article_versions", article.pk)
-        versions.restore_article(article, number)
-        messages.success(request, f"Version {number}'s text is back in the draft; publish to go live.")
-        return redirect("admin:troubleshoot_article_change", article.pk)
 
 
 class ReadOnlyAdminMixin:

@@ -145,6 +145,11 @@ def _freeze(item, version_model, owner: str, data_of, problems_of, *, user, note
     return version
 
 
+def flow_problems(data: dict) -> list[Problem]:
+    """What refuses a checker's publish: the flow check's problems."""
+    return Flow.from_data(data).problems()
+
+
 def publish(checker: Checker, *, user=None, note: str = "", base: int | None = None) -> CheckerVersion:
     """Freeze the draft into a new live version, or refuse with the flow check's problems.
 
@@ -156,7 +161,7 @@ def publish(checker: Checker, *, user=None, note: str = "", base: int | None = N
         CheckerVersion,
         "checker",
         draft_data,
-        lambda data: Flow.from_data(data).problems(),
+        flow_problems,
         user=user,
         note=note,
         base=base,
@@ -317,9 +322,14 @@ def article_data(article: Article) -> dict:
     }
 
 
+def article_problems(data: dict) -> list[Problem]:
+    """Nothing refuses an article's publish but an unchanged draft (checked by `_freeze`)."""
+    return []
+
+
 def publish_article(article: Article, *, user=None, note: str = "", base: int | None = None) -> ArticleVersion:
     """Freeze the article's draft into a new live version (same rules as `publish`: a row lock, the base check)."""
-    return _freeze(article, ArticleVersion, "article", article_data, lambda data: [], user=user, note=note, base=base)
+    return _freeze(article, ArticleVersion, "article", article_data, article_problems, user=user, note=note, base=base)
 
 
 def restore_article(article: Article, number: int) -> ArticleVersion:
