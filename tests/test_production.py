@@ -325,6 +325,24 @@ def test_two_app_servers_share_rate_limits_through_redis(two_servers):
     assert statuses == [302, 302, 302, 429]
 
 
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: one Redis shared by both servers")
+def test_a_content_change_shows_on_every_app_server_within_the_generations_ttl(two_servers):
+    """Each server keeps the content generation for GENERATION_TTL and its cached pages in memory: a change made
+    anywhere (here, by this process) shows on both within that time, with no purge."""
+    from troubleshoot.pagecache import GENERATION_TTL
+
+    checker = make_checker("renamed")
+    for server in two_servers:
+        assert checker.title in server.request("/", {})[2]  # cached now, on both
+    checker.title = "A title nobody had seen"
+    checker.save()
+    changed = time.monotonic()
+    for server in two_servers:
+        while checker.title not in server.request("/", {})[2]:
+            assert time.monotonic() - changed < GENERATION_TTL + 1.5, "the old page outlived the generation's TTL"
+            time.sleep(0.1)
+
+
 def test_make_serve_refuses_to_start_without_a_secret_key_or_with_debug_on():
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
     result = subprocess.run(["make", "-s", "serve"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
