@@ -82,11 +82,17 @@ check-deploy: $(VENV)/.installed
 bench: $(VENV)/.installed-bench
 	$(PY) bench/run.py $(BENCH_ARGS)
 
-# The review pages with 200,000 runs and 1,000,000 answers, on SQLite and on the PostgreSQL server of PG_URL (a
-# database of its own, dropped after).
+# The review pages with 200,000 runs and 1,000,000 answers, in two shapes (the demo library's checkers over 181 days;
+# 5,000 checkers over 90 days, bench/scale.py), on SQLite and on the PostgreSQL server of PG_URL (a database of its
+# own, dropped after). About 15 minutes per shape and database on 2 cores.
 bench-review: $(VENV)/.installed-test
 	$(PY) bench/review_bench.py --output bench/results-review-sqlite.md
-	@if [ -n "$(PG_URL)" ]; then $(PY) bench/review_bench.py --database-url $(PG_URL) --output bench/results-review-postgresql.md; fi
+	$(PY) bench/review_bench.py --shape checkers --no-csv --output bench/results-review-sqlite-checkers.md
+	@if [ -n "$(PG_URL)" ]; then \
+		$(PY) bench/review_bench.py --database-url $(PG_URL) --output bench/results-review-postgresql.md && \
+		$(PY) bench/review_bench.py --database-url $(PG_URL) --shape checkers --no-csv \
+			--output bench/results-review-postgresql-checkers.md; \
+	fi
 
 # Search and the list pages with 5,000 generated checkers and 5,000 articles (about 3 minutes per database).
 bench-search: $(VENV)/.installed-test

@@ -1,17 +1,21 @@
 #!/usr/bin/env python
-"""Benchmark of the review pages under /support/ with 200,000 runs and 1,000,000 answers.
+"""Benchmark of the review pages under /support/ with 200,000 runs and 1,000,000 answers, in two shapes.
 
     .venv/bin/python bench/review_bench.py                      # a fresh SQLite file in a temporary folder
-    .venv/bin/python bench/review_bench.py --database-url postgres://postgres@127.0.0.1:5432/postgres
+    .venv/bin/python bench/review_bench.py --database-url postgres://postgres@127.0.0.1:5432/helpcenter
+    .venv/bin/python bench/review_bench.py --shape checkers     # 5,000 checkers (bench/scale.py)
     .venv/bin/python bench/review_bench.py --runs 20000 --answers 100000   # a quick look
 
 It builds a throw-away database (SQLite: a temporary file with the real settings, WAL and all; PostgreSQL: a
-database `helpcenter_review_bench` on that server, dropped at the end), imports the real library, and generates
-runs with `bulk_create`: each run walks its checker's live flow at random (answers chosen at random, "None of these
+database named after the URL's with `_bench` added, on that server, dropped at the end) and imports the real
+library. `--shape checkers` then grows it with bench/scale.py (5,000 checkers, 200,000 runs over 90 days, about
+1,000,000 answers); `--shape library` (the default) generates runs for the library's own checkers with
+`bulk_create`: each run walks its checker's live flow at random (answers chosen at random, "None of these
 fit" now and then), ending resolved or escalated, or left open (abandoned, a few still in progress), spread over
 180 days and 10 sources; withdrawn answers (Back) make up the rest of the answers; half the escalated runs have a
-support request, some resolved runs a follow-up answer, and articles get feedback. Then it signs in as a superuser
-and times every review page with `django.test.Client` (every middleware; `--iterations` requests after one
+support request, some resolved runs a follow-up answer, and articles get feedback. Then it counts the settled days
+as the cron job does (`manage.py rollupruns`, timed), signs in as a superuser and times every review page, over
+the last 30 days and over 181 days, with `django.test.Client` (every middleware; `--iterations` requests after one
 untimed): median, 95th percentile and the number of SQL queries. The CSV export of the biggest filter is timed
 once, with the process's peak memory before and after.
 
@@ -33,7 +37,6 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-BENCH_DB = "helpcenter_review_bench"
 
 
 def log(*args) -> None:
@@ -43,10 +46,15 @@ def log(*args) -> None:
 def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", default="", help="PostgreSQL server to use (default: a SQLite file)")
+    parser.add_argument("--shape", choices=["library", "checkers"], default="library")
     parser.add_argument("--runs", type=int, default=200_000)
     parser.add_argument("--answers", type=int, default=1_000_000)
     parser.add_argument("--iterations", type=int, default=10)
     parser.add_argument("--output", default="")
+    parser.add_argument("--no-csv", dest="csv", action="store_false", help="skip timing the CSV export")
+    parser.add_argument(
+        "--reuse", default="", metavar="FILE", help="measure a SQLite file kept by an earlier --keep run again"
+    )
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--keep", action="store_true", help="keep the SQLite file (its path is printed)")
     return parser.parse_args()
@@ -58,20 +66,21 @@ def set_up_database(url: str) -> tuple[str, callable]:
         return f"sqlite:///{folder}/bench.sqlite3", lambda: shutil.rmtree(folder, ignore_errors=True)
     import psycopg
 
-    base = url.rsplit("/", 1)[0]
+    base, name = url.rsplit("/", 1)
+    bench_db = f"{name or 'helpcenter'}_bench"
     url = f"{base}/postgres"  # the server's maintenance database, to create and drop ours
     with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB}")
-        conn.execute(f"CREATE DATABASE {BENCH_DB}")
+        conn.execute(f"DROP DATABASE IF EXISTS {bench_db}")
+        conn.execute(f"CREATE DATABASE {bench_db}")
 
     def drop():
         from django.db import connections
 
         connections.close_all()
         with psycopg.connect(url, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE IF EXISTS {BENCH_DB} WITH (FORCE)")  # the pool's idle connections
+            conn.execute(f"DROP DATABASE IF EXISTS {bench_db} WITH (FORCE)")  # the pool's idle connections
 
-    return f"{base}/{BENCH_DB}", drop
+    return f"{base}/{bench_db}", drop
 
 
 def generate(runs_wanted: int, answers_wanted: int, seed: int) -> dict:
@@ -217,6 +226,36 @@ def generate(runs_wanted: int, answers_wanted: int, seed: int) -> dict:
     }
 
 
+def grow_checkers() -> dict:
+    """The 5,000-checker shape: bench/scale.py run as `make bench --scale` runs it."""
+    exec(compile((ROOT / "bench" / "scale.py").read_text(), "bench/scale.py", "exec"), {"__name__": "scale"})  # noqa: S102
+    return found()
+
+
+def found() -> dict:
+    """What the pages are timed on, read back from the generated data: the busiest checker (of those with the most
+    versions), a run, a support request."""
+    from django.db.models import Count
+
+    from support.models import SupportRequest
+    from troubleshoot.models import Answer, Checker, Run
+
+    busiest = (
+        Checker.objects.annotate(n=Count("runs"), v=Count("versions", distinct=True))
+        .order_by("-v", "-n")
+        .select_related("live_version")
+        .first()
+    )
+    total = Run.objects.count()
+    return {
+        "runs": total,
+        "answers": Answer.objects.count(),
+        "busiest": busiest,
+        "run": Run.objects.order_by("started_at")[total // 2],
+        "request": SupportRequest.objects.order_by("pk").first(),
+    }
+
+
 def measure(client, url: str, iterations: int) -> dict:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
@@ -228,25 +267,32 @@ def measure(client, url: str, iterations: int) -> dict:
         assert response.status_code == 200, (url, response.status_code)
 
     get()
-    times = []
+    times, cpu = [], []
     for _ in range(iterations):
-        start = time.perf_counter()
+        start, start_cpu = time.perf_counter(), time.process_time()
         get()
         times.append((time.perf_counter() - start) * 1000)
+        cpu.append((time.process_time() - start_cpu) * 1000)
     with CaptureQueriesContext(connection) as captured:
         get()
     times.sort()
     return {
         "median": statistics.median(times),
         "p95": times[min(len(times) - 1, int(round(0.95 * len(times))) - 1)],
+        # This process's own CPU time: on a loaded machine the wall clock counts the wait for a core too. On SQLite
+        # it includes the queries (the database runs in this process); on PostgreSQL they run in the server.
+        "cpu": statistics.median(cpu),
         "queries": len(captured),
     }
 
 
 def main() -> None:
     args = parse()
-    url, drop = set_up_database(args.database_url)
-    if args.keep and not args.database_url:
+    if args.reuse:
+        url, drop = f"sqlite:///{args.reuse}", lambda: None
+    else:
+        url, drop = set_up_database(args.database_url)
+    if args.keep and not args.database_url and not args.reuse:
         log(f"keeping {url}")
         drop = lambda: None  # noqa: E731
     os.environ["DATABASE_URL"] = url
@@ -262,31 +308,52 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
+    from support.models import RolledDay
+
     settings.ALLOWED_HOSTS = ["*"]
     try:
         log(f"database: {connection.vendor}")
         call_command("migrate", verbosity=0)
         call_command("loadcontent", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
         started = time.perf_counter()
-        data = generate(args.runs, args.answers, args.seed)
+        if args.reuse:
+            RolledDay.objects.all().delete()  # counted anew, as after a fresh generation
+            data = found()
+        else:
+            data = generate(args.runs, args.answers, args.seed) if args.shape == "library" else grow_checkers()
         generated = time.perf_counter() - started
         log(f"  generated in {generated:.0f} s")
         with connection.cursor() as cursor:
             # Fresh statistics (and on PostgreSQL the visibility map index-only scans need), as autovacuum gives.
             cursor.execute("VACUUM ANALYZE" if connection.vendor == "postgresql" else "ANALYZE")
+        started = time.perf_counter()
+        call_command("rollupruns", stdout=open(os.devnull, "w"))  # noqa: SIM115 - the cron job, before anyone reads
+        rolled = time.perf_counter() - started
+        log(f"  settled days counted in {rolled:.0f} s")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
         client = Client()
-        client.force_login(User.objects.create_superuser("bench", password="bench-only-password"))  # noqa: S106
+        client.force_login(
+            User.objects.filter(username="bench").first()
+            or User.objects.create_superuser("bench", password="bench-only-password")  # noqa: S106
+        )
         slug = data["busiest"].slug
         live = data["busiest"].live_version.number
         every = "from=" + (timezone.localdate() - timedelta(days=180)).isoformat()
         pages = [
             ("Overview, last 30 days", "/support/"),
             ("Overview, 181 days (every run)", f"/support/?{every}"),
-            ("Overview sorted by self-service rate", "/support/?sort=rate&dir=asc"),
+            ("Overview sorted by self-service rate, 30 days", "/support/?sort=rate&dir=asc"),
+            ("Overview sorted by self-service rate, 181 days", f"/support/?{every}&sort=rate&dir=asc"),
             ("Checker page (busiest checker), 30 days", f"/support/checkers/{slug}/"),
+            ("Checker page (busiest checker), 181 days", f"/support/checkers/{slug}/?{every}"),
+            (
+                "Checker page, 30 days, two versions side by side",
+                f"/support/checkers/{slug}/?version={live}&compare={live - 1}" if live > 1 else "",
+            ),
             (
                 "Checker page, 181 days, two versions side by side",
-                f"/support/checkers/{slug}/?{every}&version={live}&compare={live - 1}",
+                f"/support/checkers/{slug}/?{every}&version={live}&compare={live - 1}" if live > 1 else "",
             ),
             ("Runs, first page", "/support/runs/"),
             (
@@ -308,35 +375,53 @@ def main() -> None:
         for name, page in pages:
             if not page:
                 continue
-            found = measure(client, page, args.iterations)
-            rows.append((name, page, found))
-            log(f"  {name}: {found['median']:.0f} ms (p95 {found['p95']:.0f} ms), {found['queries']} queries")
-        # The export of about 100,000 runs (the last 90 days), with Python's allocations traced while it streams.
-        half = "from=" + (timezone.localdate() - timedelta(days=89)).isoformat()
-        tracemalloc.start()
-        start = time.perf_counter()
-        response = client.get(f"/support/runs.csv?{half}")
-        lines = sum(chunk.count(b"\n") for chunk in response.streaming_content) - 1
-        csv_seconds = time.perf_counter() - start
-        _, peak = tracemalloc.get_traced_memory()
-        tracemalloc.stop()
+            timed = measure(client, page, args.iterations)
+            rows.append((name, page, timed))
+            log(
+                f"  {name}: {timed['median']:.0f} ms (p95 {timed['p95']:.0f} ms, CPU {timed['cpu']:.0f} ms), "
+                f"{timed['queries']} queries"
+            )
+        shape = (
+            "the demo library's checkers (the busiest with two versions), runs over 181 days"
+            if args.shape == "library"
+            else "5,000 checkers (bench/scale.py), runs over 90 days"
+        )
+        origin = (
+            "generated by an earlier run (--keep, then --reuse)" if args.reuse else f"generated in {generated:.0f} s"
+        )
         out = [
-            f"### Review pages on {connection.vendor} ({data['runs']:,} runs, {data['answers']:,} answers)",
+            f"### Review pages on {connection.vendor}: {shape} ({data['runs']:,} runs, {data['answers']:,} answers)",
             "",
             f"{args.iterations} requests a row after one untimed, Django's test client, DEBUG on, signed in as a "
-            f"superuser; data generated in {generated:.0f} s.",
+            f"superuser; data {origin}; the settled days counted by `manage.py rollupruns` "
+            f"(as cron would, before anyone reads) in {rolled:.0f} s; load average {os.getloadavg()[0]:.1f} at the "
+            "end (2 cores, shared).",
             "",
-            "| Page | SQL queries | Median | p95 |",
-            "| --- | --: | --: | --: |",
+            "| Page | SQL queries | Median | p95 | CPU (median) |",
+            "| --- | --: | --: | --: | --: |",
         ]
-        for name, _page, found in rows:
-            out.append(f"| {name} | {found['queries']} | {found['median']:.0f} ms | {found['p95']:.0f} ms |")
-        out += [
-            "",
-            f"`/support/runs.csv` of the last 90 days ({lines:,} rows, streamed): {csv_seconds:.1f} s with Python's "
-            f"memory tracing on; the most memory allocated at once while streaming it: {peak / 1e6:.1f} MB.",
-            "",
-        ]
+        for name, _page, timed in rows:
+            out.append(
+                f"| {name} | {timed['queries']} | {timed['median']:.0f} ms | {timed['p95']:.0f} ms | "
+                f"{timed['cpu']:.0f} ms |"
+            )
+        out.append("")
+        if args.csv:
+            # The export of about 100,000 runs (the last 90 days), with Python's allocations traced while it streams.
+            half = "from=" + (timezone.localdate() - timedelta(days=89)).isoformat()
+            tracemalloc.start()
+            start = time.perf_counter()
+            response = client.get(f"/support/runs.csv?{half}")
+            lines = sum(chunk.count(b"\n") for chunk in response.streaming_content) - 1
+            csv_seconds = time.perf_counter() - start
+            _, peak = tracemalloc.get_traced_memory()
+            tracemalloc.stop()
+            out += [
+                f"`/support/runs.csv` of the last 90 days ({lines:,} rows, streamed): {csv_seconds:.1f} s with "
+                f"Python's memory tracing on; the most memory allocated at once while streaming it: "
+                f"{peak / 1e6:.1f} MB.",
+                "",
+            ]
         text = "\n".join(out)
         print(text)
         if args.output:

@@ -1,5 +1,6 @@
-"""Support requests in the admin: email status (sent / queued / failing), a filter for the failing ones and an action
-to send again. The queue itself (status, assignee, internal note) is handled on the review pages under /support/."""
+"""Support requests and "Still fixed?" follow-up emails in the admin: email status (sent / queued / failing), a filter
+for the failing ones and an action to send again, one mixin for both. The queue itself (status, assignee, internal
+note) is handled on the review pages under /support/."""
 
 from django.contrib import admin
 from django.urls import reverse
@@ -8,12 +9,12 @@ from django.utils.html import format_html
 
 from troubleshoot.admin import ReadOnlyAdminMixin
 
-from .models import ArticleFeedback, SupportRequest
-from .tasks import email_support
+from .models import ArticleFeedback, FollowUpEmail, SupportRequest
+from .tasks import email_followup, email_support
 
 
 class EmailFilter(admin.SimpleListFilter):
-    title = "email to support"
+    title = "email"
     parameter_name = "email"
 
     def lookups(self, request, model_admin):
@@ -28,10 +29,34 @@ class EmailFilter(admin.SimpleListFilter):
         }.get(self.value(), queryset)
 
 
-@admin.register(SupportRequest)
-class SupportRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["reference", "created_at", "email", "checker", "settlement_id", "email_status"]
+class EmailStatusMixin:
+    """The email's status, its filter and an action to queue it again, for a model with `emailed_at`,
+    `email_attempts` and `email_error` (what `tasks.send_or_retry` records), sent by the task `email_task`."""
+
+    email_task = None
     list_filter = [EmailFilter]
+    actions = ["email_again"]
+
+    @admin.display(description="Email")
+    def email_status(self, obj):
+        if obj.emailed_at:
+            return f"Sent {date_format(obj.emailed_at, 'DATETIME_FORMAT')}"
+        if obj.email_attempts:
+            return f"Not sent: failed {obj.email_attempts} time(s), see the last error"
+        return "Queued"
+
+    @admin.action(description="Email again (unsent ones)", permissions=["view"])
+    def email_again(self, request, queryset):
+        unsent = list(queryset.filter(emailed_at__isnull=True).values_list("pk", flat=True))
+        for pk in unsent:
+            self.email_task.enqueue(pk)
+        self.message_user(request, f"Queued {len(unsent)} email(s).")
+
+
+@admin.register(SupportRequest)
+class SupportRequestAdmin(EmailStatusMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    list_display = ["reference", "created_at", "email", "checker", "settlement_id", "email_status"]
+    email_task = email_support
     search_fields = ["reference", "email", "description", "settlement_id", "error_message"]
     list_select_related = ["run__checker"]
     # The admin's own rendering of a row (its action checkbox, its cells) is what costs at scale, not the query: 50
@@ -51,7 +76,6 @@ class SupportRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         "email_error",
     ]
     fields = readonly_fields
-    actions = ["email_support_again"]
 
     @admin.display(description="Checker")
     def checker(self, obj):
@@ -62,21 +86,6 @@ class SupportRequestAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         url = reverse("admin:troubleshoot_run_change", args=[obj.run_id])
         return format_html('<a href="{}">{}</a>', url, obj.run)
 
-    @admin.display(description="Email to support")
-    def email_status(self, obj):
-        if obj.emailed_at:
-            return f"Sent {date_format(obj.emailed_at, 'DATETIME_FORMAT')}"
-        if obj.email_attempts:
-            return f"Not sent: failed {obj.email_attempts} time(s), see the last error"
-        return "Queued"
-
-    @admin.action(description="Email the support inbox again (unsent requests)", permissions=["view"])
-    def email_support_again(self, request, queryset):
-        unsent = list(queryset.filter(emailed_at__isnull=True).values_list("pk", flat=True))
-        for pk in unsent:
-            email_support.enqueue(pk)
-        self.message_user(request, f"Queued {len(unsent)} email(s) to the support inbox.")
-
 
 @admin.register(ArticleFeedback)
 class ArticleFeedbackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
@@ -84,3 +93,22 @@ class ArticleFeedbackAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_filter = ["helpful", "article"]
     list_select_related = ["article"]
     date_hierarchy = "created_at"
+
+
+@admin.register(FollowUpEmail)
+class FollowUpEmailAdmin(EmailStatusMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
+    """The "Still fixed?" emails to sellers: which were sent, which are failing (retried) and why."""
+
+    list_display = ["created_at", "run_link", "checker", "email_status"]
+    list_select_related = ["run__checker"]
+    readonly_fields = ["run_link", "created_at", "email_status", "email_attempts", "email_error"]
+    fields = readonly_fields
+    email_task = email_followup
+
+    @admin.display(description="Checker")
+    def checker(self, obj):
+        return obj.run.checker
+
+    @admin.display(description="Run")
+    def run_link(self, obj):
+        return format_html('<a href="{}">{}</a>', reverse("support:run", args=[obj.run_id]), obj.run)

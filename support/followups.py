@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from troubleshoot.models import FollowUp, Run
 
-from .models import SupportRequest
+from . import rollups
+from .models import FollowUpEmail, SupportRequest
 
 SALT = "support.followup"
 
@@ -58,10 +59,13 @@ def answer_urls(run: Run) -> dict[str, str]:
 
 
 def record(run: Run, answer: str) -> Run:
-    """Store the seller's answer (the last click counts: a seller may change their mind)."""
+    """Store the seller's answer (the last click counts: a seller may change their mind); the day-by-day counts of
+    the run's day no longer hold, and are counted again when next read."""
     run.followup_answer = answer
     run.followup_answered_at = timezone.now()
-    run.save(update_fields=["followup_answer", "followup_answered_at"])
+    with transaction.atomic():
+        run.save(update_fields=["followup_answer", "followup_answered_at"])
+        rollups.mark_stale(run.started_on)
     return run
 
 
@@ -82,7 +86,7 @@ def send_due(now=None, batch: int = 500) -> int:
             run.followup_sent_at = timezone.now()
             run.save(update_fields=["followup_sent_at"])
             # The queue lives in this database: marking and queueing commit together.
-            email_followup.enqueue(str(run.pk))
+            email_followup.enqueue(FollowUpEmail.objects.create(run=run).pk)
             queued += 1
     return queued
 

@@ -11,14 +11,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, IntegerField, Max, Q, Value, When
+from django.db.models import Case, Count, F, IntegerField, Max, Q, Sum, Value, When
 from django.urls import reverse
 
 from search.models import SearchLog, UnknownCode
 from troubleshoot import versions
 from troubleshoot.models import Answer, Checker, Run
 
-from .models import ArticleFeedback, SupportRequest
+from . import rollups
+from .models import ArticleFeedback, DayPosition, SupportRequest
 from .stats import Period
 
 EXAMPLES = 3
@@ -37,6 +38,7 @@ class Gap:
     fix_label: str
     examples: list[str] = field(default_factory=list)
     key: tuple = ()
+    fix_checker: int | None = None  # the checker whose draft fixes it: `inbox` links it (for the rows shown only)
 
     @property
     def trend(self) -> int | None:
@@ -74,10 +76,6 @@ def _attach(gaps: dict, examples, key: Callable, text: str) -> None:
             gap.examples.append(row[text])
 
 
-def _checker_fix(checker_id: int) -> str:
-    return reverse("admin:troubleshoot_checker_change", args=[checker_id])
-
-
 def none_fit(period: Period) -> list[Gap]:
     """Steps where sellers said "None of these fit", with their lines."""
     answers = Answer.objects.live().filter(answer_index=Answer.NONE_FIT, **_both(period, "answered_at"))
@@ -95,7 +93,8 @@ def none_fit(period: Period) -> list[Gap]:
             where=row["run__checker_id"],
             count=0,
             before=0,
-            fix_url=_checker_fix(row["run__checker_id"]),
+            fix_url="",
+            fix_checker=row["run__checker_id"],
             fix_label="Edit the checker's draft",
         )
 
@@ -110,29 +109,48 @@ def none_fit(period: Period) -> list[Gap]:
     return list(gaps.values())
 
 
+def _positions(period: Period, status: str) -> list[dict]:
+    """Runs escalated or abandoned (`status`) in `period` and the period before, by checker, step (`step_key`: where
+    they ended, or were left) and `now`, with the step's `title` as it read when they ended there: settled days from
+    the day-by-day counts, the others from their runs."""
+    days = rollups.split(period.before().first, period.last)
+    rolled = (
+        DayPosition.objects.filter(status=status, day__in=days.rolled)
+        .annotate(now=Case(When(day__gte=period.first, then=Value(1)), default=Value(0), output_field=IntegerField()))
+        .values("checker_id", "step_key", "now")
+        .annotate(n=Sum("runs"), title=Max("step_title"))
+        .order_by()
+    )
+    live = days.live_runs()
+    ended = status == Run.Outcome.ESCALATED
+    live = live.filter(outcome=status) if ended else live.abandoned()
+    recent = (
+        live.annotate(now=_now_or_before(period, "started_at"))
+        .values("checker_id", "now", step_key=F("end_step_key" if ended else "current_step_key"))
+        .annotate(n=Count("*"), title=Max("end_step_title"))
+        .order_by()
+    )
+    return [*rolled, *recent]
+
+
 def escalations(period: Period) -> list[Gap]:
     """Steps where the most runs ended in escalate (with "None of these fit" ones, also listed on their own), with
     what sellers then told support."""
-    runs = Run.objects.filter(outcome=Run.Outcome.ESCALATED, **_both(period, "started_at"))
-    rows = (
-        runs.annotate(now=_now_or_before(period, "started_at"))
-        .values("checker_id", "end_step_key", "now")
-        .annotate(n=Count("*"), step=Max("end_step_title"))
-        .order_by()
-    )
+    rows = _positions(period, Run.Outcome.ESCALATED)
 
     def make(row) -> Gap:
         return Gap(
             kind="Escalations",
-            title=f"“{row['step']}”: runs ended here in escalate",
+            title=f"“{row['title']}”: runs ended here in escalate",
             where=row["checker_id"],
             count=0,
             before=0,
-            fix_url=_checker_fix(row["checker_id"]),
+            fix_url="",
+            fix_checker=row["checker_id"],
             fix_label="Edit the checker's draft",
         )
 
-    gaps = _pivot(rows, lambda row: (row["checker_id"], row["end_step_key"]), make)
+    gaps = _pivot(rows, lambda row: (row["checker_id"], row["step_key"]), make)
     examples = (
         SupportRequest.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
         .order_by("-created_at")
@@ -144,27 +162,22 @@ def escalations(period: Period) -> list[Gap]:
 
 def abandons(period: Period) -> list[Gap]:
     """Steps where sellers gave up: open runs left idle there past the abandon time."""
-    runs = Run.objects.abandoned().filter(**_both(period, "started_at"))
-    rows = (
-        runs.annotate(now=_now_or_before(period, "started_at"))
-        .values("checker_id", "current_step_key", "now")
-        .annotate(n=Count("*"))
-        .order_by()
-    )
+    rows = _positions(period, Run.ABANDONED)
 
     def make(row) -> Gap:
         return Gap(
             kind="Abandoned",
-            title=row["current_step_key"],  # the step's key until `inbox` reads its title
-            key=("left at", row["checker_id"], row["current_step_key"]),
+            title=row["step_key"],  # the step's key until `inbox` reads its title
+            key=("left at", row["checker_id"], row["step_key"]),
             where=row["checker_id"],
             count=0,
             before=0,
-            fix_url=_checker_fix(row["checker_id"]),
+            fix_url="",
+            fix_checker=row["checker_id"],
             fix_label="Edit the checker's draft",
         )
 
-    return list(_pivot(rows, lambda row: (row["checker_id"], row["current_step_key"]), make).values())
+    return list(_pivot(rows, lambda row: (row["checker_id"], row["step_key"]), make).values())
 
 
 def unhelpful_articles(period: Period) -> list[Gap]:
@@ -272,10 +285,12 @@ def inbox(period: Period, most: int = 50) -> list[Gap]:
     """
     gaps = [gap for source in SOURCES for gap in source(period) if gap.count]
     ids = {gap.where for gap in gaps if isinstance(gap.where, int)}
+    # Every checker's name (a list bounded by the content): naming thousands of ids in an IN (…) cost more.
     checkers = (
         {
             pk: (title, live)
-            for pk, title, live in Checker.objects.filter(pk__in=ids).values_list("pk", "title", "live_version_id")
+            for pk, title, live in Checker.objects.order_by().values_list("pk", "title", "live_version_id")
+            if pk in ids
         }
         if ids
         else {}
@@ -285,7 +300,11 @@ def inbox(period: Period, most: int = 50) -> list[Gap]:
             gap.where = checkers.get(gap.where, ("", None))[0]
     gaps.sort(key=lambda gap: (-gap.count, -(gap.trend or 0), gap.kind, gap.where, gap.title))
     shown = gaps[:most]
-    for gap in shown:  # only the rows shown: a large library has thousands of steps with an abandon or two
+    for gap in shown:
+        if gap.fix_checker is not None:  # reversed for the rows shown: a large library has thousands of gaps
+            gap.fix_url = reverse(
+                "admin:troubleshoot_checker_change", args=[gap.fix_checker]
+            )  # only the rows shown: a large library has thousands of steps with an abandon or two
         if gap.key[:1] == ("left at",):
             # An open run stores only its step's key: its title is read from the checker's live version (cached).
             live = checkers.get(gap.key[1], ("", None))[1]

@@ -103,3 +103,154 @@ class ArticleFeedback(models.Model):
 
     def __str__(self) -> str:
         return f"{'helpful' if self.helpful else 'not helpful'}: {self.article_id}"
+
+
+class FollowUpEmail(models.Model):
+    """The "Still fixed?" email to one seller: queued by `manage.py sendfollowups`, sent by the task worker, with its
+    tries recorded like a support request's email (a failed send is retried, and shown to staff in the admin)."""
+
+    run = models.OneToOneField("troubleshoot.Run", on_delete=models.CASCADE, related_name="followup_email_sent")
+    created_at = models.DateTimeField(default=timezone.now, help_text="When the email was queued.")
+    emailed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the seller was emailed; empty while the email is pending."
+    )
+    email_attempts = models.PositiveSmallIntegerField(default=0, help_text="Tries at emailing the seller.")
+    email_error = models.TextField(blank=True, help_text="Why the last try at emailing the seller failed.")
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [models.Index(fields=["emailed_at"], name="followupemail_emailed")]
+        verbose_name = "follow-up email"
+
+    def __str__(self) -> str:
+        return f"follow-up email for {self.run}"
+
+
+# Day-by-day counts of settled days (see rollups.py): what the review pages read instead of scanning every run. Their
+# foreign keys have no index of their own: SQLite would scan one in key order rather than search a day range.
+
+
+class RolledDay(models.Model):
+    """A day whose runs are counted in the Day… tables (by the day each run started). Every run of the day had its
+    last activity before `settled_before`; a run touched since (a seller back on an old run) makes the day stale, and
+    it is counted again."""
+
+    day = models.DateField(primary_key=True)
+    settled_before = models.DateTimeField(help_text="Every run of the day had its last activity before this.")
+
+    def __str__(self) -> str:
+        return f"{self.day} (settled before {self.settled_before:%Y-%m-%d %H:%M})"
+
+
+class DayOutcome(models.Model):
+    """Runs of a settled day by checker, version, source and outcome (resolved, escalated or abandoned: a settled
+    day has no run in progress), with their follow-up answers."""
+
+    day = models.DateField()
+    checker = models.ForeignKey("troubleshoot.Checker", on_delete=models.CASCADE, related_name="+", db_index=False)
+    version = models.ForeignKey(
+        "troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    source = models.CharField(max_length=10)
+    status = models.CharField(max_length=10)
+    runs = models.PositiveIntegerField()
+    confirmed = models.PositiveIntegerField()
+    came_back = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["day", "source", "status", "runs", "confirmed", "came_back"], name="dayoutcome_source"
+            ),
+            models.Index(
+                fields=["day", "checker", "status", "runs", "confirmed", "came_back"], name="dayoutcome_checker"
+            ),
+            models.Index(fields=["version", "day"], name="dayoutcome_version"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.checker_id} {self.source} {self.status}: {self.runs}"
+
+
+class DayAnswer(models.Model):
+    """Answers given in the runs of a settled day, by version, step and answer: live, and withdrawn with Back."""
+
+    day = models.DateField()
+    version = models.ForeignKey(
+        "troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    step_key = models.CharField(max_length=60)
+    answer_index = models.PositiveSmallIntegerField()
+    live = models.PositiveIntegerField()
+    withdrawn = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["version", "day", "step_key", "answer_index", "live", "withdrawn"], name="dayanswer_version"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.version_id} {self.step_key}:{self.answer_index}"
+
+
+class DayPosition(models.Model):
+    """Runs of a settled day by where they stand: the step they ended at (resolved, escalated, with its title as it
+    read then) or were left at (abandoned)."""
+
+    day = models.DateField()
+    checker = models.ForeignKey("troubleshoot.Checker", on_delete=models.CASCADE, related_name="+", db_index=False)
+    version = models.ForeignKey(
+        "troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    status = models.CharField(max_length=10)
+    step_key = models.CharField(max_length=60)
+    step_title = models.CharField(max_length=120)
+    runs = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["version", "day", "status", "step_key", "runs"], name="dayposition_version"),
+            models.Index(
+                fields=["status", "day", "checker", "step_key", "step_title", "runs"], name="dayposition_status"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.version_id} {self.status} at {self.step_key}: {self.runs}"
+
+
+class DayPath(models.Model):
+    """Escalated runs of a settled day by version and path (their live answers in order)."""
+
+    day = models.DateField()
+    version = models.ForeignKey(
+        "troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    path = models.TextField()
+    runs = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["version", "day"], name="daypath_version")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.version_id} {self.path}: {self.runs}"
+
+
+class DayDuration(models.Model):
+    """Runs of a settled day that ended (resolved or escalated), by version and whole seconds from start to end: the
+    median time to an ending is read from these counts."""
+
+    day = models.DateField()
+    version = models.ForeignKey(
+        "troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    seconds = models.PositiveIntegerField()
+    runs = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["version", "day", "seconds", "runs"], name="dayduration_version")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.version_id} {self.seconds} s: {self.runs}"

@@ -2,19 +2,25 @@
 counts through its branches; the median time to an ending; the commonest paths to escalate.
 
 Everything is an aggregate query (GROUP BY in the database) whose row count is bounded by the content (days,
-sources, checkers, steps), never by the number of runs; Python only pivots those rows. One rule, written once: a
-run's status is `Run.objects.with_status()` (open runs idle past HELPCENTER_ABANDON_AFTER_MINUTES are abandoned).
+sources, checkers, steps), never by the number of runs; Python only pivots those rows. Settled days are read from
+their day-by-day counts (`rollups`), the others from the runs, and the two are added up here. One rule, written
+once: a run's status is `Run.objects.with_status()` (open runs idle past HELPCENTER_ABANDON_AFTER_MINUTES are
+abandoned).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
-from django.db.models import Count, F, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
 from troubleshoot.models import LIVE_ANSWER, Answer, Checker, FollowUp, Run
+
+from . import rollups
+from .models import DayAnswer, DayDuration, DayOutcome, DayPath, DayPosition
 
 DEFAULT_DAYS = 30
 STATUSES = [Run.Outcome.RESOLVED, Run.Outcome.ESCALATED, Run.ABANDONED, Run.Outcome.OPEN]
@@ -99,12 +105,13 @@ class Outcomes:
         return self.resolved / self.ended if self.ended else None
 
     @property
+    def rate_text(self) -> str:
+        """The self-service rate as the pages show it: "38 %", or "–" with no ended run."""
+        return "–" if self.self_service_rate is None else f"{round(self.self_service_rate * 100)} %"
+
+    @property
     def followups_answered(self) -> int:
         return self.confirmed_fixed + self.came_back
-
-
-def runs_between(period: Period) -> QuerySet:
-    return Run.objects.filter(started_at__gte=period.start, started_at__lt=period.end)
 
 
 def _tally(rows, key) -> dict:
@@ -155,19 +162,15 @@ SORTS = {
 }
 
 
-def overview(period: Period, sort: str = "runs", descending: bool = True) -> Overview:
-    """Outcomes over `period`, by day, by source and by checker.
+def _live_rows(runs: QuerySet, *fields: str) -> list[dict]:
+    """`runs` grouped by `fields` and status, as rows with `effective_status`, `n`, `confirmed` and `came_back`.
 
-    One grouped scan (day × checker × source × outcome, read in order from the covering index
-    `run_review_overview`), pivoted here, plus one query for the checkers' names: 2 queries whatever the number of
-    runs.
+    Grouped by the stored outcome (not the abandoned rule's CASE), in the covering index's order, so the database
+    streams the groups without sorting; open runs are then split into abandoned and in progress by a count.
     """
-    # Grouped by the stored outcome (not the abandoned rule's CASE), in the covering index's order, so the database
-    # streams the groups without sorting; open runs are then split into abandoned and in progress by a count.
     cutoff = Run.objects.abandon_cutoff()
     grouped = (
-        Run.objects.filter(started_on__gte=period.first, started_on__lte=period.last)
-        .values("started_on", "checker_id", "source", "outcome")
+        runs.values(*fields, "outcome")
         .annotate(
             n=Count("*"),
             idle=Count("last_activity_at", filter=Q(outcome=Run.Outcome.OPEN, last_activity_at__lt=cutoff)),
@@ -182,17 +185,57 @@ def overview(period: Period, sort: str = "runs", descending: bool = True) -> Ove
             rows.append({**row, "effective_status": Run.ABANDONED, "n": row["idle"], "confirmed": 0, "came_back": 0})
             row = {**row, "n": row["n"] - row["idle"]}
         rows.append({**row, "effective_status": row["outcome"]})
-    total = _tally(rows, lambda row: None).get(None, Outcomes())
-    days = _tally(rows, lambda row: row["started_on"])
-    sources = _tally(rows, lambda row: row["source"])
-    checkers = _tally(rows, lambda row: row["checker_id"])
-    names = {c["id"]: c for c in Checker.objects.filter(pk__in=list(checkers)).values("id", "title", "slug")}
+    return rows
+
+
+def _rolled_rows(rolled: QuerySet, *fields: str) -> QuerySet:
+    """Day… table rows (`DayOutcome`) summed by `fields` and status, as rows like `_live_rows`'."""
+    return (
+        rolled.values(*fields, effective_status=F("status"))
+        .annotate(n=Sum("runs"), confirmed=Sum("confirmed"), came_back=Sum("came_back"))
+        .order_by()
+    )
+
+
+def _by_checker(rolled: QuerySet) -> dict[int, Outcomes]:
+    """Outcomes per checker of the counted days in `rolled`, one row per checker (its outcomes side by side)."""
+    sums = {str(status): Sum("runs", filter=Q(status=status)) for status in STATUSES}
+    sums |= {"confirmed_fixed": Sum("confirmed"), "came_back": Sum("came_back")}
+    rows = rolled.values_list("checker_id").annotate(**sums).order_by()
+    return {pk: Outcomes(*(value or 0 for value in values)) for pk, *values in rows}
+
+
+def overview(period: Period, sort: str = "runs", descending: bool = True) -> Overview:
+    """Outcomes over `period`, by day, by source and by checker.
+
+    Settled days come from the day-by-day counts (`rollups`: a few rows a day, summed by day and source, then by
+    checker), the others from one grouped scan of their runs (through the covering index `run_review_overview`);
+    plus one query for the names of the checkers: 7 queries at most, whatever the number of runs.
+    """
+    days = rollups.split(period.first, period.last)
+    rolled = DayOutcome.objects.filter(day__in=days.rolled)
+    live = _live_rows(days.live_runs(), "started_on", "checker_id", "source")
+    by_day_source = [*live, *({**row, "started_on": row["day"]} for row in _rolled_rows(rolled, "day", "source"))]
+    total = _tally(by_day_source, lambda row: None).get(None, Outcomes())
+    by_day = _tally(by_day_source, lambda row: row["started_on"])
+    sources = _tally(by_day_source, lambda row: row["source"])
+    checkers = _by_checker(rolled)
+    for row in live:
+        checkers.setdefault(row["checker_id"], Outcomes()).add(
+            row["effective_status"], row["n"], row["confirmed"], row["came_back"]
+        )
+    # Every checker's name (a list bounded by the content): naming thousands of ids in an IN (…) cost more.
+    names = {
+        pk: {"id": pk, "title": title, "slug": slug}
+        for pk, title, slug in Checker.objects.order_by().values_list("id", "title", "slug")
+        if pk in checkers
+    }
     order = SORTS.get(sort, SORTS["runs"])
     labels = dict(Run.Source.choices)
     return Overview(
         period=period,
         total=total,
-        by_day=[(day, days.get(day, Outcomes())) for day in period.dates()],
+        by_day=[(day, by_day.get(day, Outcomes())) for day in period.dates()],
         by_source=sorted(
             ((labels.get(source, source), found) for source, found in sources.items()),
             key=lambda item: (order(item[1]), item[0]),
@@ -239,32 +282,44 @@ class StepCount:
         return self.abandoned / self.reached if self.reached else None
 
 
-def step_counts(runs: QuerySet) -> dict[str, StepCount]:
-    """Counts per step for `runs` (one version's runs): 2 queries, through every branch.
+def _add_answers(steps: dict[str, StepCount], rows) -> None:
+    """Rows of (step_key, answer_index, live, withdrawn) added into `steps`."""
+    for row in rows:
+        step = steps.setdefault(row["step_key"], StepCount(row["step_key"]))
+        if row["live"]:
+            step.answers[row["answer_index"]] = step.answers.get(row["answer_index"], 0) + row["live"]
+        step.withdrawn += row["withdrawn"]
+
+
+POSITION = {
+    Run.ABANDONED: "abandoned",
+    Run.Outcome.OPEN: "in_progress",
+    Run.Outcome.ESCALATED: "escalated",
+    Run.Outcome.RESOLVED: "resolved",
+}
+
+
+def _add_position(steps: dict[str, StepCount], status: str, key: str, runs: int) -> None:
+    """`runs` runs of `status` at step `key` (where an open run is, or an ended run ended) added into `steps`."""
+    step = steps.setdefault(key, StepCount(key))
+    setattr(step, POSITION[status], getattr(step, POSITION[status]) + runs)
+
+
+def step_counts(runs: QuerySet, steps: dict[str, StepCount] | None = None) -> dict[str, StepCount]:
+    """Counts per step for `runs` (one version's runs), added into `steps`: 2 queries, through every branch.
 
     Only live answers count as "answered": each run is counted once per step on the path it took in the end;
     answers undone with Back are counted apart, as withdrawn.
     """
-    steps: dict[str, StepCount] = {}
-
-    def at(key: str) -> StepCount:
-        return steps.setdefault(key, StepCount(key))
-
+    steps = {} if steps is None else steps
     # Live and withdrawn answers in one pass over the version's answers (the biggest table there is).
-    answers = (
+    _add_answers(
+        steps,
         Answer.objects.filter(run__in=runs)
         .values("step_key", "answer_index")
-        .annotate(
-            live=Count("pk", filter=LIVE_ANSWER),
-            withdrawn=Count("pk", filter=~LIVE_ANSWER),
-        )
-        .order_by()
+        .annotate(live=Count("pk", filter=LIVE_ANSWER), withdrawn=Count("pk", filter=~LIVE_ANSWER))
+        .order_by(),
     )
-    for row in answers:
-        step = at(row["step_key"])
-        if row["live"]:
-            step.answers[row["answer_index"]] = row["live"]
-        step.withdrawn += row["withdrawn"]
     positions = (
         runs.with_status()
         .values("effective_status", "current_step_key", "end_step_key")
@@ -273,29 +328,25 @@ def step_counts(runs: QuerySet) -> dict[str, StepCount]:
     )
     for row in positions:
         status = row["effective_status"]
-        if status == Run.ABANDONED:
-            at(row["current_step_key"]).abandoned += row["n"]
-        elif status == Run.Outcome.OPEN:
-            at(row["current_step_key"]).in_progress += row["n"]
-        elif status == Run.Outcome.ESCALATED:
-            at(row["end_step_key"]).escalated += row["n"]
-        else:
-            at(row["end_step_key"]).resolved += row["n"]
+        ended = status in (Run.Outcome.RESOLVED, Run.Outcome.ESCALATED)
+        _add_position(steps, status, row["end_step_key"] if ended else row["current_step_key"], row["n"])
     return steps
 
 
-def median_time_to_end(runs: QuerySet) -> timedelta | None:
-    """The median time from start to an ending (resolved or escalated), in 2 queries (a count, then one row)."""
-    ended = runs.filter(outcome__in=[Run.Outcome.RESOLVED, Run.Outcome.ESCALATED], ended_at__isnull=False)
-    count = ended.count()
+def median_time_to_end(runs: QuerySet, rolled: Counter | None = None) -> timedelta | None:
+    """The median time from start to an ending (resolved or escalated), to the second; `rolled` holds more such
+    runs already counted (whole seconds → runs). One query over `runs`."""
+    took = Counter(rolled or {})
+    took.update(rollups.whole_seconds(t) for t in rollups.ended_runs(runs).values_list("took", flat=True))
+    count = sum(took.values())
     if not count:
         return None
-    row = (
-        ended.annotate(took=F("ended_at") - F("started_at"))
-        .order_by("took")
-        .values_list("took", flat=True)[(count - 1) // 2]
-    )
-    return row
+    middle = (count - 1) // 2
+    for seconds in sorted(took):
+        middle -= took[seconds]
+        if middle < 0:
+            return timedelta(seconds=seconds)
+    return None  # not reached
 
 
 @dataclass
@@ -304,16 +355,56 @@ class PathCount:
     runs: int
 
 
-def escalation_paths(runs: QuerySet, most: int = 5) -> list[PathCount]:
-    """The commonest paths that end in escalate (one query over the runs' stored paths)."""
-    rows = (
-        runs.filter(outcome=Run.Outcome.ESCALATED).values("path").annotate(n=Count("*")).order_by("-n", "path")[:most]
-    )
+def escalation_paths(runs: QuerySet, most: int = 5, rolled: Counter | None = None) -> list[PathCount]:
+    """The commonest paths that end in escalate (one query over the runs' stored paths), with `rolled` (path →
+    runs) already counted."""
+    paths = Counter(rolled or {})
+    for row in runs.filter(outcome=Run.Outcome.ESCALATED).values("path").annotate(n=Count("*")).order_by():
+        paths[row["path"]] += row["n"]
     found = []
-    for row in rows:
+    for path, n in sorted(paths.items(), key=lambda item: (-item[1], item[0]))[:most]:
         steps = []
-        for part in row["path"].split("/") if row["path"] else []:
+        for part in path.split("/") if path else []:
             key, _, index = part.rpartition(":")
             steps.append((key, int(index) if index.isdigit() else -1))
-        found.append(PathCount(steps, row["n"]))
+        found.append(PathCount(steps, n))
     return found
+
+
+@dataclass
+class VersionNumbers:
+    """Everything the checker page counts for one version over a period."""
+
+    outcomes: Outcomes
+    steps: dict[str, StepCount]
+    median: timedelta | None
+    paths: list[PathCount]
+
+
+def version_numbers(version_id: int, days: rollups.Days) -> VersionNumbers:
+    """One version's outcomes, step counts, median time to an ending and escalation paths over `days`: the settled
+    days from the day-by-day counts (5 queries, a few rows a day), the others from their runs (4 queries)."""
+    rolled = {"version_id": version_id, "day__in": days.rolled}
+    live = days.live_runs().filter(version_id=version_id)
+    outcomes = _tally([*_live_rows(live), *_rolled_rows(DayOutcome.objects.filter(**rolled))], lambda row: None).get(
+        None, Outcomes()
+    )
+    steps: dict[str, StepCount] = {}
+    _add_answers(
+        steps,
+        DayAnswer.objects.filter(**rolled)
+        .values("step_key", "answer_index")
+        .annotate(live=Sum("live"), withdrawn=Sum("withdrawn"))
+        .order_by(),
+    )
+    for row in DayPosition.objects.filter(**rolled).values("status", "step_key").annotate(n=Sum("runs")).order_by():
+        _add_position(steps, row["status"], row["step_key"], row["n"])
+    step_counts(live, steps)
+    durations = DayDuration.objects.filter(**rolled).values_list("seconds").annotate(n=Sum("runs")).order_by()
+    paths = DayPath.objects.filter(**rolled).values_list("path").annotate(n=Sum("runs")).order_by()
+    return VersionNumbers(
+        outcomes=outcomes,
+        steps=steps,
+        median=median_time_to_end(live, Counter(dict(durations))),
+        paths=escalation_paths(live, rolled=Counter(dict(paths))),
+    )

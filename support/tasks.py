@@ -2,10 +2,12 @@
 sellers "Still fixed?".
 
 The seller's request is stored before anything is sent, so the seller gets their reference at once whatever the
-mail server does. A failed send is recorded on the request (visible in the admin) and tried again later.
+mail server does. A failed send (to support or to a seller) is recorded (visible in the admin) and tried again
+later, by one rule: `send_or_retry`.
 """
 
 import logging
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
@@ -15,7 +17,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django_tasks import task
 
-from .models import SupportRequest
+from .models import FollowUpEmail, SupportRequest
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +42,27 @@ def email_body(support_request: SupportRequest) -> str:
     )
 
 
+def send_or_retry(record, task, send: Callable[[], None]) -> bool:
+    """The one rule for every email the worker sends: try once, record the try on `record` (its `email_attempts`,
+    `email_error` and `emailed_at`, shown to staff in the admin), and after a failure queue `task` again after
+    RETRY_AFTER_MINUTES[attempt] minutes (its one argument is `record.pk`); after the last retry it stays unsent."""
+    record.email_attempts += 1
+    try:
+        send()
+    except Exception as error:  # noqa: BLE001 - any mail failure is recorded and retried, never lost
+        record.email_error = f"{type(error).__name__}: {error}"[:2000]
+        record.save(update_fields=["email_attempts", "email_error"])
+        if record.email_attempts <= len(RETRY_AFTER_MINUTES):
+            wait = timedelta(minutes=RETRY_AFTER_MINUTES[record.email_attempts - 1])
+            task.using(run_after=timezone.now() + wait).enqueue(record.pk)
+        log.warning("Could not send %s: %s", record, record.email_error)
+        return False
+    record.emailed_at = timezone.now()
+    record.email_error = ""
+    record.save(update_fields=["email_attempts", "email_error", "emailed_at"])
+    return True
+
+
 @task()
 def email_support(support_request_id: int) -> bool:
     """Email the support inbox about one request; True once it has been sent (now or before)."""
@@ -48,38 +71,36 @@ def email_support(support_request_id: int) -> bool:
     )
     if support_request is None:
         return True  # already sent (a retry that raced a manual resend), or the request was purged
-    support_request.email_attempts += 1
-    try:
-        send_mail(
+    return send_or_retry(
+        support_request,
+        email_support,
+        lambda: send_mail(
             email_subject(support_request),
             email_body(support_request),
             settings.DEFAULT_FROM_EMAIL,
             [settings.SUPPORT_EMAIL],
-        )
-    except Exception as error:  # noqa: BLE001 - any mail failure is recorded and retried, never lost
-        support_request.email_error = f"{type(error).__name__}: {error}"[:2000]
-        support_request.save(update_fields=["email_attempts", "email_error"])
-        if support_request.email_attempts <= len(RETRY_AFTER_MINUTES):
-            wait = timedelta(minutes=RETRY_AFTER_MINUTES[support_request.email_attempts - 1])
-            email_support.using(run_after=timezone.now() + wait).enqueue(support_request.pk)
-        log.warning("Could not email support about %s: %s", support_request.reference, support_request.email_error)
-        return False
-    support_request.emailed_at = timezone.now()
-    support_request.email_error = ""
-    support_request.save(update_fields=["email_attempts", "email_error", "emailed_at"])
-    return True
+        ),
+    )
 
 
 @task()
-def email_followup(run_id: str) -> bool:
-    """Ask the seller of a resolved run whether it is still fixed, with two one-click links."""
-    from troubleshoot.models import Run
-
+def email_followup(followup_email_id: int) -> bool:
+    """Ask the seller of a resolved run whether it is still fixed, with two one-click links; True once sent (now or
+    before) or no longer wanted (answered already, or the address purged)."""
     from .followups import answer_urls
 
-    run = Run.objects.select_related("checker").filter(pk=run_id).exclude(followup_email="").first()
-    if run is None or run.followup_answer:
+    unsent = FollowUpEmail.objects.select_related("run__checker").filter(emailed_at=None)
+    followup = unsent.filter(pk=followup_email_id).first()
+    if followup is None:
+        return True
+    run = followup.run
+    if not run.followup_email or run.followup_answer:
         return True  # purged, or already answered
     body = render_to_string("support/email/followup.txt", {"run": run, "urls": answer_urls(run)})
-    send_mail(f"Is it still fixed? {run.checker.title}", body, settings.DEFAULT_FROM_EMAIL, [run.followup_email])
-    return True
+    return send_or_retry(
+        followup,
+        email_followup,
+        lambda: send_mail(
+            f"Is it still fixed? {run.checker.title}", body, settings.DEFAULT_FROM_EMAIL, [run.followup_email]
+        ),
+    )

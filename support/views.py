@@ -27,7 +27,7 @@ from troubleshoot.forms import SupportRequestForm
 from troubleshoot.graph import picture
 from troubleshoot.models import Answer, Article, Checker, FollowUp, Run
 
-from . import charts, followups, gaps, stats
+from . import charts, followups, gaps, rollups, stats
 from .forms import FOLLOWUP_ANSWERS, ArticleFeedbackForm, RequestUpdateForm, RunFilterForm
 from .models import SupportRequest
 from .readouts import RequestsReadout, RunsReadout
@@ -103,11 +103,11 @@ def _took(duration) -> str:
     return f"{seconds // 3600} h {seconds % 3600 // 60} min"
 
 
-def _version_report(version: dict, period: stats.Period) -> dict:
-    """Everything the checker page shows for one version (7 queries, plus the version's flow unless cached)."""
-    runs = stats.runs_between(period).filter(version_id=version["id"])
+def _version_report(version: dict, days: rollups.Days) -> dict:
+    """Everything the checker page shows for one version (9 queries, plus the version's flow unless cached)."""
     flow = versions.flow_of(version["id"])
-    counts = stats.step_counts(runs)
+    numbers = stats.version_numbers(version["id"], days)
+    counts = numbers.steps
     steps = []
     for step in flow.steps:
         found = counts.get(step.key) or stats.StepCount(step.key)
@@ -115,7 +115,7 @@ def _version_report(version: dict, period: stats.Period) -> dict:
         answers.append(("None of these fit", "escalate", found.none_fit))
         steps.append({"step": step, "counts": found, "answers": answers})
     paths = []
-    for path in stats.escalation_paths(runs):
+    for path in numbers.paths:
         said = []
         for key, index in path.steps:
             step = flow.by_key.get(key)
@@ -127,10 +127,10 @@ def _version_report(version: dict, period: stats.Period) -> dict:
                 label = f"answer {index + 1}"
             said.append({"step": step.title if step else key, "answer": label})
         paths.append({"steps": said, "runs": path.runs})
-    median = stats.median_time_to_end(runs)
+    median = numbers.median
     return {
         "version": version,
-        "outcomes": stats.outcomes(runs),
+        "outcomes": numbers.outcomes,
         "median": median,
         "median_text": _took(median) if median is not None else "–",
         "flow_id": f"v{version['number']}-flow",
@@ -160,7 +160,8 @@ def checker_report(request, slug):
     shown = number("version", live)
     compare = number("compare", None)
     chosen = [n for n in (shown, compare) if n is not None]
-    reports = [_version_report(by_number[n], period) for n in dict.fromkeys(chosen)]
+    days = rollups.split(period.first, period.last) if chosen else None
+    reports = [_version_report(by_number[n], days) for n in dict.fromkeys(chosen)]
     return TemplateResponse(
         request,
         "support/checker.html",

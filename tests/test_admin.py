@@ -287,7 +287,7 @@ def test_support_requests_show_whether_support_was_emailed(admin_client, checker
     assert "TimeoutError: timed out" in html
     response = admin_client.post(
         "/admin/support/supportrequest/",
-        {"action": "email_support_again", "_selected_action": [request.pk]},
+        {"action": "email_again", "_selected_action": [request.pk]},
         follow=True,
     )
     assert "Queued 1 email(s)" in response.content.decode()

@@ -1,6 +1,7 @@
 """Emailing the support inbox happens off the request, in the task worker, and a silent mail server costs the seller
 nothing: they get their reference at once, and a failed send is retried and shown to staff."""
 
+import io
 import socket
 import threading
 import time
@@ -8,13 +9,16 @@ from datetime import timedelta
 
 import pytest
 from django.core import mail
+from django.core.management import call_command
 from django.utils import timezone
 from django_tasks_db.models import DBTaskResult
 
-from support.models import SupportRequest
+from support.models import FollowUpEmail, SupportRequest
 from support.tasks import RETRY_AFTER_MINUTES
 from tests.conftest import run_tasks
+from tests.test_signals import resolved_run
 from tests.test_views import escalated_run
+from troubleshoot.models import FollowUp, Run
 
 pytestmark = pytest.mark.django_db
 
@@ -107,3 +111,66 @@ def test_retries_stop_after_the_last_one(client, checker, settings, django_captu
     request = SupportRequest.objects.get()
     assert request.email_attempts == len(RETRY_AFTER_MINUTES) + 1 and request.emailed_at is None
     assert not DBTaskResult.objects.filter(status="READY").exists()
+
+
+# "Still fixed?" follow-ups to sellers go through the same rule: recorded, retried, shown to staff.
+
+
+def due_followup(client, checker) -> Run:
+    run = resolved_run(client, checker)
+    client.post(f"/troubleshoot/demo/{run.pk}/followup/", {"email": "seller@shop.test"})
+    Run.objects.filter(pk=run.pk).update(followup_due=timezone.now() - timedelta(minutes=1))
+    call_command("sendfollowups", stdout=io.StringIO())
+    return run
+
+
+def test_failed_followup_is_retried_until_sent_and_shown_to_staff(
+    client, admin_client, checker, silent_mail_server, settings
+):
+    run = due_followup(client, checker)
+    run_tasks()  # the silent server times out
+    followup = FollowUpEmail.objects.get(run=run)
+    assert len(silent_mail_server) == 1
+    assert followup.emailed_at is None and followup.email_attempts == 1 and "timed out" in followup.email_error
+    retry = DBTaskResult.objects.get(status="READY")
+    assert retry.run_after > timezone.now() + timedelta(minutes=RETRY_AFTER_MINUTES[0]) - timedelta(seconds=30)
+    html = admin_client.get("/admin/support/followupemail/?email=failing").content.decode()
+    assert "Not sent: failed 1 time(s)" in html and "demo" in html.lower()
+    assert "timed out" in admin_client.get(f"/admin/support/followupemail/{followup.pk}/change/").content.decode()
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"  # the server is back
+    DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())  # the retry's time has come
+    run_tasks()
+    followup.refresh_from_db()
+    assert followup.emailed_at is not None and followup.email_attempts == 2 and followup.email_error == ""
+    assert len(mail.outbox) == 1 and mail.outbox[0].to == ["seller@shop.test"]
+    assert not DBTaskResult.objects.filter(status="READY").exists()
+
+
+def test_followup_retries_stop_after_the_last_one_and_staff_can_send_again(client, admin_client, checker, settings):
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", 9  # nothing listens: refused at once
+    run = due_followup(client, checker)
+    for _ in range(len(RETRY_AFTER_MINUTES) + 1):
+        DBTaskResult.objects.filter(status="READY").update(run_after=timezone.now())
+        run_tasks()
+    followup = FollowUpEmail.objects.get(run=run)
+    assert followup.email_attempts == len(RETRY_AFTER_MINUTES) + 1 and followup.emailed_at is None
+    assert "refused" in followup.email_error.lower()
+    assert not DBTaskResult.objects.filter(status="READY").exists()
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+    response = admin_client.post(
+        "/admin/support/followupemail/", {"action": "email_again", "_selected_action": [followup.pk]}, follow=True
+    )
+    assert "Queued 1 email(s)" in response.content.decode()
+    run_tasks()
+    followup.refresh_from_db()
+    assert followup.emailed_at is not None and len(mail.outbox) == 1
+
+
+def test_answered_followup_is_not_sent(client, checker):
+    run = due_followup(client, checker)
+    Run.objects.filter(pk=run.pk).update(followup_answer=FollowUp.FIXED)
+    run_tasks()
+    assert not mail.outbox

@@ -155,7 +155,8 @@ def test_gap_inbox_ranks_and_counts(known):
 
 def test_gap_trend_compares_with_the_period_before(known):
     checker, r = known
-    Run.objects.filter(pk=r[9].pk).update(started_at=timezone.now() - timedelta(days=10))
+    ten_days_ago = timezone.now() - timedelta(days=10)
+    Run.objects.filter(pk=r[9].pk).update(started_at=ten_days_ago, started_on=timezone.localdate(ten_days_ago))
     first = next(gap for gap in gaps.escalations(stats.Period.from_params(PERIOD)) if gap.title.startswith("“First”"))
     assert (first.count, first.before, first.trend) == (1, 1, 0)
 

@@ -1,0 +1,194 @@
+"""The day-by-day counts of settled days (support/rollups.py): the review pages read them instead of the runs, and
+every number stays exact across their boundaries: a day becoming settled, a seller back on a run after its day was
+counted, a follow-up answer arriving later, personal data purged; with fixed query counts."""
+
+from datetime import timedelta
+
+import pytest
+from django.core.management import call_command
+from django.db.models import F
+from django.utils import timezone
+
+from support import followups, gaps, rollups, stats
+from support.models import DayOutcome, RolledDay
+from tests.test_support import known, reviewer  # noqa: F401 - the fixture of the exact numbers
+from troubleshoot import versions, walk
+from troubleshoot.models import Answer, FollowUp, Run
+
+pytestmark = pytest.mark.django_db
+
+WEEK = stats.Period(timezone.localdate() - timedelta(days=6), timezone.localdate())
+
+
+def age(runs, days: int, *, active: timedelta | None = None) -> None:
+    """Move `runs` (and their answers) `days` back in time, as if walked then; with `active`, their last activity
+    is that long ago instead."""
+    shift = timedelta(days=days)
+    ids = [run.pk for run in runs]
+    Run.objects.filter(pk__in=ids).update(
+        started_at=F("started_at") - shift,
+        last_activity_at=F("last_activity_at") - shift,
+        ended_at=F("ended_at") - shift,
+    )
+    Answer.objects.filter(run__in=ids).update(answered_at=F("answered_at") - shift)
+    for run in Run.objects.filter(pk__in=ids):
+        run.started_on = timezone.localdate(run.started_at)
+        if active is not None:
+            run.last_activity_at = timezone.now() - active
+        run.save(update_fields=["started_on", "last_activity_at"])
+
+
+def time_passes(hours: int) -> None:
+    """As if `hours` passed: every last activity, and every time the counts of a day hold before, moves back."""
+    shift = timedelta(hours=hours)
+    Run.objects.update(last_activity_at=F("last_activity_at") - shift)
+    RolledDay.objects.update(settled_before=F("settled_before") - shift)
+
+
+def numbers(period=WEEK) -> tuple:
+    t = stats.overview(period).total
+    return (t.runs, t.resolved, t.escalated, t.abandoned, t.open, t.confirmed_fixed, t.came_back)
+
+
+def test_a_settled_day_is_counted_once_and_every_number_stays_exact(known):  # noqa: F811
+    checker, r = known
+    age(r.values(), 3)
+    day = timezone.localdate() - timedelta(days=3)
+    assert not RolledDay.objects.exists()
+    # Run 6 was on its second step "just now": three days on it is abandoned there.
+    assert numbers() == (9, 3, 4, 2, 0, 1, 1)
+    # Counted when first read: every settled day of the period, with runs or none.
+    assert set(RolledDay.objects.values_list("day", flat=True)) == {WEEK.first + timedelta(days=n) for n in range(6)}
+    assert DayOutcome.objects.filter(day=day).exists()
+    assert numbers() == (9, 3, 4, 2, 0, 1, 1)  # and read back from the counts
+
+    days = rollups.split(WEEK.first, WEEK.last)
+    assert day in days.rolled and days.live == [timezone.localdate()]
+    v1 = stats.version_numbers(checker.versions.get(number=1).pk, days)
+    o = v1.outcomes
+    assert (o.runs, o.resolved, o.escalated, o.abandoned, o.open) == (7, 2, 3, 2, 0)
+    start, second, third = v1.steps["start"], v1.steps["second"], v1.steps["third"]
+    assert start.answers == {0: 6, 1: 1} and start.withdrawn == 1
+    assert (start.reached, start.escalated, start.abandoned) == (7, 1, 0)
+    assert second.answers == {0: 1, 1: 3, Answer.NONE_FIT: 1}
+    assert (second.reached, second.abandoned, second.in_progress, second.escalated, second.resolved) == (6, 1, 0, 1, 1)
+    assert (third.reached, third.abandoned, third.escalated, third.resolved) == (3, 1, 1, 1)
+    assert v1.median == timedelta(seconds=180)
+    assert {tuple(p.steps): p.runs for p in v1.paths} == {
+        (("start", 1),): 1,
+        (("start", 0), ("second", 1), ("third", 1)): 1,
+        (("start", 0), ("second", Answer.NONE_FIT)): 1,
+    }
+    found = {(gap.kind, gap.title): gap.count for gap in gaps.inbox(WEEK)}
+    assert found[("Escalations", "“First”: runs ended here in escalate")] == 2
+    assert found[("Escalations", "“Third”: runs ended here in escalate")] == 1
+    assert found[("Abandoned", "“Third”: sellers left here")] == 1
+    assert found[("Abandoned", "“Second, reworded”: sellers left here")] == 1  # as the live version names it
+    # The period after: the counted day is in its trend ("before"), not in its count.
+    later = stats.Period(WEEK.last + timedelta(days=1), WEEK.last + timedelta(days=7))
+    first = next(gap for gap in gaps.escalations(stats.Period(day, day)) if gap.title.startswith("“First”"))
+    assert (first.count, first.before) == (2, 0)
+    assert numbers(later)[0] == 0
+
+
+def test_a_day_is_counted_only_once_no_seller_is_on_its_runs(known):  # noqa: F811
+    _, r = known
+    age(r.values(), 2, active=timedelta(minutes=20))  # last active 20 minutes ago: open, still in progress
+    day = timezone.localdate() - timedelta(days=2)
+    assert numbers() == (9, 3, 4, 0, 2, 1, 1)
+    assert not RolledDay.objects.filter(day=day).exists()
+    # Time passes: past the abandon time, the day is settled, counted, and the open runs are abandoned.
+    Run.objects.update(last_activity_at=timezone.now() - timedelta(minutes=45))
+    assert numbers() == (9, 3, 4, 2, 0, 1, 1)
+    assert RolledDay.objects.filter(day=day).exists()
+
+
+def test_a_seller_back_on_a_run_after_its_day_was_counted(known):  # noqa: F811
+    checker, r = known
+    age(r.values(), 3)
+    assert numbers() == (9, 3, 4, 2, 0, 1, 1)
+    day = timezone.localdate() - timedelta(days=3)
+    assert RolledDay.objects.filter(day=day).exists()
+    # The seller left at the third step comes back three days on and answers it: resolved.
+    flow = versions.flow_of(r[5].version_id)
+    walk.record_answer(flow, Run.objects.get(pk=r[5].pk), "third", 0)
+    assert numbers() == (9, 4, 4, 1, 0, 1, 1)
+    assert day in rollups.split(WEEK.first, WEEK.last).live  # the run is active: its day is counted live for now
+    time_passes(hours=1)
+    assert numbers() == (9, 4, 4, 1, 0, 1, 1)
+    assert day in rollups.split(WEEK.first, WEEK.last).rolled  # counted again
+    v1 = stats.version_numbers(r[5].version_id, rollups.split(WEEK.first, WEEK.last))
+    assert v1.steps["third"].answers == {0: 2, 1: 1} and v1.steps["third"].abandoned == 0
+
+
+def test_a_back_after_the_day_was_counted_reopens_the_run_in_the_numbers(known):  # noqa: F811
+    _, r = known
+    age(r.values(), 3)
+    assert numbers() == (9, 3, 4, 2, 0, 1, 1)
+    run = Run.objects.get(pk=r[1].pk)  # resolved at the second step
+    walk.go_back(run, run.answers.live().last().pk)
+    assert numbers() == (9, 2, 4, 2, 1, 1, 1)  # open again, on the second step
+
+
+def test_a_follow_up_answer_after_the_day_was_counted(known):  # noqa: F811
+    _, r = known
+    age(r.values(), 3)
+    assert numbers() == (9, 3, 4, 2, 0, 1, 1)
+    followups.record(Run.objects.get(pk=r[8].pk), FollowUp.FIXED)  # a week later, by the email's link
+    assert numbers() == (9, 3, 4, 2, 0, 2, 1)
+    followups.record(Run.objects.get(pk=r[1].pk), FollowUp.CAME_BACK)  # a seller changes their mind
+    assert numbers() == (9, 3, 4, 2, 0, 1, 2)
+
+
+def test_purging_personal_data_keeps_the_counted_numbers(known):  # noqa: F811
+    _, r = known
+    age(r.values(), 40)
+    month = stats.Period(timezone.localdate() - timedelta(days=45), timezone.localdate())
+    before = numbers(month)
+    assert before == (9, 3, 4, 2, 0, 1, 1)
+    call_command("purgeruns", "--older-than", "30", stdout=None)
+    assert Run.objects.exclude(followup_email="").count() == 0
+    assert numbers(month) == before
+    RolledDay.objects.all().delete()  # counted again from the purged runs
+    assert numbers(month) == before
+
+
+def test_rollupruns_counts_every_settled_day(known):  # noqa: F811
+    _, r = known
+    age([r[1], r[2]], 10)
+    age([r[3]], 5)
+    call_command("rollupruns", stdout=None)
+    today = timezone.localdate()
+    assert set(RolledDay.objects.values_list("day", flat=True)) == {
+        today - timedelta(days=n) for n in range(1, 11)
+    }  # every day from the first run to yesterday, runs or none
+    assert numbers() == (7, 2, 3, 1, 1, 0, 1)  # the runs 10 days ago are before this week
+    assert numbers(stats.Period(today - timedelta(days=10), today - timedelta(days=10))) == (2, 1, 1, 0, 0, 1, 0)
+
+
+def test_review_pages_read_the_counts_in_a_fixed_number_of_queries(
+    client,
+    known,  # noqa: F811
+    django_assert_num_queries,
+):
+    """Counted days cost no query per day or per run: the same count for a week and for half a year (the counts
+    include the session, the user and their permissions)."""
+    checker, r = known
+    reviewer(client)
+    age(r.values(), 3)
+    call_command("rollupruns", stdout=None)
+    half_year = (timezone.localdate() - timedelta(days=180)).isoformat()
+    pages = [
+        ("/support/", {}, 10),
+        ("/support/checkers/demo/", {"version": 2, "compare": 1}, 28),
+        ("/support/checkers/demo/", {}, 18),
+        ("/support/gaps/", {}, 21),
+        ("/support/runs/", {"checker": "demo"}, 6),
+        ("/support/requests/", {"status": "all"}, 6),
+    ]
+    for url, query, queries in pages:
+        for period in ({}, {"from": half_year}):
+            params = {**query, **period}
+            client.get(url, params)  # the days before the first run are counted (as none) when first read
+            with django_assert_num_queries(queries):
+                assert client.get(url, params).status_code == 200
