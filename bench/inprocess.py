@@ -73,8 +73,8 @@ def answer_sender(client: Client):
         for answer in seed_answers:
             Answer.objects.create(**{f.attname: getattr(answer, f.attname) for f in Answer._meta.concrete_fields
                                      if f.attname not in ("id", "run_id")}, run_id=run.pk)  # fmt: skip
-        # Only the answer itself is measured, not making its run.
-        return measured(lambda: client.post(f"{run.get_absolute_url()}answer/", data, HTTP_HX_REQUEST="true"))
+        url = f"{run.get_absolute_url()}answer/"  # only the answer itself is measured, not making its run
+        return measured(lambda: client.post(url, data, HTTP_HX_REQUEST="true"))
 
     return send
 

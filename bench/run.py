@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from datetime import date
 from pathlib import Path
@@ -143,8 +144,8 @@ def seed_run(base: str) -> str:
 
 
 class Gunicorn:
-    def __init__(self, env: dict, workers: int, threads: int):
-        self.port = free_port()
+    def __init__(self, env: dict, workers: int, threads: int, port: int = 0):
+        self.port = port or free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         command = [PY, "-m", "gunicorn", "helpcenter.wsgi", "--bind", f"127.0.0.1:{self.port}", "--workers",
                    str(workers), "--threads", str(threads), "--log-level", "warning"]  # fmt: skip
@@ -185,11 +186,13 @@ def measure(label: str, database_url: str, redis_url: str, args) -> dict:
     manage(env, "loadcontent", "-v0")
     manage(env, "collectstatic", "--no-input", "-v0")
     small = inprocess(env) if args.scale else {}
-    server = Gunicorn(env, args.workers, args.threads)
+    server = Gunicorn(env, args.workers, args.threads, args.port)
     try:
         seed = seed_run(server.base)
         rows = {}
         for user_class, name, title in PAGES:
+            if args.pages and user_class not in args.pages.split(",") and user_class != "Minimal":
+                continue
             if user_class.startswith("StepAnswer"):
                 listing = workdir / f"runs-{user_class}.json"
                 listing.write_text(manage(env, "shell", "-v0", "-c", CLONE_RUNS.format(seed=seed, count=args.clones)))
@@ -204,15 +207,7 @@ def measure(label: str, database_url: str, redis_url: str, args) -> dict:
                 "failures": int(row.get("Failure Count") or 0),
             }
             print(f"  {label}: {title}: {rows[title]}", flush=True)
-        walks_file = workdir / "walks.json"
-        env["BENCH_WALKS_FILE"] = str(walks_file)
-        stats = locust(env, "WalkingSeller", server.base, args.sellers, args.walk_seconds, workdir,
-                       "--checkers", WALK_CHECKERS)  # fmt: skip
-        aggregated = stats.get("Aggregated", {})
-        walk = json.loads(manage(env, "shell", "-v0", "-c", CHECK_WALKS.format(path=str(walks_file))))
-        walk |= {"sellers": args.sellers, "requests": int(aggregated.get("Request Count") or 0),
-                 "failures": int(aggregated.get("Failure Count") or 0)}  # fmt: skip
-        print(f"  {label}: walks: {walk}", flush=True)
+        walk = walking_sellers(env, server, workdir, label, args) if args.walk else {}
     finally:
         server.stop()
     large = {}
@@ -222,6 +217,20 @@ def measure(label: str, database_url: str, redis_url: str, args) -> dict:
               f" generated in {time.monotonic() - began:.0f} s", flush=True)  # fmt: skip
         large = inprocess(env)
     return {"pages": rows, "walk": walk, "small": small, "large": large}
+
+
+def walking_sellers(env: dict, server: Gunicorn, workdir: Path, label: str, args) -> dict:
+    """200 sellers walking whole checkers; then every run checked against what its seller answered."""
+    walks_file = workdir / "walks.json"
+    env["BENCH_WALKS_FILE"] = str(walks_file)
+    stats = locust(env, "WalkingSeller", server.base, args.sellers, args.walk_seconds, workdir,
+                   "--checkers", WALK_CHECKERS)  # fmt: skip
+    aggregated = stats.get("Aggregated", {})
+    walk = json.loads(manage(env, "shell", "-v0", "-c", CHECK_WALKS.format(path=str(walks_file))))
+    walk |= {"sellers": args.sellers, "requests": int(aggregated.get("Request Count") or 0),
+             "failures": int(aggregated.get("Failure Count") or 0)}  # fmt: skip
+    print(f"  {label}: walks: {walk}", flush=True)
+    return walk
 
 
 def table(label: str, result: dict) -> str:
@@ -241,12 +250,13 @@ def table(label: str, result: dict) -> str:
             f"| {p50_ratio:.1f}x | {row['failures']} |"
         )
     walk = result["walk"]
-    lines += [
-        "",
-        f"Walking sellers: {walk['walks']} whole walks by {walk['sellers']} concurrent sellers "
-        f"({walk['requests']} requests, {walk['failures']} failed); {walk['live_answers']} live answers "
-        f"recorded; runs whose recorded answers differ from what the seller answered: **{walk['wrong_count']}**.",
-    ]
+    if walk:
+        lines += [
+            "",
+            f"Walking sellers: {walk['walks']} whole walks by {walk['sellers']} concurrent sellers "
+            f"({walk['requests']} requests, {walk['failures']} failed); {walk['live_answers']} live answers "
+            f"recorded; runs whose recorded answers differ from what the seller answered: **{walk['wrong_count']}**.",
+        ]
     if result["large"]:
         lines += [
             "",
@@ -276,6 +286,15 @@ def main():
     parser.add_argument("--threads", type=int, default=4, help="gunicorn threads per worker.")
     parser.add_argument("--clones", type=int, default=20000, help="Runs prepared for each step-answer scenario.")
     parser.add_argument("--only", choices=["sqlite", "postgresql"])
+    parser.add_argument("--port", type=int, default=0, help="gunicorn's port (default: any free one).")
+    parser.add_argument(
+        "--pg-url",
+        default="postgres://postgres@127.0.0.1:5432/helpcenter_bench",
+        help="The PostgreSQL database to measure on: dropped and created afresh (default: helpcenter_bench).",
+    )
+    parser.add_argument("--redis-url", default="redis://127.0.0.1:6379/13", help="Redis for the PostgreSQL run.")
+    parser.add_argument("--pages", default="", help="Only these locust classes (comma-separated), with Minimal.")
+    parser.add_argument("--walk", action=argparse.BooleanOptionalAction, default=True, help="The walking sellers.")
     parser.add_argument(
         "--scale",
         action=argparse.BooleanOptionalAction,
@@ -285,20 +304,24 @@ def main():
     parser.add_argument("--output", default=str(ROOT / "bench" / "results.md"))
     args = parser.parse_args()
 
-    redis_url = "redis://127.0.0.1:6379/13" if answers("127.0.0.1", 6379) else ""
+    redis = urllib.parse.urlsplit(args.redis_url)
+    redis_url = args.redis_url if answers(redis.hostname or "127.0.0.1", redis.port or 6379) else ""
     sections = []
     if args.only != "postgresql":
         database = Path(tempfile.mkdtemp(prefix="bench-db-")) / "bench.sqlite3"
         print("SQLite", flush=True)
         sections.append(table("SQLite (local-memory cache)", measure("SQLite", f"sqlite:///{database}", "", args)))
-    if args.only != "sqlite" and answers("127.0.0.1", 5432):
+    pg = urllib.parse.urlsplit(args.pg_url)
+    if args.only != "sqlite" and answers(pg.hostname or "127.0.0.1", pg.port or 5432):
         import psycopg
 
-        with psycopg.connect("postgresql://postgres@127.0.0.1:5432/postgres", autocommit=True) as connection:
-            connection.execute("DROP DATABASE IF EXISTS helpcenter_bench WITH (FORCE)")
-            connection.execute("CREATE DATABASE helpcenter_bench")
+        name = pg.path.lstrip("/")
+        server = urllib.parse.urlunsplit(pg._replace(scheme="postgresql", path="/postgres"))
+        with psycopg.connect(server, autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            connection.execute(f'CREATE DATABASE "{name}"')
         print("PostgreSQL", flush=True)
-        url = "postgres://postgres@127.0.0.1:5432/helpcenter_bench"
+        url = args.pg_url
         cache = "Redis cache" if redis_url else "local-memory cache"
         sections.append(table(f"PostgreSQL ({cache})", measure("PostgreSQL", url, redis_url, args)))
     header = (

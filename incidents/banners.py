@@ -8,7 +8,7 @@ from django.db.models import Prefetch, Q
 from django.utils import timezone
 
 from troubleshoot.models import Category, Checker, ErrorCode, Run
-from troubleshoot.pagecache import content_generation
+from troubleshoot.pagecache import content_generation, remember
 
 from .models import Incident
 
@@ -28,8 +28,15 @@ def active_incident_ids() -> tuple[int, ...]:
     """What a cached page with banners depends on, so it is filed again when an incident starts or ends.
 
     The incidents not yet over are kept in the cache under the content generation (posting or editing one moves
-    it on), and which are active is decided against the clock here: no query while a page is served from cache.
+    it on), and in each process's memory (`remember`); which are active is decided against the clock here: no
+    query and no round trip to the cache while a page is served from it.
     """
+    schedule = remember("incidents", None, _schedule)
+    now = timezone.now()
+    return tuple(pk for pk, starts, ends in schedule if starts <= now and (ends is None or ends > now))
+
+
+def _schedule() -> list[tuple]:
     key = f"incidents:schedule:{content_generation()}"
     schedule = cache.get(key)
     if schedule is None:
@@ -40,8 +47,7 @@ def active_incident_ids() -> tuple[int, ...]:
             )
         )
         cache.set(key, schedule, SCHEDULE_SECONDS)
-    now = timezone.now()
-    return tuple(pk for pk, starts, ends in schedule if starts <= now and (ends is None or ends > now))
+    return schedule
 
 
 def incidents_for(checker: Checker | None = None, code: str = "") -> list[Incident]:

@@ -83,11 +83,15 @@ def choice(checker: Checker, step_key: str, label: str) -> int:
 
 @pytest.fixture(autouse=True)
 def _fresh_version_cache():
-    """Versions are cached by id for good; a rolled-back test database hands the same ids out again."""
+    """Versions are cached by id for good; a rolled-back test database hands the same ids out again. Cached pages
+    and the content generation are remembered per process too (troubleshoot/pagecache.py)."""
     from django.core.cache import cache
+
+    from troubleshoot import pagecache
 
     cache.clear()
     versions.forget_flows()
+    pagecache.forget()
 
 
 def run_tasks() -> None:

@@ -1,6 +1,7 @@
 """Support staff in the admin: the checker editor (draft, flow picture, preview, publish, history, diff, restore),
 the two roles, and the read-only outcome log."""
 
+import re
 import uuid
 
 import pytest
@@ -63,7 +64,8 @@ def test_run_appears_with_its_path(staff_client, checker):
 def test_run_list_filters_abandoned(staff_client, checker, settings):
     run = walked_run(checker)
     walk.go_back(run, last_answer_id(run))
-    Run.objects.filter(pk=run.pk).update(last_activity_at=run.started_at.replace(year=2000))
+    long_ago = run.started_at.replace(year=2000)  # started, and last answered, long ago
+    Run.objects.filter(pk=run.pk).update(started_at=long_ago, last_activity_at=long_ago)
     html = staff_client.get("/admin/troubleshoot/run/?status=abandoned").content.decode()
     assert "Abandoned" in html and "1 run" in html
     html = staff_client.get("/admin/troubleshoot/run/?status=resolved").content.decode()
@@ -366,6 +368,83 @@ def test_editor_page_query_count_does_not_grow_with_answers(admin_client, librar
     # One query per answer row for its "next step" choices, nothing per option or per step beyond that.
     with django_assert_max_num_queries(len(captured) + max(answers, 0) + 12):
         admin_client.get(f"/admin/troubleshoot/checker/{big.pk}/change/")
+
+
+# Staff lists at scale: what they read does not grow with the log (bench/inprocess.py times them at 200,000 runs).
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/admin/troubleshoot/run/",
+        "/admin/troubleshoot/run/?status=abandoned",
+        "/admin/troubleshoot/run/?status=open",
+        "/admin/troubleshoot/run/?q=demo",
+        "/admin/support/supportrequest/",
+        "/admin/troubleshoot/checker/",
+    ],
+)
+def test_staff_lists_run_as_many_queries_however_many_runs(admin_client, checker, url, django_assert_max_num_queries):
+    def grow(count):
+        for _ in range(count):
+            run = walked_run(checker, last="Still broken")
+            SupportRequest.objects.create(run=run, email="seller@shop.test", description="Help")
+        Run.objects.update(
+            started_at=Run.objects.first().started_at.replace(year=2000),
+            last_activity_at=Run.objects.first().started_at.replace(year=2000),
+        )
+
+    grow(2)
+    with django_assert_max_num_queries(12) as captured:
+        assert admin_client.get(url).status_code == 200
+    few = len(captured)
+    grow(30)
+    make_checker("other")
+    with django_assert_max_num_queries(few):
+        assert admin_client.get(url).status_code == 200
+
+
+def test_runs_of_one_checker_are_found_by_its_slug_alone(staff_client, checker):
+    """Searching a checker's slug lists its runs (by its key, from an index), not those of every checker whose
+    slug contains it; a run's id and a support reference find theirs; other words search as before."""
+    mine, other = walked_run(checker), walked_run(make_checker("demo-more"), last="Still broken")
+    request = SupportRequest.objects.create(run=other, email="seller@shop.test", description="Help")
+
+    def found(query):
+        html = staff_client.get("/admin/troubleshoot/run/", {"q": query}).content.decode()
+        return {run.pk for run in (mine, other) if f"/admin/troubleshoot/run/{run.pk}/change/" in html}
+
+    assert found("demo") == {mine.pk}
+    assert found("DEMO-MORE") == {other.pk}
+    assert found(str(mine.pk)) == {mine.pk}
+    assert found(request.reference.lower()) == {other.pk}
+    assert found("shop.test") == {other.pk}  # a seller's email, by the admin's own search
+    assert found("emo") == {mine.pk, other.pk}
+
+
+def test_run_list_tells_in_progress_from_abandoned(staff_client, checker):
+    active = walk.start_run(versions.flow_of(checker.live_version_id), uuid.uuid4(), "start", 0)  # open, just now
+    left = walk.start_run(versions.flow_of(checker.live_version_id), uuid.uuid4(), "start", 0)
+    long_ago = left.started_at.replace(year=2000)
+    Run.objects.filter(pk=left.pk).update(started_at=long_ago, last_activity_at=long_ago)
+
+    def shown(status):
+        html = staff_client.get("/admin/troubleshoot/run/", {"status": status}).content.decode()
+        return {run.pk for run in (active, left) if f"/admin/troubleshoot/run/{run.pk}/change/" in html}
+
+    assert shown("open") == {active.pk}
+    assert shown("abandoned") == {left.pk}
+
+
+def test_checker_list_counts_steps_and_runs_of_the_checkers_shown(admin_client, checker):
+    walked_run(checker)
+    walked_run(checker)
+    make_checker("quiet")
+    html = admin_client.get("/admin/troubleshoot/checker/").content.decode()
+    counts = re.findall(
+        r'<td class="field-step_count">(\d+)</td><td class="field-run_count"><a href="[^"]+">(\d+)</a>', html
+    )
+    assert sorted(counts) == [("3", "0"), ("3", "2")]
 
 
 def test_article_publish_follows_the_same_rules_as_a_checker(admin_client, db):

@@ -183,7 +183,7 @@ class Server:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/healthz", timeout=2):  # noqa: S310
                     return
-            except (urllib.error.URLError, ConnectionError):
+            except OSError:  # not listening yet, or too slow to answer on a busy machine: ask again
                 time.sleep(0.2)
         self.stop()
         raise AssertionError(f"gunicorn did not start: {self.process.stderr.read().decode()[-2000:]}")
@@ -252,7 +252,12 @@ def two_servers(transactional_db, tmp_path):
     }
     subprocess.run([sys.executable, "manage.py", "collectstatic", "--no-input", "-v0"], cwd=settings.BASE_DIR,
                    env=env, check=True, timeout=120)  # fmt: skip
-    servers = [Server(env), Server(env)]
+    servers = [Server(env)]
+    try:
+        servers.append(Server(env))
+    except BaseException:
+        servers[0].stop()  # never left running when the second one fails to start
+        raise
     yield servers
     logged = [server.stop() for server in servers]
     assert not any('"level": "ERROR"' in log for log in logged), "\n".join(logged)[-4000:]
@@ -320,6 +325,24 @@ def test_two_app_servers_share_rate_limits_through_redis(two_servers):
     assert statuses == [302, 302, 302, 429]
 
 
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: one Redis shared by both servers")
+def test_a_content_change_shows_on_every_app_server_within_the_generations_ttl(two_servers):
+    """Each server keeps the content generation for GENERATION_TTL and its cached pages in memory: a change made
+    anywhere (here, by this process) shows on both within that time, with no purge."""
+    from troubleshoot.pagecache import GENERATION_TTL
+
+    checker = make_checker("renamed")
+    for server in two_servers:
+        assert checker.title in server.request("/", {})[2]  # cached now, on both
+    checker.title = "A title nobody had seen"
+    checker.save()
+    changed = time.monotonic()
+    for server in two_servers:
+        while checker.title not in server.request("/", {})[2]:
+            assert time.monotonic() - changed < GENERATION_TTL + 1.5, "the old page outlived the generation's TTL"
+            time.sleep(0.1)
+
+
 def test_make_serve_refuses_to_start_without_a_secret_key_or_with_debug_on():
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
     result = subprocess.run(["make", "-s", "serve"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
@@ -362,6 +385,26 @@ def test_article_feedback_needs_the_pages_csrf_token(library):
     token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page).group(1)
     assert client.post(url, {"helpful": "yes", "csrfmiddlewaretoken": token}).status_code == 302
     assert ArticleFeedback.objects.count() == 1
+
+
+def test_the_article_page_is_cached_whole_with_each_sellers_own_csrf_token(library, django_assert_num_queries):
+    """The article is served from the cache, yet its feedback form carries each seller's own token: a seller's
+    token never reaches another seller, and a seller without a CSRF cookie gets one with the page."""
+    from django.test import Client
+
+    url = "/articles/troubleshooting-xero-connection/"
+    one, two = Client(enforce_csrf_checks=True), Client(enforce_csrf_checks=True)
+    first = one.get(url)
+    with django_assert_num_queries(0):
+        second = two.get(url)
+    tokens = [
+        re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', r.content.decode()).group(1) for r in (first, second)
+    ]
+    assert tokens[0] != tokens[1] and "csrftoken" in second.cookies
+    assert first.content.decode().replace(tokens[0], "") == second.content.decode().replace(tokens[1], "")
+    feedback = "/articles/troubleshooting-xero-connection/feedback/"
+    assert two.post(feedback, {"helpful": "yes", "csrfmiddlewaretoken": tokens[0]}).status_code == 403  # not theirs
+    assert two.post(feedback, {"helpful": "yes", "csrfmiddlewaretoken": tokens[1]}).status_code == 302
 
 
 def test_search_results_are_cached_per_query(client, library, django_assert_num_queries):

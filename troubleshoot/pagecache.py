@@ -5,42 +5,98 @@ sellers see (a content edit, an import, a publish) moves it on with `content_cha
 under the old number is simply never asked for again (it expires on its own). The djangoproject.com dashboard
 uses the same trick. With REDIS_URL the cache, and so the generation, is shared by every app server.
 
-These pages hold nothing personal: no CSRF token (htmx posts carry the one in their form), no user.
+Each process also keeps what it read last: the generation for `GENERATION_TTL` seconds, and the pages filed under
+it (a few, in memory). So a cached page costs no round trip to the cache at all while nothing changes, and a
+change made on one app server shows on the others within `GENERATION_TTL` (at once on the server that made it).
+
+These pages hold nothing personal: no user, and no CSRF token (htmx posts carry the one in their form; a page
+with a form of its own gets the seller's token put in when served, see `cached_page(csrf=True)`).
 """
 
 import hashlib
+import re
+import time
 from functools import wraps
 
 from django.core.cache import cache
 from django.http import HttpResponse
+from django.middleware.csrf import get_token
 
 GENERATION_KEY = "content-generation"
+# How long a process trusts the generation it read last (seconds): how soon a change made on another app server
+# shows on this one.
+GENERATION_TTL = 1.0
 # A cached page is rebuilt at least this often, whatever happens (seconds).
 PAGE_TIMEOUT = 60 * 60
+# What each process keeps in memory under the current generation, forgotten all at once when full: pages (the home
+# page, the articles, a few variants) and other things read for sellers (checkers by id, the incidents' schedule).
+MEMO_SIZE = {"page": 200}
+OTHER_MEMO_SIZE = 5000
+
+_seen: tuple[int | None, float] = (None, 0.0)  # (generation, when it was read)
+_memos: dict[str, dict] = {}
 
 
 def content_generation() -> int:
+    global _seen
+    generation, read_at = _seen
+    now = time.monotonic()
+    if generation is not None and now - read_at < GENERATION_TTL:
+        return generation
     generation = cache.get(GENERATION_KEY)
     if generation is None:
         cache.add(GENERATION_KEY, 1, timeout=None)
         generation = cache.get(GENERATION_KEY, 1)
+    _seen = (generation, now)
     return generation
 
 
 def content_changed(**kwargs) -> None:
     """Retire every cached page (connected to content models' saves and deletes; call it after a publish)."""
+    global _seen
     try:
-        cache.incr(GENERATION_KEY)
+        generation = cache.incr(GENERATION_KEY)
     except ValueError:  # not there yet (or evicted): any new number retires the old pages
-        cache.set(GENERATION_KEY, content_generation() + 1, timeout=None)
+        generation = content_generation() + 1
+        cache.set(GENERATION_KEY, generation, timeout=None)
+    _seen = (generation, time.monotonic())
 
 
-def cached_page(*params: str, vary=None):
+def remember(what: str, key, load):
+    """`load()`, kept in this process's memory until content changes (or `GENERATION_TTL` after a change made on
+    another app server). A `None` from `load` is not kept."""
+    generation = content_generation()
+    memo = _memos.setdefault(what, {})
+    found = memo.get((generation, key))
+    if found is None:
+        found = load()
+        if found is not None:
+            if len(memo) >= MEMO_SIZE.get(what, OTHER_MEMO_SIZE):
+                memo.clear()
+            memo[(generation, key)] = found
+    return found
+
+
+def forget() -> None:
+    """Forget what this process read (tests, whose cache and database start afresh between them)."""
+    global _seen
+    _seen = (None, 0.0)
+    _memos.clear()
+
+
+# The seller's CSRF token in a cached page: filed as this slot, filled for each request.
+CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
+CSRF_SLOT = b'name="csrfmiddlewaretoken" value="the-sellers-csrf-token"'
+
+
+def cached_page(*params: str, vary=None, csrf: bool = False):
     """Serve a view's successful GET/HEAD answers from the cache until content changes.
 
     The page is filed under its path and only the query parameters named in `params` (the rest can't change
     what it shows), so random query strings can't fill the cache. `vary(request)`, if given, returns what else the
     page depends on (the active incidents, whose banners start and end with the clock, not with a save).
+    With `csrf`, the page's forms carry a CSRF token: it is filed without one, and each request's token (the
+    seller's own, its cookie set as usual) is put in when the page is served.
     """
 
     def decorator(view):
@@ -53,16 +109,25 @@ def cached_page(*params: str, vary=None):
                 shown.append(("", vary(request)))
             fingerprint = hashlib.sha256(repr((request.path, bool(request.htmx), shown)).encode()).hexdigest()
             key = f"page:{content_generation()}:{fingerprint}"
-            hit = cache.get(key)
-            if hit is not None:
-                status, content_type, content = hit
-                return HttpResponse(content, status=status, content_type=content_type)
-            response = view(request, *args, **kwargs)
-            if hasattr(response, "render") and not response.is_rendered:
-                response.render()
-            if response.status_code in (200, 404) and not response.has_header("Set-Cookie"):
-                cache.set(key, (response.status_code, response["Content-Type"], response.content), PAGE_TIMEOUT)
-            return response
+            hit = remember("page", key, lambda: cache.get(key))
+            if hit is None:
+                response = view(request, *args, **kwargs)
+                if hasattr(response, "render") and not response.is_rendered:
+                    response.render()
+                if response.status_code not in (200, 404) or response.has_header("Set-Cookie"):
+                    return response
+                content = response.content
+                if csrf:
+                    content = CSRF_INPUT.sub(CSRF_SLOT, content)
+                hit = (response.status_code, response["Content-Type"], content)
+                cache.set(key, hit, PAGE_TIMEOUT)
+                if not csrf:
+                    return response
+            status, content_type, content = hit
+            if csrf:
+                token = get_token(request).encode()  # the seller's own, and their cookie set if they have none
+                content = content.replace(CSRF_SLOT, CSRF_SLOT.replace(b"the-sellers-csrf-token", token))
+            return HttpResponse(content, status=status, content_type=content_type)
 
         return wrapped
 

@@ -183,7 +183,7 @@ def has_unpublished_changes(checker: Checker) -> bool:
 
 # Loading a version for sellers: read once, then from the cache (it never changes).
 
-CACHE_FORMAT = 1  # bump when Flow's shape changes, so a deploy never unpickles an old one
+CACHE_FORMAT = 2  # bump when Flow's shape changes, so a deploy never unpickles an old one
 _memo: dict[int, Flow] = {}
 MEMO_SIZE = 500
 

@@ -11,7 +11,9 @@ import uuid
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect
+from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -35,7 +37,7 @@ from .forms import (
     SupportRequestForm,
 )
 from .models import Answer, Article, Category, Checker, ErrorCode, Run
-from .pagecache import cached_page
+from .pagecache import cached_page, remember
 
 # The status of a step panel shown again with a message: a stale or forged answer, a form with errors. Not 400:
 # under DEBUG, django-htmx's debug script takes over 400/403/404/500 answers to htmx and shows them full page,
@@ -95,9 +97,14 @@ def topics(request):
 
 @require_safe
 def article_detail(request, slug):
-    """An article's published text. Not cached whole like the home page: its "Was this helpful?" form carries
-    the seller's CSRF token. The text itself is read from the cache (versions.article_page)."""
+    """An article's published text. Whether the seller came from a search result is logged on every visit; the
+    page itself comes from the cache, its "Was this helpful?" form with the seller's own CSRF token."""
     record_opened(request.GET.get("search"), "article", slug)
+    return _article_page(request, slug)
+
+
+@cached_page(vary=lambda request: request.GET.get("feedback") == "thanks", csrf=True)
+def _article_page(request, slug):
     article = get_object_or_404(Article.objects.published().select_related("category"), slug=slug)
     checkers = article.checkers.published().order_by("title")
     page = versions.article_page(article.live_version_id)  # the published text, never the draft
@@ -139,12 +146,34 @@ def _checker(slug: str) -> Checker:
 
 
 def _run(slug: str, run_id) -> Run:
-    return get_object_or_404(
-        Run.objects.select_related("checker__category", "support_request"),
-        pk=run_id,
-        checker__slug=slug,
-        checker__is_published=True,
+    """The run at its URL, with its checker as sellers see it: the checker comes from this process's memory (it
+    changes only with content, see `pagecache.remember`), so a step answer reads one row before it writes. (An
+    escalated run's support request is read when its page shows.)"""
+    run = get_object_or_404(Run, pk=run_id)
+    checker = remember(
+        "checker", run.checker_id, lambda: Checker.objects.select_related("category").get(pk=run.checker_id)
     )
+    if checker.slug != slug or not checker.is_published:
+        raise Http404("No such run of this checker.")
+    run.checker = checker
+    return run
+
+
+def step_parts(flow: walk.Flow, step, focus: bool) -> dict | None:
+    """A step's title, text, links and answer buttons: only its version decides them, and a published version never
+    changes, so each process renders them once (kept with the version's flow). None for a draft: the preview renders
+    them every time."""
+    if step is None or flow.version_id is None:
+        return None
+    parts = flow.rendered.get((step.key, focus))
+    if parts is None:
+        context = {"step": step, "focus": focus}
+        parts = {
+            "text": render_to_string("troubleshoot/checker.html#step_text", context),
+            "choices": render_to_string("troubleshoot/checker.html#step_choices", context),
+        }
+        flow.rendered[(step.key, focus)] = parts
+    return parts
 
 
 def _render(
@@ -152,10 +181,12 @@ def _render(
 ) -> TemplateResponse:
     """The checker page (or just its panel, for htmx) showing where `run` stands in the version it walks."""
     current = current or versions.flow_of(run.version_id if run else checker.live_version_id)
+    position = walk.position(current, run)
     context = {
         "checker": checker,
         "run": run,
-        "position": walk.position(current, run),
+        "position": position,
+        "step_parts": step_parts(current, position.step, bool(request.htmx)),
         "focus": bool(request.htmx),
         "none_fit": Answer.NONE_FIT,
         **extra,

@@ -56,7 +56,9 @@ def _position(flow: Flow, step: StepNode | None, answers: list, ending: str) -> 
 def position(flow: Flow, run: Run | None) -> Position:
     if run is None:
         return _position(flow, flow.start, [], "")
-    answers = list(run.answers.live())
+    answers = getattr(run, "answers_so_far", None)
+    if answers is None:
+        answers = list(run.answers.live())
     ending = "" if run.is_open else run.outcome
     return _position(flow, flow.by_key.get(run.current_step_key) if run.is_open else None, answers, ending)
 
@@ -103,9 +105,22 @@ def path_without_last(path: str) -> str:
     return path.rpartition("/")[0]
 
 
-def _apply(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, *, insert: bool = False, note: str = "") -> None:
-    """Move the run on (to the next step, or to its ending), save it, and log the answer."""
-    now = timezone.now()
+def answers_on(flow: Flow, path: str) -> list[Answer]:
+    """The live answers of a run whose path (see `Run.path`) is `path`, as they were logged, without reading them:
+    a run walks one version, so its steps' texts are the version's. Unsaved (no id); only a "None of these fit"
+    answer carries a note, and it always ends the run, so none of these has one."""
+    said = []
+    for part in path.split("/") if path else []:
+        key, _, number = part.rpartition(":")
+        step, index = flow.by_key[key], int(number)
+        label = Answer.NONE_FIT_LABEL if index == Answer.NONE_FIT else step.answers[index].label
+        said.append(Answer(step_key=key, answer_index=index, step_title=step.title, question=step.question,
+                           choice_label=label))  # fmt: skip
+    return said
+
+
+def _move(run: Run, step: StepNode, answer: AnswerNode, now) -> None:
+    """Move the run on in memory: to the next step, or to its ending."""
     run.last_activity_at = now
     run.path = path_with(run.path, step.key, answer.index)
     if answer.ends_run:
@@ -114,11 +129,11 @@ def _apply(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, *, insert: 
         run.end_step_key, run.end_step_title, run.ended_at = step.key, step.title, now
     else:
         run.current_step_key = answer.next
-    if insert:
-        run.save(force_insert=True)
-    else:
-        run.save(update_fields=RUN_STATE)
-    Answer.objects.create(
+
+
+def _log(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, before: str, now, note: str) -> None:
+    """Log the answer; the run then knows its answers so far (`answers_so_far`) without reading them again."""
+    logged = Answer.objects.create(
         run=run,
         step_key=step.key,
         answer_index=answer.index,
@@ -128,6 +143,18 @@ def _apply(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, *, insert: 
         answered_at=now,
         note=note[:300] if answer is NONE_FIT else "",
     )
+    run.answers_so_far = [*answers_on(flow, before), logged]
+
+
+def _apply(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, *, insert: bool = False, note: str = "") -> None:
+    """Move the run on (to the next step, or to its ending), save it, and log the answer."""
+    now, before = timezone.now(), run.path
+    _move(run, step, answer, now)
+    if insert:
+        run.save(force_insert=True)
+    else:
+        run.save(update_fields=RUN_STATE)
+    _log(flow, run, step, answer, before, now, note)
 
 
 # The fields an answer or Back changes on a run.
@@ -193,8 +220,28 @@ def record_answer(flow: Flow, run: Run, step_key: str, index: int, note: str = "
     """Record an answer to the run's current step; a repeat of the last answer is a no-op.
 
     `note` is the seller's line with "None of these fit" (`Answer.NONE_FIT`); other answers carry none.
+
+    The common case takes two statements: the run, as the seller saw it (`run`, read by the view), is moved on by
+    one UPDATE whose WHERE checks it still stands there, which also takes its row lock; then the answer is logged.
+    When the run has moved meanwhile (a double submit, Back or an answer in another tab), nothing was written and the
+    answer is decided again under the run's row lock, as it stands now.
     """
+    step = flow.by_key.get(step_key) if run.is_open and step_key == run.current_step_key else None
+    answer = find_answer(flow, step_key, index) if step is not None else None
     with transaction.atomic():
+        if step is not None:
+            now, seen, state = timezone.now(), run.path, {name: getattr(run, name) for name in RUN_STATE}
+            _move(run, step, answer, now)
+            moved = Run.objects.filter(
+                pk=run.pk, outcome=Run.Outcome.OPEN, current_step_key=step_key, path=seen
+            ).update(**{name: getattr(run, name) for name in RUN_STATE})
+            if moved:
+                _log(flow, run, step, answer, seen, now, note)
+                return run
+            for name, value in state.items():  # the run moved meanwhile: as it was, then read again below
+                setattr(run, name, value)
+        # The row lock (IMMEDIATE transactions on SQLite) serialises answers to one run; the database's
+        # one-live-answer-per-step constraint is the last line of defence behind it.
         run = _lock(run)
         last = run.answers.live().last()
         if last and (last.step_key, last.answer_index) == (step_key, index):
@@ -205,8 +252,6 @@ def record_answer(flow: Flow, run: Run, step_key: str, index: int, note: str = "
             if step_key in flow.by_key:
                 raise StaleAnswer("You've already answered that step. Here is the step you're on now.")
             raise StaleAnswer("That step isn't part of this checker. Here is the step you're on.")
-        # The row lock above (IMMEDIATE transactions on SQLite) serialises answers to one run; the database's
-        # one-live-answer-per-step constraint is the last line of defence behind it.
         _apply(flow, run, flow.by_key[step_key], find_answer(flow, step_key, index), note=note)
     return run
 
