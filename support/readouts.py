@@ -19,6 +19,17 @@ from .models import SupportRequest
 from .stats import Period
 
 PAGE_SIZE = 50
+
+
+def older_than(rows: QuerySet, before: tuple | None, at: str) -> tuple[list, object | None]:
+    """One page of `rows` (newest first by `at`, then by primary key) older than `before` = (at, pk): keyset
+    pagination, no COUNT and no OFFSET; with the page's last row when more follow (the next page's `before`)."""
+    if before is not None:
+        rows = rows.filter(Q(**{f"{at}__lt": before[0]}) | Q(**{at: before[0], "pk__lt": before[1]}))
+    found = list(rows[: PAGE_SIZE + 1])
+    return found[:PAGE_SIZE], (found[PAGE_SIZE - 1] if len(found) > PAGE_SIZE else None)
+
+
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection): such cells get a leading '.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -118,22 +129,17 @@ class RunsReadout(Readout):
             runs = runs.filter(incident__isnull=True)
         status = f.get("outcome")
         if status == Run.ABANDONED:
-            runs = runs.filter(outcome=Run.Outcome.OPEN, last_activity_at__lt=Run.objects.abandon_cutoff())
+            runs = runs.abandoned()
         elif status == Run.Outcome.OPEN:
-            runs = runs.filter(outcome=Run.Outcome.OPEN, last_activity_at__gte=Run.objects.abandon_cutoff())
+            runs = runs.in_progress()
         elif status:
             runs = runs.filter(outcome=status)
         return runs
 
     def page(self, before: tuple[datetime, str] | None) -> tuple[list[Run], tuple[datetime, str] | None]:
         """One page of runs older than `before` (keyset pagination: no COUNT, no OFFSET over 200,000 runs)."""
-        runs = self.queryset()
-        if before is not None:
-            runs = runs.filter(Q(started_at__lt=before[0]) | Q(started_at=before[0], id__lt=before[1]))
-        found = list(runs[: PAGE_SIZE + 1])
-        more = len(found) > PAGE_SIZE
-        found = found[:PAGE_SIZE]
-        return found, ((found[-1].started_at, str(found[-1].pk)) if more else None)
+        found, last = older_than(self.queryset(), before, "started_at")
+        return found, ((last.started_at, str(last.pk)) if last else None)
 
     def row(self, run: Run) -> list:
         support_request = getattr(run, "support_request", None)
@@ -189,13 +195,8 @@ class RequestsReadout(Readout):
 
     def page(self, before: tuple[datetime, int] | None) -> tuple[list[SupportRequest], tuple[datetime, int] | None]:
         """One page of requests older than `before` (keyset pagination, as for runs)."""
-        requests = self.queryset()
-        if before is not None:
-            requests = requests.filter(Q(created_at__lt=before[0]) | Q(created_at=before[0], pk__lt=before[1]))
-        found = list(requests[: PAGE_SIZE + 1])
-        more = len(found) > PAGE_SIZE
-        found = found[:PAGE_SIZE]
-        return found, ((found[-1].created_at, found[-1].pk) if more else None)
+        found, last = older_than(self.queryset(), before, "created_at")
+        return found, ((last.created_at, last.pk) if last else None)
 
     def row(self, request: SupportRequest) -> list:
         return [

@@ -474,7 +474,7 @@ class StatusFilter(admin.SimpleListFilter):
             # instead of sorting every abandoned run (16,000 at 200,000 runs) by date.
             return queryset.abandoned().filter(started_at__lt=queryset.abandon_cutoff())
         if self.value() == Run.Outcome.OPEN:  # in progress: open, with an answer lately
-            return queryset.filter(outcome=Run.Outcome.OPEN, last_activity_at__gte=queryset.abandon_cutoff())
+            return queryset.in_progress()
         if self.value():
             return queryset.filter(outcome=self.value())
         return queryset

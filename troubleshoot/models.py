@@ -333,6 +333,10 @@ class RunQuerySet(models.QuerySet):
     def abandoned(self):
         return self.filter(outcome=Run.Outcome.OPEN, last_activity_at__lt=self.abandon_cutoff())
 
+    def in_progress(self):
+        """Open runs with an answer lately: the rest of the open runs, not abandoned."""
+        return self.filter(outcome=Run.Outcome.OPEN, last_activity_at__gte=self.abandon_cutoff())
+
 
 class FollowUp(models.TextChoices):
     """The seller's one-click answer to "Still fixed?"."""
