@@ -6,18 +6,30 @@
     .venv/bin/python bench/review_bench.py --shape checkers     # 5,000 checkers (bench/scale.py)
     .venv/bin/python bench/review_bench.py --runs 20000 --answers 100000   # a quick look
 
-It builds a throw-away database (SQLite: a temporary file with the real settings, WAL and all; PostgreSQL: a
-database named after the URL's with `_bench` added, on that server, dropped at the end) and imports the real
-library. `--shape checkers` then grows it with bench/scale.py (5,000 checkers, 200,000 runs over 90 days, about
-1,000,000 answers); `--shape library` (the default) generates runs for the library's own checkers with
-`bulk_create`: each run walks its checker's live flow at random (answers chosen at random, "None of these
-fit" now and then), ending resolved or escalated, or left open (abandoned, a few still in progress), spread over
-180 days and 10 sources; withdrawn answers (Back) make up the rest of the answers; half the escalated runs have a
-support request, some resolved runs a follow-up answer, and articles get feedback. Then it counts the settled days
-as the cron job does (`manage.py rollupruns`, timed), signs in as a superuser and times every review page, over
-the last 30 days and over 181 days, with `django.test.Client` (every middleware; `--iterations` requests after one
-untimed): median, 95th percentile and the number of SQL queries. The CSV export of the biggest filter is timed
-once, with the process's peak memory before and after.
+Generating 200,000 runs takes minutes (about 10 on PostgreSQL), so a generated database can be kept and timed again:
+
+    .venv/bin/python bench/review_bench.py --keep var/review-library.sqlite3 --generate-only
+    .venv/bin/python bench/review_bench.py --reuse var/review-library.sqlite3
+    .venv/bin/python bench/review_bench.py --database-url postgres://postgres@127.0.0.1:5432/hc \
+        --bench-database hc_bench --keep --generate-only
+    .venv/bin/python bench/review_bench.py --reuse postgres://postgres@127.0.0.1:5432/hc_bench
+
+It builds a throw-away database (SQLite: a temporary file with the real settings, WAL and all, or the file given to
+`--keep`; PostgreSQL: a database named after the URL's with `_bench` added, or `--bench-database`, on that server,
+dropped at the end unless `--keep`) and imports the real library. `--shape checkers` then grows it with
+bench/scale.py (5,000 checkers, 200,000 runs over 90 days, about 1,000,000 answers); `--shape library` (the default)
+generates runs for the library's own checkers with `bulk_create`: each run walks its checker's live flow at random
+(answers chosen at random, "None of these fit" now and then), ending resolved or escalated, or left open (abandoned,
+a few still in progress), spread over 180 days and 10 sources; withdrawn answers (Back) make up the rest of the
+answers; half the escalated runs have a support request, some resolved runs a follow-up answer, and articles get
+feedback. Then it counts the settled days as the cron job does (`manage.py rollupruns`, timed), signs in as a
+superuser and times every review page, over the last 30 days and over 181 days, with `django.test.Client` (every
+middleware; `--iterations` requests after one untimed): median, 95th percentile and the number of SQL queries. The
+CSV export of the biggest filter is timed once, with the process's peak memory before and after.
+
+`--reuse` times a kept database again: migrated (a migration that changes the day-by-day counts drops them, and they
+are counted again), the library imported again (a no-op when unchanged), the settled days not yet counted counted as
+cron would (`--recount` drops every day's counts first and times counting them all, as after a fresh generation).
 
 Markdown goes to stdout (and `--output`); progress to stderr.
 """
@@ -53,21 +65,48 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--output", default="")
     parser.add_argument("--no-csv", dest="csv", action="store_false", help="skip timing the CSV export")
     parser.add_argument(
-        "--reuse", default="", metavar="FILE", help="measure a SQLite file kept by an earlier --keep run again"
+        "--reuse",
+        default="",
+        metavar="FILE_OR_URL",
+        help="time a database kept by an earlier --keep run again (a SQLite file, or a postgres:// URL)",
+    )
+    parser.add_argument(
+        "--recount", action="store_true", help="with --reuse: count every settled day again (timed), as when fresh"
     )
     parser.add_argument("--seed", type=int, default=12)
-    parser.add_argument("--keep", action="store_true", help="keep the SQLite file (its path is printed)")
-    return parser.parse_args()
+    parser.add_argument(
+        "--keep",
+        nargs="?",
+        const=True,
+        default=False,
+        metavar="FILE",
+        help="keep the generated database (SQLite: at FILE, or in a temporary folder; its address is printed)",
+    )
+    parser.add_argument("--bench-database", default="", help="PostgreSQL: the database to create (or <name>_bench)")
+    parser.add_argument("--generate-only", action="store_true", help="generate, count the settled days; no timing")
+    args = parser.parse_args()
+    if args.generate_only and not args.keep:
+        parser.error("--generate-only needs --keep")
+    return args
 
 
-def set_up_database(url: str) -> tuple[str, callable]:
+def set_up_database(url: str, bench_db: str, keep) -> tuple[str, callable]:
+    """A new, empty database: its URL and what removes it at the end (nothing when kept)."""
     if not url:
+        if isinstance(keep, str):
+            path = Path(keep).resolve()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            for stale in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+                stale.unlink(missing_ok=True)
+            return f"sqlite:///{path}", lambda: None
         folder = tempfile.mkdtemp(prefix="review-bench-")
+        if keep:
+            return f"sqlite:///{folder}/bench.sqlite3", lambda: None
         return f"sqlite:///{folder}/bench.sqlite3", lambda: shutil.rmtree(folder, ignore_errors=True)
     import psycopg
 
     base, name = url.rsplit("/", 1)
-    bench_db = f"{name or 'helpcenter'}_bench"
+    bench_db = bench_db or f"{name or 'helpcenter'}_bench"
     url = f"{base}/postgres"  # the server's maintenance database, to create and drop ours
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute(f"DROP DATABASE IF EXISTS {bench_db}")
@@ -80,7 +119,7 @@ def set_up_database(url: str) -> tuple[str, callable]:
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute(f"DROP DATABASE IF EXISTS {bench_db} WITH (FORCE)")  # the pool's idle connections
 
-    return f"{base}/{bench_db}", drop
+    return f"{base}/{bench_db}", (lambda: None) if keep else drop
 
 
 def generate(runs_wanted: int, answers_wanted: int, seed: int) -> dict:
@@ -289,12 +328,12 @@ def measure(client, url: str, iterations: int) -> dict:
 def main() -> None:
     args = parse()
     if args.reuse:
-        url, drop = f"sqlite:///{args.reuse}", lambda: None
-    else:
-        url, drop = set_up_database(args.database_url)
-    if args.keep and not args.database_url and not args.reuse:
-        log(f"keeping {url}")
+        url = args.reuse if "://" in args.reuse else f"sqlite:///{Path(args.reuse).resolve()}"
         drop = lambda: None  # noqa: E731
+    else:
+        url, drop = set_up_database(args.database_url, args.bench_database, args.keep)
+        if args.keep:
+            log(f"keeping {url} (time it again with --reuse {url if args.database_url else url[len('sqlite:///') :]})")
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpcenter.settings")
     os.environ.setdefault("DEBUG", "true")
@@ -317,7 +356,8 @@ def main() -> None:
         call_command("loadcontent", verbosity=0, stdout=open(os.devnull, "w"))  # noqa: SIM115
         started = time.perf_counter()
         if args.reuse:
-            RolledDay.objects.all().delete()  # counted anew, as after a fresh generation
+            if args.recount:
+                RolledDay.objects.all().delete()  # counted anew, as after a fresh generation
             data = found()
         else:
             data = generate(args.runs, args.answers, args.seed) if args.shape == "library" else grow_checkers()
@@ -332,6 +372,8 @@ def main() -> None:
         log(f"  settled days counted in {rolled:.0f} s")
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
+        if args.generate_only:
+            return
         client = Client()
         client.force_login(
             User.objects.filter(username="bench").first()
@@ -389,12 +431,16 @@ def main() -> None:
         origin = (
             "generated by an earlier run (--keep, then --reuse)" if args.reuse else f"generated in {generated:.0f} s"
         )
+        counted = (
+            f"the settled days counted by `manage.py rollupruns` (as cron would, before anyone reads) in {rolled:.0f} s"
+            if rolled > 1 or not args.reuse
+            else "the settled days counted by an earlier run's `manage.py rollupruns` (as cron keeps them)"
+        )
         out = [
             f"### Review pages on {connection.vendor}: {shape} ({data['runs']:,} runs, {data['answers']:,} answers)",
             "",
             f"{args.iterations} requests a row after one untimed, Django's test client, DEBUG on, signed in as a "
-            f"superuser; data {origin}; the settled days counted by `manage.py rollupruns` "
-            f"(as cron would, before anyone reads) in {rolled:.0f} s; load average {os.getloadavg()[0]:.1f} at the "
+            f"superuser; data {origin}; {counted}; load average {os.getloadavg()[0]:.1f} at the "
             "end (2 cores, shared).",
             "",
             "| Page | SQL queries | Median | p95 | CPU (median) |",
