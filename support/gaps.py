@@ -20,7 +20,7 @@ from troubleshoot import versions
 from troubleshoot.models import Answer, Checker, Run
 
 from . import rollups
-from .models import ArticleFeedback, DayPosition, SupportRequest
+from .models import ArticleFeedback, DayAnswer, DayPosition, SupportRequest
 from .stats import Period
 
 EXAMPLES = 3
@@ -77,12 +77,22 @@ def _attach(gaps: dict, examples, key: Callable, text: str) -> None:
             gap.examples.append(row[text])
 
 
-def none_fit(period: Period) -> list[Gap]:
-    """Steps where sellers said "None of these fit", with their lines."""
-    answers = Answer.objects.live().filter(answer_index=Answer.NONE_FIT, **_both(period, "answered_at"))
-    rows = (
-        answers.annotate(now=_now_or_before(period, "answered_at"))
-        .values("run__checker_id", "step_key", "now")
+def none_fit(period: Period, days: rollups.Days | None = None) -> list[Gap]:
+    """Steps where sellers said "None of these fit", with their lines. Counted by the day the run started, like every
+    count on these pages: settled days from the day-by-day counts, the others from their runs' answers."""
+    days = days or _split(period)
+    rolled = (
+        DayAnswer.objects.filter(answer_index=Answer.NONE_FIT, day__in=days.rolled, live__gt=0)
+        .annotate(now=_now_or_before_day(period))
+        .values("step_key", "now", checker_id=F("version__checker_id"))
+        .annotate(n=Sum("live"), step=Max("step_title"))
+        .order_by()
+    )
+    live = (
+        Answer.objects.live()
+        .filter(answer_index=Answer.NONE_FIT, run__in=days.live_runs())
+        .annotate(now=_now_or_before(period, "run__started_at"))
+        .values("step_key", "now", checker_id=F("run__checker_id"))
         .annotate(n=Count("pk"), step=Max("step_title"))
         .order_by()
     )
@@ -91,17 +101,18 @@ def none_fit(period: Period) -> list[Gap]:
         return Gap(
             kind="None of these fit",
             title=f"“{row['step']}”: sellers' situation wasn't among the answers",
-            where=row["run__checker_id"],
+            where=row["checker_id"],
             count=0,
             before=0,
             fix_url="",
-            fix_checker=row["run__checker_id"],
+            fix_checker=row["checker_id"],
             fix_label="Edit the checker's draft",
         )
 
-    gaps = _pivot(rows, lambda row: (row["run__checker_id"], row["step_key"]), make)
+    gaps = _pivot([*rolled, *live], lambda row: (row["checker_id"], row["step_key"]), make)
     examples = (
-        answers.filter(answered_at__gte=period.start)
+        Answer.objects.live()
+        .filter(answer_index=Answer.NONE_FIT, answered_at__gte=period.start, answered_at__lt=period.end)
         .exclude(note="")
         .order_by("-answered_at")
         .values("run__checker_id", "step_key", "note")[:200]
@@ -110,14 +121,23 @@ def none_fit(period: Period) -> list[Gap]:
     return list(gaps.values())
 
 
-def _positions(period: Period, status: str) -> list[dict]:
+def _split(period: Period) -> rollups.Days:
+    """The days of `period` and the period before (for trends), split into counted and live ones."""
+    return rollups.split(period.before().first, period.last)
+
+
+def _now_or_before_day(period: Period):
+    """Like `_now_or_before`, for the day-by-day counts' `day`."""
+    return Case(When(day__gte=period.first, then=Value(1)), default=Value(0), output_field=IntegerField())
+
+
+def _positions(period: Period, days: rollups.Days, status: str) -> list[dict]:
     """Runs escalated or abandoned (`status`) in `period` and the period before, by checker, step (`step_key`: where
     they ended, or were left) and `now`, with the step's `title` as it read when they ended there: settled days from
     the day-by-day counts, the others from their runs."""
-    days = rollups.split(period.before().first, period.last)
     rolled = (
         DayPosition.objects.filter(status=status, day__in=days.rolled)
-        .annotate(now=Case(When(day__gte=period.first, then=Value(1)), default=Value(0), output_field=IntegerField()))
+        .annotate(now=_now_or_before_day(period))
         .values("checker_id", "step_key", "now")
         .annotate(n=Sum("runs"), title=Max("step_title"))
         .order_by()
@@ -134,10 +154,10 @@ def _positions(period: Period, status: str) -> list[dict]:
     return [*rolled, *recent]
 
 
-def escalations(period: Period) -> list[Gap]:
+def escalations(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Steps where the most runs ended in escalate (with "None of these fit" ones, also listed on their own), with
     what sellers then told support."""
-    rows = _positions(period, Run.Outcome.ESCALATED)
+    rows = _positions(period, days or _split(period), Run.Outcome.ESCALATED)
 
     def make(row) -> Gap:
         return Gap(
@@ -161,9 +181,9 @@ def escalations(period: Period) -> list[Gap]:
     return list(gaps.values())
 
 
-def abandons(period: Period) -> list[Gap]:
+def abandons(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Steps where sellers gave up: open runs left idle there past the abandon time."""
-    rows = _positions(period, Run.ABANDONED)
+    rows = _positions(period, days or _split(period), Run.ABANDONED)
 
     def make(row) -> Gap:
         return Gap(
@@ -181,7 +201,7 @@ def abandons(period: Period) -> list[Gap]:
     return list(_pivot(rows, lambda row: (row["checker_id"], row["step_key"]), make).values())
 
 
-def unhelpful_articles(period: Period) -> list[Gap]:
+def unhelpful_articles(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Articles voted "not helpful", with sellers' comments."""
     votes = ArticleFeedback.objects.filter(helpful=False, **_both(period, "created_at"))
     rows = (
@@ -239,17 +259,17 @@ def _searches(period: Period, kind: str, title: str, **flags) -> list[Gap]:
     ]
 
 
-def searches_without_results(period: Period) -> list[Gap]:
+def searches_without_results(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Searches that found nothing (the search log of issue #13)."""
     return _searches(period, "Search: nothing found", "found nothing", no_results=True)
 
 
-def searches_without_clicks(period: Period) -> list[Gap]:
+def searches_without_clicks(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Searches whose results nobody opened."""
     return _searches(period, "Search: no click", "results nobody opened", no_click=True)
 
 
-def unknown_codes(period: Period) -> list[Gap]:
+def unknown_codes(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Error codes that reached /e/<code>/ with no checker in `period`, with their count in the period before (the
     search app counts them per day)."""
     return [
@@ -267,7 +287,9 @@ def unknown_codes(period: Period) -> list[Gap]:
 
 
 MOST_SEARCHES = 20
-SOURCES: list[Callable[[Period], list[Gap]]] = [
+# Each source takes the period and its days split into counted and live ones (split once for them all; a source
+# called alone splits them itself).
+SOURCES: list[Callable[[Period, rollups.Days | None], list[Gap]]] = [
     none_fit,
     escalations,
     abandons,
@@ -284,7 +306,8 @@ def inbox(period: Period, most: int = 50) -> list[Gap]:
     Checker sources leave `where` as the checker's id (reading names in each grouped scan would read every run's
     row, not just the index); the names are read here once.
     """
-    gaps = [gap for source in SOURCES for gap in source(period) if gap.count]
+    days = _split(period)
+    gaps = [gap for source in SOURCES for gap in source(period, days) if gap.count]
     ids = {gap.where for gap in gaps if isinstance(gap.where, int)}
     # Every checker's name (a list bounded by the content): naming thousands of ids in an IN (…) cost more.
     checkers = (

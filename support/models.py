@@ -180,6 +180,9 @@ class DayAnswer(models.Model):
         "troubleshoot.CheckerVersion", on_delete=models.CASCADE, related_name="+", db_index=False
     )
     step_key = models.CharField(max_length=60)
+    # The step's title in that version (what the gap inbox's "None of these fit" rows are titled by); the database's
+    # default covers rows counted before it was added, which migration 0005 has counted again.
+    step_title = models.CharField(max_length=120, default="", db_default="")
     answer_index = models.PositiveSmallIntegerField()
     live = models.PositiveIntegerField()
     withdrawn = models.PositiveIntegerField()
@@ -188,7 +191,9 @@ class DayAnswer(models.Model):
         indexes = [
             models.Index(
                 fields=["version", "day", "step_key", "answer_index", "live", "withdrawn"], name="dayanswer_version"
-            )
+            ),
+            # The gap inbox's "None of these fit" (answer 999) over a range of days, without the other answers.
+            models.Index(fields=["answer_index", "day", "version", "step_key", "live"], name="dayanswer_index_day"),
         ]
 
     def __str__(self) -> str:

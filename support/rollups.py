@@ -146,13 +146,18 @@ def _count(runs) -> None:
                 day=row["run__started_on"],
                 version_id=row["run__version_id"],
                 step_key=row["step_key"],
+                step_title=row["title"],
                 answer_index=row["answer_index"],
                 live=row["live"],
                 withdrawn=row["withdrawn"],
             )
             for row in Answer.objects.filter(run__in=runs)
             .values("run__started_on", "run__version_id", "step_key", "answer_index")
-            .annotate(live=Count("pk", filter=LIVE_ANSWER), withdrawn=Count("pk", filter=~LIVE_ANSWER))
+            .annotate(
+                live=Count("pk", filter=LIVE_ANSWER),
+                withdrawn=Count("pk", filter=~LIVE_ANSWER),
+                title=Max("step_title"),  # one title per step of a version: a published version never changes
+            )
             .order_by()
         ),
         batch_size=batch,

@@ -84,6 +84,10 @@ def test_a_settled_day_is_counted_once_and_every_number_stays_exact(known):  # n
     assert found[("Escalations", "“Third”: runs ended here in escalate")] == 1
     assert found[("Abandoned", "“Third”: sellers left here")] == 1
     assert found[("Abandoned", "“Second, reworded”: sellers left here")] == 1  # as the live version names it
+    # From the counts too, titled as the version the seller walked named the step.
+    assert found[("None of these fit", "“Second”: sellers' situation wasn't among the answers")] == 1
+    (none_fit,) = gaps.none_fit(WEEK)
+    assert (none_fit.count, none_fit.before, none_fit.examples) == (1, 0, ["My bank feed is different"])
     # The period after: the counted day is in its trend ("before"), not in its count.
     later = stats.Period(WEEK.last + timedelta(days=1), WEEK.last + timedelta(days=7))
     first = next(gap for gap in gaps.escalations(stats.Period(day, day)) if gap.title.startswith("“First”"))
@@ -182,7 +186,7 @@ def test_review_pages_read_the_counts_in_a_fixed_number_of_queries(
         ("/support/", {}, 10),
         ("/support/checkers/demo/", {"version": 2, "compare": 1}, 28),
         ("/support/checkers/demo/", {}, 18),
-        ("/support/gaps/", {}, 21),
+        ("/support/gaps/", {}, 20),
         ("/support/runs/", {"checker": "demo"}, 6),
         ("/support/requests/", {"status": "all"}, 6),
     ]
