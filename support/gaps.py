@@ -90,11 +90,15 @@ def none_fit(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     )
     live = (
         Answer.objects.live()
-        .filter(answer_index=Answer.NONE_FIT, run__in=days.live_runs())
+        # Given after their run started: the bound lets the database read none-fit answers by time (a few) instead
+        # of every answer of every run of the live days.
+        .filter(answer_index=Answer.NONE_FIT, answered_at__gte=days.live_start(), run__in=days.live_runs())
         .annotate(now=_now_or_before(period, "run__started_at"))
         .values("step_key", "now", checker_id=F("run__checker_id"))
         .annotate(n=Count("pk"), step=Max("step_title"))
         .order_by()
+        if days.live
+        else []
     )
 
     def make(row) -> Gap:
@@ -110,10 +114,12 @@ def none_fit(period: Period, days: rollups.Days | None = None) -> list[Gap]:
         )
 
     gaps = _pivot([*rolled, *live], lambda row: (row["checker_id"], row["step_key"]), make)
+    # The latest 200, read newest first from the (answer, time) index. Empty lines (purged ones, older than any
+    # kept) are skipped by `_attach`: filtered here, PostgreSQL expected a few rows and read all 8,000 of 181 days
+    # with their runs (0.3 s).
     examples = (
         Answer.objects.live()
         .filter(answer_index=Answer.NONE_FIT, answered_at__gte=period.start, answered_at__lt=period.end)
-        .exclude(note="")
         .order_by("-answered_at")
         .values("run__checker_id", "step_key", "note")[:200]
     )

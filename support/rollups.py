@@ -39,6 +39,10 @@ class Days:
     rolled: list[date] = field(default_factory=list)
     live: list[date] = field(default_factory=list)
 
+    def live_start(self) -> datetime:
+        """When the first live day began."""
+        return _midnight(self.live[0])
+
     def live_runs(self):
         """The runs started on the live days: by `started_at` ranges, one per run of consecutive days (a day in
         the middle gone stale is read alone, not with every day up to today), so the indexes on it narrow the scan."""
