@@ -25,9 +25,9 @@ from django.utils import timezone
 
 from troubleshoot.models import LIVE_ANSWER, Answer, FollowUp, Run
 
-from .models import DayAnswer, DayDuration, DayOutcome, DayPath, DayPosition, RolledDay
+from .models import DayAnswer, DayDuration, DayOutcome, DayPath, DayPosition, DaySource, RolledDay
 
-TABLES = [DayOutcome, DayAnswer, DayPosition, DayPath, DayDuration]
+TABLES = [DayOutcome, DaySource, DayAnswer, DayPosition, DayPath, DayDuration]
 # How far behind the days' `settled_before` may fall before a read moves it on (a write; the cron job does it too).
 REFRESH_AFTER = timedelta(hours=1)
 
@@ -122,8 +122,8 @@ def count_days(days: list[date], cutoff: datetime) -> list[date]:
 def _count(runs) -> None:
     batch = 5000
     statuses = runs.with_status()
-    DayOutcome.objects.bulk_create(
-        (
+    outcomes = DayOutcome.objects.bulk_create(
+        [
             DayOutcome(
                 day=row["started_on"],
                 checker_id=row["checker_id"],
@@ -141,6 +141,19 @@ def _count(runs) -> None:
                 came_back=Count("followup_answer", filter=Q(followup_answer=FollowUp.CAME_BACK)),
             )
             .order_by()
+        ],
+        batch_size=batch,
+    )
+    by_source: dict = {}
+    for row in outcomes:
+        found = by_source.setdefault((row.day, row.source, row.status), [0, 0, 0])
+        found[0] += row.runs
+        found[1] += row.confirmed
+        found[2] += row.came_back
+    DaySource.objects.bulk_create(
+        (
+            DaySource(day=day, source=source, status=status, runs=n, confirmed=confirmed, came_back=came_back)
+            for (day, source, status), (n, confirmed, came_back) in by_source.items()
         ),
         batch_size=batch,
     )

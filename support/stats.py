@@ -20,7 +20,7 @@ from django.utils import timezone
 from troubleshoot.models import LIVE_ANSWER, Answer, Checker, FollowUp, Run
 
 from . import rollups
-from .models import DayAnswer, DayDuration, DayOutcome, DayPath, DayPosition
+from .models import DayAnswer, DayDuration, DayOutcome, DayPath, DayPosition, DaySource
 
 DEFAULT_DAYS = 30
 STATUSES = [Run.Outcome.RESOLVED, Run.Outcome.ESCALATED, Run.ABANDONED, Run.Outcome.OPEN]
@@ -189,7 +189,7 @@ def _live_rows(runs: QuerySet, *fields: str) -> list[dict]:
 
 
 def _rolled_rows(rolled: QuerySet, *fields: str) -> QuerySet:
-    """Day… table rows (`DayOutcome`) summed by `fields` and status, as rows like `_live_rows`'."""
+    """Day… table rows (`DayOutcome`, `DaySource`) summed by `fields` and status, as rows like `_live_rows`'."""
     return (
         rolled.values(*fields, effective_status=F("status"))
         .annotate(n=Sum("runs"), confirmed=Sum("confirmed"), came_back=Sum("came_back"))
@@ -208,14 +208,16 @@ def _by_checker(rolled: QuerySet) -> dict[int, Outcomes]:
 def overview(period: Period, sort: str = "runs", descending: bool = True) -> Overview:
     """Outcomes over `period`, by day, by source and by checker.
 
-    Settled days come from the day-by-day counts (`rollups`: a few rows a day, summed by day and source, then by
-    checker), the others from one grouped scan of their runs (through the covering index `run_review_overview`);
-    plus one query for the names of the checkers: 7 queries at most, whatever the number of runs.
+    Settled days come from the day-by-day counts (`rollups`: `DaySource` by day and source, a few rows a day;
+    `DayOutcome` summed by checker), the others from one grouped scan of their runs (through the covering index
+    `run_review_overview`); plus one query for the names of the checkers: 7 queries at most, whatever the number of
+    runs.
     """
     days = rollups.split(period.first, period.last)
     rolled = DayOutcome.objects.filter(day__in=days.rolled)
     live = _live_rows(days.live_runs(), "started_on", "checker_id", "source")
-    by_day_source = [*live, *({**row, "started_on": row["day"]} for row in _rolled_rows(rolled, "day", "source"))]
+    by_source = DaySource.objects.filter(day__in=days.rolled)
+    by_day_source = [*live, *({**row, "started_on": row["day"]} for row in _rolled_rows(by_source, "day", "source"))]
     total = _tally(by_day_source, lambda row: None).get(None, Outcomes())
     by_day = _tally(by_day_source, lambda row: row["started_on"])
     sources = _tally(by_day_source, lambda row: row["source"])
