@@ -8,10 +8,11 @@ unknown error codes on /e/<code>/. A new signal is one more function.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, F, IntegerField, Max, Q, Sum, Value, When
+from django.db.models import Case, Count, IntegerField, Max, Q, Sum, Value, When
 from django.urls import reverse
 
 from search.log import unknown_code_counts
@@ -81,42 +82,39 @@ def none_fit(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Steps where sellers said "None of these fit", with their lines. Counted by the day the run started, like every
     count on these pages: settled days from the day-by-day counts, the others from their runs' answers."""
     days = days or _split(period)
+    now, before = Q(day__gte=period.first), Q(day__lt=period.first)
     rolled = (
         DayAnswer.objects.filter(answer_index=Answer.NONE_FIT, day__in=days.rolled, live__gt=0)
-        .annotate(now=_now_or_before_day(period))
-        .values("step_key", "now", checker_id=F("version__checker_id"))
-        .annotate(n=Sum("live"), step=Max("step_title"))
+        .values_list("version__checker_id", "step_key")
+        .annotate(now=Sum("live", filter=now), before=Sum("live", filter=before), title=Max("step_title"))
         .order_by()
     )
+    now, before = Q(run__started_at__gte=period.start), Q(run__started_at__lt=period.start)
     live = (
         Answer.objects.live()
         # Given after their run started: the bound lets the database read none-fit answers by time (a few) instead
         # of every answer of every run of the live days.
         .filter(answer_index=Answer.NONE_FIT, answered_at__gte=days.live_start(), run__in=days.live_runs())
-        .annotate(now=_now_or_before(period, "run__started_at"))
-        .values("step_key", "now", checker_id=F("run__checker_id"))
-        .annotate(n=Count("pk"), step=Max("step_title"))
+        .values_list("run__checker_id", "step_key")
+        .annotate(now=Count("pk", filter=now), before=Count("pk", filter=before), title=Max("step_title"))
         .order_by()
         if days.live
         else []
     )
 
-    def make(row) -> Gap:
+    def make(checker: int, key: str, title: str) -> Gap:
         return Gap(
             kind="None of these fit",
-            title=f"“{row['step']}”: sellers' situation wasn't among the answers",
-            where=row["checker_id"],
+            title=f"“{title}”: sellers' situation wasn't among the answers",
+            where=checker,
             count=0,
             before=0,
             fix_url="",
-            fix_checker=row["checker_id"],
+            fix_checker=checker,
             fix_label="Edit the checker's draft",
         )
 
-    gaps = _pivot([*rolled, *live], lambda row: (row["checker_id"], row["step_key"]), make)
-    # The latest 200, read newest first from the (answer, time) index. Empty lines (purged ones, older than any
-    # kept) are skipped by `_attach`: filtered here, PostgreSQL expected a few rows and read all 8,000 of 181 days
-    # with their runs (0.3 s).
+    gaps = _leading(_steps([*rolled, *live]), make)
     examples = (
         Answer.objects.live()
         .filter(answer_index=Answer.NONE_FIT, answered_at__gte=period.start, answered_at__lt=period.end)
@@ -132,52 +130,75 @@ def _split(period: Period) -> rollups.Days:
     return rollups.split(period.before().first, period.last)
 
 
-def _now_or_before_day(period: Period):
-    """Like `_now_or_before`, for the day-by-day counts' `day`."""
-    return Case(When(day__gte=period.first, then=Value(1)), default=Value(0), output_field=IntegerField())
-
-
-def _positions(period: Period, days: rollups.Days, status: str) -> list[dict]:
-    """Runs escalated or abandoned (`status`) in `period` and the period before, by checker, step (`step_key`: where
-    they ended, or were left) and `now`, with the step's `title` as it read when they ended there: settled days from
-    the day-by-day counts, the others from their runs."""
+def _positions(period: Period, days: rollups.Days, status: str) -> dict:
+    """Runs escalated or abandoned (`status`) by checker and step (where they ended, or were left), as `_steps`:
+    with the step's title as it read when they ended there; settled days from the day-by-day counts, the others from
+    their runs."""
+    now, before = Q(day__gte=period.first), Q(day__lt=period.first)
     rolled = (
         DayPosition.objects.filter(status=status, day__in=days.rolled)
-        .annotate(now=_now_or_before_day(period))
-        .values("checker_id", "step_key", "now")
-        .annotate(n=Sum("runs"), title=Max("step_title"))
+        .values_list("checker_id", "step_key")
+        .annotate(now=Sum("runs", filter=now), before=Sum("runs", filter=before), title=Max("step_title"))
         .order_by()
     )
     live = days.live_runs()
     ended = status == Run.Outcome.ESCALATED
     live = live.filter(outcome=status) if ended else live.abandoned()
+    now, before = Q(started_at__gte=period.start), Q(started_at__lt=period.start)
     recent = (
-        live.annotate(now=_now_or_before(period, "started_at"))
-        .values("checker_id", "now", step_key=F("end_step_key" if ended else "current_step_key"))
-        .annotate(n=Count("*"), title=Max("end_step_title"))
+        live.values_list("checker_id", "end_step_key" if ended else "current_step_key")
+        .annotate(
+            now=Count("started_at", filter=now), before=Count("started_at", filter=before), title=Max("end_step_title")
+        )
         .order_by()
     )
-    return [*rolled, *recent]
+    return _steps([*rolled, *recent])
+
+
+def _steps(rows) -> dict:
+    """Rows of (checker, step key, runs now, runs in the period before, title) added up per (checker, step key) into
+    [now, before, title] (the first title found)."""
+    steps: dict = {}
+    for checker, key, now, before, title in rows:
+        found = steps.get((checker, key))
+        if found is None:
+            steps[(checker, key)] = [now or 0, before or 0, title]
+        else:
+            found[0] += now or 0
+            found[1] += before or 0
+    return steps
+
+
+def _leading(steps: dict, make: Callable[[int, str, str], Gap]) -> dict:
+    """Gaps (by `make(checker, title)`) for the steps of `_steps` that can be among the SHOWN the inbox shows: with
+    sellers in the period, and as many (by sellers, then growth: the inbox's order) as the SHOWN-th, ties included.
+    Made for those only: at 5,000 checkers 10,000 steps have an escalation or an abandon."""
+    ranks = heapq.nlargest(SHOWN, ((now, now - before) for now, before, _ in steps.values() if now))
+    gaps = {}
+    for (checker, key), (now, before, title) in steps.items():
+        if now and (now, now - before) >= ranks[-1]:
+            gap = gaps[(checker, key)] = make(checker, key, title)
+            gap.count, gap.before = now, before
+    return gaps
 
 
 def escalations(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Steps where the most runs ended in escalate (with "None of these fit" ones, also listed on their own), with
     what sellers then told support."""
-    rows = _positions(period, days or _split(period), Run.Outcome.ESCALATED)
 
-    def make(row) -> Gap:
+    def make(checker: int, key: str, title: str) -> Gap:
         return Gap(
             kind="Escalations",
-            title=f"“{row['title']}”: runs ended here in escalate",
-            where=row["checker_id"],
+            title=f"“{title}”: runs ended here in escalate",
+            where=checker,
             count=0,
             before=0,
             fix_url="",
-            fix_checker=row["checker_id"],
+            fix_checker=checker,
             fix_label="Edit the checker's draft",
         )
 
-    gaps = _pivot(rows, lambda row: (row["checker_id"], row["step_key"]), make)
+    gaps = _leading(_positions(period, days or _split(period), Run.Outcome.ESCALATED), make)
     examples = (
         SupportRequest.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
         .order_by("-created_at")
@@ -189,22 +210,21 @@ def escalations(period: Period, days: rollups.Days | None = None) -> list[Gap]:
 
 def abandons(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Steps where sellers gave up: open runs left idle there past the abandon time."""
-    rows = _positions(period, days or _split(period), Run.ABANDONED)
 
-    def make(row) -> Gap:
+    def make(checker: int, key: str, title: str) -> Gap:
         return Gap(
             kind="Abandoned",
-            title=row["step_key"],  # the step's key until `inbox` reads its title
-            key=("left at", row["checker_id"], row["step_key"]),
-            where=row["checker_id"],
+            title=key,  # the step's key until `inbox` reads its title
+            key=("left at", checker, key),
+            where=checker,
             count=0,
             before=0,
             fix_url="",
-            fix_checker=row["checker_id"],
+            fix_checker=checker,
             fix_label="Edit the checker's draft",
         )
 
-    return list(_pivot(rows, lambda row: (row["checker_id"], row["step_key"]), make).values())
+    return list(_leading(_positions(period, days or _split(period), Run.ABANDONED), make).values())
 
 
 def unhelpful_articles(period: Period, days: rollups.Days | None = None) -> list[Gap]:
@@ -293,6 +313,7 @@ def unknown_codes(period: Period, days: rollups.Days | None = None) -> list[Gap]
 
 
 MOST_SEARCHES = 20
+SHOWN = 50  # gaps the inbox shows
 # Each source takes the period and its days split into counted and live ones (split once for them all; a source
 # called alone splits them itself).
 SOURCES: list[Callable[[Period, rollups.Days | None], list[Gap]]] = [
@@ -306,8 +327,9 @@ SOURCES: list[Callable[[Period, rollups.Days | None], list[Gap]]] = [
 ]
 
 
-def inbox(period: Period, most: int = 50) -> list[Gap]:
-    """Every source's gaps with sellers in `period`, most sellers first (ties: the fastest growing first).
+def inbox(period: Period, most: int = SHOWN) -> list[Gap]:
+    """Every source's gaps with sellers in `period`, most sellers first (ties: the fastest growing first); `most` up
+    to SHOWN (the checker sources keep the SHOWN they could show).
 
     Checker sources leave `where` as the checker's id (reading names in each grouped scan would read every run's
     row, not just the index); the names are read here once.

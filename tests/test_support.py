@@ -154,6 +154,21 @@ def test_gap_inbox_ranks_and_counts(known):
     assert gaps.inbox(stats.Period.from_params(PERIOD))[0].count == 2  # most sellers first
 
 
+def test_gap_sources_keep_only_the_steps_the_inbox_could_show(known, monkeypatch):
+    period = stats.Period.from_params(PERIOD)
+    everything = gaps.inbox(period)
+    escalated = {gap.title: gap.count for gap in gaps.escalations(period)}
+    assert sorted(escalated.values()) == [1, 1, 2]
+    monkeypatch.setattr(gaps, "SHOWN", 1)
+    assert [(gap.title, gap.count) for gap in gaps.escalations(period)] == [("“First”: runs ended here in escalate", 2)]
+    monkeypatch.setattr(gaps, "SHOWN", 2)
+    assert {gap.title: gap.count for gap in gaps.escalations(period)} == escalated  # the two tied second are kept
+    shown = gaps.inbox(period, most=2)
+    assert [(gap.kind, gap.title, gap.count) for gap in shown] == [
+        (gap.kind, gap.title, gap.count) for gap in everything[:2]
+    ]
+
+
 def test_gap_trend_compares_with_the_period_before(known):
     checker, r = known
     ten_days_ago = timezone.now() - timedelta(days=10)
