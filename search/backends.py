@@ -8,12 +8,14 @@ and underscores (`text.normalise`), and is quoted, so FTS operators and quotes t
 """
 
 import difflib
+import json
 import math
 from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.db import connection
-from django.db.models import Q
+
+from troubleshoot.pagecache import remember
 
 from .models import Word
 
@@ -22,13 +24,43 @@ WEIGHTS = (10.0, 8.0, 4.0, 1.0)
 CLOSE_ENOUGH = 0.78  # difflib ratio for a misspelling to count as a word of the index
 MAX_WEIGHED_TERMS = 12  # PostgreSQL: terms whose rarity is counted (a long paste's later words count as common)
 COUNT_CAP = 3000  # PostgreSQL: a term in more documents than this ranks candidates but doesn't bring them
-RARE_SHARE, RARE_FLOOR = 0.05, 50  # PostgreSQL: a term in fewer documents than this selects candidates anywhere
+RARE_SHARE, RARE_FLOOR = 0.05, 50  # a term in fewer documents than this (at most COUNT_CAP) brings candidates anywhere
 BODY_SHARE = 0.5  # PostgreSQL: weight of the whole text's rank beside the terms' ranks on the head
 RERANKED = 100  # PostgreSQL: how many of the best heads get their whole text ranked too
 LEAST_BODY_RANK = 0.0608  # PostgreSQL: ts_rank of one mention in the steps' text (weight D), with ALL_WEIGHTS
 # ts_rank's weights are for D, C, B, A: body, summary, keywords, title.
 ALL_WEIGHTS = [w / WEIGHTS[0] for w in reversed(WEIGHTS)]
 HEAD_WEIGHTS = [0.0, *ALL_WEIGHTS[1:]]
+
+
+BOUNDED_FROM = 4  # SQLite: a query of this many terms or more has its candidates ranked, not every match
+SQLITE_RANKED = """
+    {candidates}
+    SELECT rowid, bm25(search_document_fts, %s, %s, %s, %s) AS rank FROM search_document_fts
+    WHERE search_document_fts MATCH %s {among}
+    ORDER BY rank LIMIT %s
+"""
+SQLITE_CANDIDATES = """
+    WITH common (documents) AS (
+        SELECT max(%s, min(%s, CAST(count(*) * %s AS INTEGER))) FROM search_document
+    ),
+    rare (phrases) AS (
+        -- Each term's documents are counted up to the first that makes it common.
+        SELECT group_concat(asked.value, ' OR ') FROM json_each(%s) AS asked
+        WHERE (
+            SELECT count(*) FROM (
+                SELECT 1 FROM search_document_fts WHERE search_document_fts MATCH asked.value
+                LIMIT (SELECT documents + 1 FROM common)
+            )
+        ) <= (SELECT documents FROM common)
+    )
+"""
+SQLITE_AMONG_CANDIDATES = """
+    AND +rowid IN (
+        SELECT rowid FROM search_document_fts
+        WHERE search_document_fts MATCH (SELECT %s || coalesce(' OR ' || phrases, '') FROM rare)
+    )
+"""
 
 
 @dataclass(frozen=True)
@@ -44,17 +76,33 @@ class SQLiteBackend:
     """FTS5 over `search_document` (an external-content table kept by triggers, see migration 0002)."""
 
     def match(self, terms: list[Term], limit: int) -> list[tuple[int, float]]:
-        expression = " OR ".join(
-            "(" + " OR ".join(self._alternative(alt) for alt in term) + ")" for term in terms if term
-        )
-        if not expression:
+        """bm25 with the field weights. With a few terms or more, over the candidates only: the documents with any
+        of the terms in their head (title, error texts, symptom), or with a rare term anywhere, as on PostgreSQL.
+        A seller's sentence has words that most of a large library has somewhere in its steps: ranking every
+        document with any of them (7,000 of 10,000) took most of a search's time, and one that has only common
+        words, only in its steps, doesn't rank high enough to show. Those still count in the rank of the
+        candidates. Two or three words match too few documents for the extra passes to pay. One statement."""
+        phrases = ["(" + " OR ".join(self._alternative(alt) for alt in term) + ")" for term in terms if term]
+        if not phrases:
             return []
+        everything = " OR ".join(phrases)
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT rowid, bm25(search_document_fts, %s, %s, %s, %s) AS rank FROM search_document_fts "
-                "WHERE search_document_fts MATCH %s ORDER BY rank LIMIT %s",
-                [*WEIGHTS, expression, limit],
-            )
+            if len(phrases) < BOUNDED_FROM:
+                cursor.execute(SQLITE_RANKED.format(candidates="", among=""), [*WEIGHTS, everything, limit])
+            else:
+                cursor.execute(
+                    SQLITE_RANKED.format(candidates=SQLITE_CANDIDATES, among=SQLITE_AMONG_CANDIDATES),
+                    [
+                        RARE_FLOOR,
+                        COUNT_CAP,
+                        RARE_SHARE,
+                        json.dumps(phrases),
+                        *WEIGHTS,
+                        everything,
+                        f"{{title keywords summary}} : ({everything})",
+                        limit,
+                    ],
+                )
             return [(rowid, -rank) for rowid, rank in cursor.fetchall()]
 
     @staticmethod
@@ -68,19 +116,32 @@ class SQLiteBackend:
 
     def near_words(self, words: list[str], most: int) -> dict[str, list[str]]:
         """For the first `most` of `words` that the index doesn't have (misspelt), the index's words that could be
-        meant (same first letter, about the same length)."""
-        known = set(Word.objects.filter(word__in=words).values_list("word", flat=True))
-        unknown = [word for word in words if word not in known][:most]
-        if not unknown:
-            return {}
-        near = Q()
-        for word in unknown:
-            near |= Q(length__range=(len(word) - 2, len(word) + 2), word__startswith=word[0])
-        found = list(Word.objects.filter(near).values_list("word", "length")[: 5000 * len(unknown)])
-        return {
-            word: [near for near, length in found if near[0] == word[0] and abs(length - len(word)) <= 2]
-            for word in unknown
-        }
+        meant (same first letter, about the same length), from the vocabulary kept in memory (`Vocabulary`)."""
+        vocabulary = remember("vocabulary", "", Vocabulary.read)
+        unknown = [word for word in words if word not in vocabulary.words][:most]
+        return {word: vocabulary.near(word) for word in unknown}
+
+
+class Vocabulary:
+    """The index's words, read once per process until content changes (`troubleshoot.pagecache.remember`): on
+    SQLite, looking a search's words up in the database and fetching the candidates for a misspelt one took more
+    than the full-text ranking of a short query. Grouped by first letter and length, as misspellings are looked
+    for."""
+
+    def __init__(self, words: list[str]):
+        self.words = frozenset(words)
+        self.groups: dict[tuple[str, int], list[str]] = {}
+        for word in words:
+            self.groups.setdefault((word[0], len(word)), []).append(word)
+
+    @classmethod
+    def read(cls) -> "Vocabulary":
+        return cls(list(Word.objects.values_list("word", flat=True)))
+
+    def near(self, word: str) -> list[str]:
+        """The words that could be meant by a misspelt `word`: same first letter, at most two letters more or less."""
+        lengths = range(len(word) - 2, len(word) + 3)
+        return [near for length in lengths for near in self.groups.get((word[0], length), [])]
 
 
 class PostgreSQLBackend:
