@@ -7,7 +7,6 @@ steps' text. Words are stemmed by the database (FTS5's porter tokenizer, Postgre
 and underscores (`text.normalise`), and is quoted, so FTS operators and quotes typed by a seller are plain words.
 """
 
-import difflib
 import json
 import math
 from contextlib import contextmanager
@@ -15,18 +14,13 @@ from dataclasses import dataclass
 
 from django.db import connection
 
-from troubleshoot.pagecache import remember
-
-from .models import Word
-
 # Relative weights of title, keywords, summary and body.
 WEIGHTS = (10.0, 8.0, 4.0, 1.0)
-CLOSE_ENOUGH = 0.78  # difflib ratio for a misspelling to count as a word of the index
 MAX_WEIGHED_TERMS = 12  # PostgreSQL: terms whose rarity is counted (a long paste's later words count as common)
 COUNT_CAP = 3000  # PostgreSQL: a term in more documents than this ranks candidates but doesn't bring them
 RARE_SHARE, RARE_FLOOR = 0.05, 50  # a term in fewer documents than this (at most COUNT_CAP) brings candidates anywhere
 BODY_SHARE = 0.5  # PostgreSQL: weight of the whole text's rank beside the terms' ranks on the head
-RERANKED = 100  # PostgreSQL: how many of the best heads get their whole text ranked too
+RERANKED = 40  # PostgreSQL: how many of the best heads get their whole text ranked too
 LEAST_BODY_RANK = 0.0608  # PostgreSQL: ts_rank of one mention in the steps' text (weight D), with ALL_WEIGHTS
 # ts_rank's weights are for D, C, B, A: body, summary, keywords, title.
 ALL_WEIGHTS = [w / WEIGHTS[0] for w in reversed(WEIGHTS)]
@@ -114,40 +108,10 @@ class SQLiteBackend:
         """While the whole index is rewritten: FTS5 keeps its statistics itself."""
         yield
 
-    def near_words(self, words: list[str], most: int) -> dict[str, list[str]]:
-        """For the first `most` of `words` that the index doesn't have (misspelt), the index's words that could be
-        meant (same first letter, about the same length), from the vocabulary kept in memory (`Vocabulary`)."""
-        vocabulary = remember("vocabulary", "", Vocabulary.read)
-        unknown = [word for word in words if word not in vocabulary.words][:most]
-        return {word: vocabulary.near(word) for word in unknown}
-
-
-class Vocabulary:
-    """The index's words, read once per process until content changes (`troubleshoot.pagecache.remember`): on
-    SQLite, looking a search's words up in the database and fetching the candidates for a misspelt one took more
-    than the full-text ranking of a short query. Grouped by first letter and length, as misspellings are looked
-    for."""
-
-    def __init__(self, words: list[str]):
-        self.words = frozenset(words)
-        self.groups: dict[tuple[str, int], list[str]] = {}
-        for word in words:
-            self.groups.setdefault((word[0], len(word)), []).append(word)
-
-    @classmethod
-    def read(cls) -> "Vocabulary":
-        return cls(list(Word.objects.values_list("word", flat=True)))
-
-    def near(self, word: str) -> list[str]:
-        """The words that could be meant by a misspelt `word`: same first letter, at most two letters more or less."""
-        lengths = range(len(word) - 2, len(word) + 3)
-        return [near for length in lengths for near in self.groups.get((word[0], length), [])]
-
 
 class PostgreSQLBackend:
     """A stored, weighted `tsvector` column with a GIN index (migration 0002), ranked by ts_rank weighted by each
-    word's rarity, read from the counts kept at index time (`search_lexeme`, migration 0006); misspellings are
-    looked up with pg_trgm's trigram similarity over the vocabulary."""
+    word's rarity, read from the counts kept at index time (`search_lexeme`, migration 0006)."""
 
     def match(self, terms: list[Term], limit: int) -> list[tuple[int, float]]:
         """Rank by the sum over the query's terms of ts_rank × the term's rarity (IDF, as FTS5's bm25 does), so a
@@ -295,39 +259,6 @@ class PostgreSQLBackend:
             words[-1] += ":*"
         return "(" + " <-> ".join(words) + ")"
 
-    def near_words(self, words: list[str], most: int) -> dict[str, list[str]]:
-        """As on SQLite, in one statement; the candidates are the ten nearest by trigram similarity (same first
-        letter, about the same length: the btree narrows, trigrams rank). The trigram index is on lower(word)
-        (words are stored in lower case anyway), so that PostgreSQL never picks it for the exact lookups, where the
-        unique index is a hundred times faster."""
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """
-                WITH unknown AS (
-                    SELECT word FROM unnest(%s::text[]) WITH ORDINALITY AS asked (word, n)
-                    WHERE NOT EXISTS (SELECT FROM search_word known WHERE known.word = asked.word)
-                    ORDER BY n LIMIT %s
-                )
-                SELECT unknown.word, ARRAY(
-                    SELECT w.word FROM search_word w
-                    WHERE w.word LIKE left(unknown.word, 1) || '%%'
-                        AND w.length BETWEEN length(unknown.word) - 2 AND length(unknown.word) + 2
-                        AND lower(w.word) %% unknown.word
-                    ORDER BY similarity(lower(w.word), unknown.word) DESC
-                    LIMIT 10
-                )
-                FROM unknown
-                """,
-                [words, most],
-            )
-            return dict(cursor.fetchall())
-
 
 def backend() -> SQLiteBackend | PostgreSQLBackend:
     return PostgreSQLBackend() if connection.vendor == "postgresql" else SQLiteBackend()
-
-
-def correct(word: str, candidates: list[str]) -> str | None:
-    """The index's word closest to a misspelt one, if one is close enough."""
-    best = difflib.get_close_matches(word, candidates, n=1, cutoff=CLOSE_ENOUGH)
-    return best[0] if best else None

@@ -22,9 +22,8 @@ from django.db.models import QuerySet
 from django.db.models.expressions import RawSQL
 
 from troubleshoot.models import Article, Checker
-from troubleshoot.pagecache import remember
 
-from . import backends
+from . import backends, spelling
 from .backends import Alternative, Term
 from .index import searchable_documents
 from .models import Document, Phrase, Synonym
@@ -120,8 +119,7 @@ def widen(needle: str, *, prefix: bool = False) -> list[Term]:
     if not words:
         return []
     simple = [w for w in words if w.isalpha() and len(w) >= 4]
-    near = backends.backend().near_words(simple, MAX_CORRECTIONS) if simple else {}
-    corrections = {word: fixed for word, candidates in near.items() if (fixed := correction(word, candidates))}
+    corrections = spelling.corrections(simple, MAX_CORRECTIONS) if simple else {}
     terms: list[Term] = []
     for position, word in enumerate(words):
         is_last = position == len(words) - 1
@@ -133,12 +131,6 @@ def widen(needle: str, *, prefix: bool = False) -> list[Term]:
     for synonym_terms in synonyms_in(f"{needle} {corrected}"):
         terms.append([Alternative(tuple(_parts(term))) for term in synonym_terms])
     return terms
-
-
-def correction(word: str, candidates: list[str]) -> str:
-    """The index's word closest to a misspelt one ("" if none is close enough), worked out once per word until
-    content changes: comparing it with its candidates took 1 to 2 ms, and sellers make the same slips."""
-    return remember("spelling", word, lambda: backends.correct(word, candidates) or "")
 
 
 def _parts(phrase: str) -> list[str]:
