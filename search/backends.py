@@ -14,6 +14,8 @@ from dataclasses import dataclass
 
 from django.db import connection
 
+from troubleshoot.pagecache import remember
+
 # Relative weights of title, keywords, summary and body.
 WEIGHTS = (10.0, 8.0, 4.0, 1.0)
 MAX_WEIGHED_TERMS = 12  # PostgreSQL: terms whose rarity is counted (a long paste's later words count as common)
@@ -120,7 +122,7 @@ class PostgreSQLBackend:
         Candidates are the documents with any term in their head (title, error texts, symptom) or a rare term
         anywhere, both read through GIN indexes (a common word alone would otherwise make PostgreSQL read the whole
         text of most of the library). Terms are ranked on the small head; the whole text's rank is added for the
-        best hundred only. Two statements: the terms' document counts, then the ranking.
+        best forty only (`RERANKED`). Two statements: the terms' document counts, then the ranking.
         """
         terms = [term for term in terms if term]
         if not terms:
@@ -157,7 +159,10 @@ class PostgreSQLBackend:
     @staticmethod
     def _documents(cursor, terms: list[Term]) -> tuple[int, dict[tuple[str, bool], int | None]]:
         """The number of documents, and for each word of `terms` (as a prefix or not) the documents that have it:
-        None for a stop word (the database's english configuration drops it from queries too)."""
+        None for a stop word (the database's english configuration drops it from queries too).
+
+        Each count is remembered in this process until content changes (`troubleshoot.pagecache.remember`; a
+        stop word as -1): sellers use the same few hundred words, so most searches need no statement for them."""
         asked = list(
             dict.fromkeys(
                 (word, alt.prefix and n == len(alt.words) - 1)
@@ -166,33 +171,34 @@ class PostgreSQLBackend:
                 for n, word in enumerate(alt.words)
             )
         )
-        cursor.execute(
-            """
-            SELECT asked.word, asked.prefix, stemmed.lexeme IS NULL, CASE
-                WHEN stemmed.lexeme IS NULL THEN 0
-                WHEN asked.prefix THEN (
-                    -- The words that begin with it: a range of the primary key (in the C collation, no character
-                    -- sorts after U+10FFFF).
-                    SELECT coalesce(sum(documents), 0) FROM search_lexeme
-                    WHERE lexeme >= stemmed.lexeme AND lexeme < stemmed.lexeme || chr(1114111)
-                )
-                ELSE coalesce((SELECT documents FROM search_lexeme WHERE lexeme = stemmed.lexeme), 0)
-            END
-            FROM unnest(%s::text[], %s::boolean[]) AS asked (word, prefix)
-            CROSS JOIN LATERAL (
-                SELECT (tsvector_to_array(to_tsvector('english', asked.word)))[1] AS lexeme
-            ) AS stemmed
-            UNION ALL SELECT '', false, false, coalesce((SELECT documents FROM search_lexeme WHERE lexeme = ''), 0)
-            """,
-            [[word for word, _ in asked], [prefix for _, prefix in asked]],
-        )
-        documents, total = {}, 0
-        for word, prefix, stop_word, found in cursor.fetchall():
-            if word == "" and not prefix:
-                total = found
-            else:
-                documents[(word, prefix)] = None if stop_word else found
-        return total, documents
+        everything = ("", False)  # the number of documents
+        known = {pair: remember("documents", pair, lambda: None) for pair in [everything, *asked]}
+        missing = [pair for pair, count in known.items() if count is None and pair != everything]
+        if missing or known[everything] is None:
+            cursor.execute(
+                """
+                SELECT asked.word, asked.prefix, CASE
+                    WHEN stemmed.lexeme IS NULL THEN -1
+                    WHEN asked.prefix THEN (
+                        -- The words that begin with it: a range of the primary key (in the C collation, no
+                        -- character sorts after U+10FFFF).
+                        SELECT coalesce(sum(documents), 0) FROM search_lexeme
+                        WHERE lexeme >= stemmed.lexeme AND lexeme < stemmed.lexeme || chr(1114111)
+                    )
+                    ELSE coalesce((SELECT documents FROM search_lexeme WHERE lexeme = stemmed.lexeme), 0)
+                END
+                FROM unnest(%s::text[], %s::boolean[]) AS asked (word, prefix)
+                CROSS JOIN LATERAL (
+                    SELECT (tsvector_to_array(to_tsvector('english', asked.word)))[1] AS lexeme
+                ) AS stemmed
+                UNION ALL SELECT '', false, coalesce((SELECT documents FROM search_lexeme WHERE lexeme = ''), 0)
+                """,
+                [[word for word, _ in missing], [prefix for _, prefix in missing]],
+            )
+            for word, prefix, found in cursor.fetchall():
+                known[(word, prefix)] = remember("documents", (word, prefix), lambda found=found: found)
+        total = known.pop(everything)
+        return total, {pair: None if found < 0 else found for pair, found in known.items()}
 
     @staticmethod
     def _found(term: Term, documents: dict[tuple[str, bool], int | None], total: int) -> int:
@@ -209,7 +215,7 @@ class PostgreSQLBackend:
     def _ranking(weighed, rare, selective, limit: int) -> tuple[str, list]:
         """The ranking statement, in two stages. First every candidate by its terms' ranks on its head (read with
         it, when a term brought it there), plus, for each rare term it has anywhere, the least such a match is worth
-        (one mention in the steps' text); then for the best hundred of those, the exact rank: the terms' ranks on
+        (one mention in the steps' text); then for the best forty of those, the exact rank: the terms' ranks on
         the head, the rare terms' ranks on the whole text, and the whole text's rank for all the terms. Only the
         best few have their whole text read (it is large, and stored apart)."""
         everything = " | ".join(f"({query})" for query, _ in weighed)
