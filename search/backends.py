@@ -40,9 +40,9 @@ SQLITE_CANDIDATES = """
     WITH common (documents) AS (
         SELECT max(%s, min(%s, CAST(count(*) * %s AS INTEGER))) FROM search_document
     ),
-    rare (phrases) AS (
+    rare (phrase) AS (
         -- Each term's documents are counted up to the first that makes it common.
-        SELECT group_concat(asked.value, ' OR ') FROM json_each(%s) AS asked
+        SELECT asked.value FROM json_each(%s) AS asked
         WHERE (
             SELECT count(*) FROM (
                 SELECT 1 FROM search_document_fts WHERE search_document_fts MATCH asked.value
@@ -53,8 +53,10 @@ SQLITE_CANDIDATES = """
 """
 SQLITE_AMONG_CANDIDATES = """
     AND +rowid IN (
-        SELECT rowid FROM search_document_fts
-        WHERE search_document_fts MATCH (SELECT %s || coalesce(' OR ' || phrases, '') FROM rare)
+        SELECT rowid FROM search_head_fts WHERE search_head_fts MATCH %s
+        UNION
+        SELECT found.rowid FROM rare CROSS JOIN search_document_fts AS found
+        WHERE found.search_document_fts MATCH rare.phrase
     )
 """
 
@@ -69,7 +71,8 @@ Term = list[Alternative]  # a document matches a term if it matches any alternat
 
 
 class SQLiteBackend:
-    """FTS5 over `search_document` (an external-content table kept by triggers, see migration 0002)."""
+    """FTS5 over `search_document` (an external-content table kept by triggers, see migration 0002), and over the
+    head of each document alone (`search_head_fts`, migration 0008), where candidates are found."""
 
     def match(self, terms: list[Term], limit: int) -> list[tuple[int, float]]:
         """bm25 with the field weights. With a few terms or more, over the candidates only: the documents with any
@@ -95,7 +98,7 @@ class SQLiteBackend:
                         json.dumps(phrases),
                         *WEIGHTS,
                         everything,
-                        f"{{title keywords summary}} : ({everything})",
+                        everything,
                         limit,
                     ],
                 )

@@ -233,6 +233,35 @@ def test_postgresql_keeps_each_words_document_count_as_documents_change(library)
     assert search("quokka")[0].item.slug == "zanzibar-quokka"
 
 
+def test_sqlite_keeps_the_head_index_in_step_with_the_documents(library):
+    """Candidates are found in the index of heads alone (search_head_fts, kept by triggers): it holds what the
+    documents hold, as they are added, edited and removed."""
+    from django.db import connection
+
+    from search.models import Document
+    from tests.conftest import make_checker
+    from troubleshoot.models import Checker
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's head is a generated column")
+
+    def heads_with(word: str) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT rowid FROM search_head_fts WHERE search_head_fts MATCH %s", [word])
+            return [rowid for (rowid,) in cursor.fetchall()]
+
+    checker = make_checker("zanzibar-quokka")  # a new document
+    checker.title = "Quokka tokens expire"
+    checker.save()  # an edited one
+    assert heads_with("quokka") == [Document.objects.get(checker=checker).pk]
+    checker.title = "Wombat tokens expire"
+    checker.save()
+    assert heads_with("quokka") == [] and len(heads_with("wombat")) == 1
+    Checker.objects.filter(pk=checker.pk).update(is_published=False)
+    Checker.objects.get(pk=checker.pk).save()  # one leaves the index
+    assert heads_with("wombat") == []
+
+
 def test_a_phrasing_finds_its_checker(library):
     from search.log import attach_phrasing
     from troubleshoot.models import Checker
