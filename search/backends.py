@@ -31,33 +31,33 @@ HEAD_WEIGHTS = [0.0, *ALL_WEIGHTS[1:]]
 
 BOUNDED_FROM = 4  # SQLite: a query of this many terms or more has its candidates ranked, not every match
 SQLITE_RANKED = """
-    {candidates}
     SELECT rowid, bm25(search_document_fts, %s, %s, %s, %s) AS rank FROM search_document_fts
     WHERE search_document_fts MATCH %s {among}
     ORDER BY rank LIMIT %s
 """
-SQLITE_CANDIDATES = """
-    WITH common (documents) AS (
-        SELECT max(%s, min(%s, CAST(count(*) * %s AS INTEGER))) FROM search_document
-    ),
-    rare (phrase) AS (
-        -- Each term's documents are counted up to the first that makes it common.
-        SELECT asked.value FROM json_each(%s) AS asked
-        WHERE (
-            SELECT count(*) FROM (
-                SELECT 1 FROM search_document_fts WHERE search_document_fts MATCH asked.value
-                LIMIT (SELECT documents + 1 FROM common)
-            )
-        ) <= (SELECT documents FROM common)
-    )
-"""
+# The documents with a term in their head, or with one of the rare terms (a JSON list) anywhere.
 SQLITE_AMONG_CANDIDATES = """
     AND +rowid IN (
         SELECT rowid FROM search_head_fts WHERE search_head_fts MATCH %s
         UNION
-        SELECT found.rowid FROM rare CROSS JOIN search_document_fts AS found
-        WHERE found.search_document_fts MATCH rare.phrase
+        SELECT found.rowid FROM json_each(%s) AS rare CROSS JOIN search_document_fts AS found
+        WHERE found.search_document_fts MATCH rare.value
     )
+"""
+# How many documents make a term common, and each asked term's documents, counted up to that many and one.
+SQLITE_COUNTS = """
+    WITH common (documents) AS (
+        SELECT max(%s, min(%s, CAST(count(*) * %s AS INTEGER))) FROM search_document
+    )
+    SELECT '', documents FROM common
+    UNION ALL
+    SELECT asked.value, (
+        SELECT count(*) FROM (
+            SELECT 1 FROM search_document_fts WHERE search_document_fts MATCH asked.value
+            LIMIT (SELECT documents + 1 FROM common)
+        )
+    )
+    FROM json_each(%s) AS asked
 """
 
 
@@ -80,29 +80,37 @@ class SQLiteBackend:
         A seller's sentence has words that most of a large library has somewhere in its steps: ranking every
         document with any of them (7,000 of 10,000) took most of a search's time, and one that has only common
         words, only in its steps, doesn't rank high enough to show. Those still count in the rank of the
-        candidates. Two or three words match too few documents for the extra passes to pay. One statement."""
+        candidates. Two or three words match too few documents for the extra passes to pay."""
         phrases = ["(" + " OR ".join(self._alternative(alt) for alt in term) + ")" for term in terms if term]
         if not phrases:
             return []
         everything = " OR ".join(phrases)
         with connection.cursor() as cursor:
             if len(phrases) < BOUNDED_FROM:
-                cursor.execute(SQLITE_RANKED.format(candidates="", among=""), [*WEIGHTS, everything, limit])
+                cursor.execute(SQLITE_RANKED.format(among=""), [*WEIGHTS, everything, limit])
             else:
+                common, found = self._documents(cursor, phrases)
+                rare = [phrase for phrase in phrases if found[phrase] <= common]
                 cursor.execute(
-                    SQLITE_RANKED.format(candidates=SQLITE_CANDIDATES, among=SQLITE_AMONG_CANDIDATES),
-                    [
-                        RARE_FLOOR,
-                        COUNT_CAP,
-                        RARE_SHARE,
-                        json.dumps(phrases),
-                        *WEIGHTS,
-                        everything,
-                        everything,
-                        limit,
-                    ],
+                    SQLITE_RANKED.format(among=SQLITE_AMONG_CANDIDATES),
+                    [*WEIGHTS, everything, everything, json.dumps(rare), limit],
                 )
             return [(rowid, -rank) for rowid, rank in cursor.fetchall()]
+
+    @staticmethod
+    def _documents(cursor, phrases: list[str]) -> tuple[int, dict[str, int]]:
+        """How many documents make a term common (a share of the library), and for each term the documents that
+        have it, up to one more than that. Remembered in this process until content changes, as on PostgreSQL:
+        sellers use the same few hundred words, so most searches count none."""
+        common = ("", "common")
+        known = {key: remember("documents", key, lambda: None) for key in [common, *phrases]}
+        missing = [phrase for phrase in phrases if known[phrase] is None]
+        if missing or known[common] is None:
+            cursor.execute(SQLITE_COUNTS, [RARE_FLOOR, COUNT_CAP, RARE_SHARE, json.dumps(missing)])
+            for phrase, found in cursor.fetchall():
+                key = phrase or common
+                known[key] = remember("documents", key, lambda found=found: found)
+        return known.pop(common), known
 
     @staticmethod
     def _alternative(alt: Alternative) -> str:
