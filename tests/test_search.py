@@ -183,6 +183,29 @@ def test_a_search_runs_a_few_statements_whatever_it_asks(library, django_assert_
         assert search("my payout went missing since xero disconected, error 500 on the settlment page")
 
 
+def test_words_are_looked_up_once_until_content_changes(library):
+    """The vocabulary, each misspelling's correction and each word's document count are remembered by the process
+    (search/spelling.py, the backends) until content changes."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from troubleshoot.models import Checker
+
+    def statements(query: str) -> str:
+        with CaptureQueriesContext(connection) as queries:
+            assert search(query)[0].item.slug == "xero-disconnected"
+        return " ".join(q["sql"] for q in queries)
+
+    first = statements("xero connection disconected after password change")
+    assert "search_word" in first  # the vocabulary is read
+    again = statements("xero connection disconected after password change")
+    assert "search_word" not in again and "search_lexeme" not in again
+    if connection.vendor == "sqlite":
+        assert first.count("search_document_fts") > again.count("search_document_fts")  # the terms' counts
+    Checker.objects.get(slug="lock-date").save()  # content changed: read afresh
+    assert "search_word" in statements("xero connection disconected after password change")
+
+
 def test_rebuilding_the_index_finds_the_same(library):
     from search.index import rebuild
     from search.models import Document
