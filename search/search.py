@@ -184,7 +184,8 @@ def _kind(item: Checker | Article) -> str:
 
 # The three ORM queries a search runs, each compiled to SQL once per process: compiling one took ten times as long
 # as the database took to run it (2 ms against 0.1 ms for the results). The list each is given is one parameter (an
-# array on PostgreSQL, JSON on SQLite), so the statement's text is the same whatever the list's length.
+# array on PostgreSQL, JSON on SQLite), so the statement's text is the same whatever the list's length. What they
+# read must depend on that list alone (no clock, no setting read per request): it is fixed when first compiled.
 
 
 def _phrases_starting(words: RawSQL) -> QuerySet:
