@@ -115,6 +115,9 @@ def none_fit(period: Period, days: rollups.Days | None = None) -> list[Gap]:
         )
 
     gaps = _leading(_steps([*rolled, *live]), make)
+    # The latest 200, newest first from the (answer, time) index; empty lines (purged, so older than any kept) are
+    # skipped by `_attach`. Filtered out here, PostgreSQL expected a few rows and joined all 8,000 of 181 days to
+    # their runs first (0.3 s).
     examples = (
         Answer.objects.live()
         .filter(answer_index=Answer.NONE_FIT, answered_at__gte=period.start, answered_at__lt=period.end)
