@@ -149,7 +149,9 @@ def _run(slug: str, run_id) -> Run:
     """The run at its URL, with its checker as sellers see it: the checker comes from this process's memory (it
     changes only with content, see `pagecache.remember`), so a step answer reads one row before it writes. (An
     escalated run's support request is read when its page shows.)"""
-    run = get_object_or_404(Run, pk=run_id)
+    run = walk.read_run(run_id)
+    if run is None:
+        raise Http404("No such run.")
     checker = remember(
         "checker", run.checker_id, lambda: Checker.objects.select_related("category").get(pk=run.checker_id)
     )
