@@ -162,17 +162,19 @@ def _run(slug: str, run_id) -> Run:
 
 
 def step_parts(flow: walk.Flow, step, focus: bool) -> dict | None:
-    """A step's title, text, links and answer buttons: only its version decides them, and a published version never
-    changes, so each process renders them once (kept with the version's flow). None for a draft: the preview renders
-    them every time."""
+    """A step's title, text, links, answer buttons and "None of these fit?": only its version decides them, and a
+    published version never changes, so each process renders them once (kept with the version's flow). None for a
+    draft: the preview renders them every time."""
     if step is None or flow.version_id is None:
         return None
     parts = flow.rendered.get((step.key, focus))
     if parts is None:
-        context = {"step": step, "focus": focus}
+        context = {"step": step, "focus": focus, "none_fit": Answer.NONE_FIT}
         parts = {
             "text": render_to_string("troubleshoot/checker.html#step_text", context),
             "choices": render_to_string("troubleshoot/checker.html#step_choices", context),
+            # As it shows with no error and nothing typed (otherwise it is rendered with them).
+            "none_fit": render_to_string("troubleshoot/checker.html#none_fit", context),
         }
         flow.rendered[(step.key, focus)] = parts
     return parts
