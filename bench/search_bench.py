@@ -19,7 +19,15 @@ What it does:
   rebuilds the search index, timed.
 * Measures the same pages again, and `search()` itself for several kinds of query: the held-out seller phrasings
   (tests/heldout.py), two or three generated words, misspelt words, and a 10 KB pasted log with an error text in
-  the middle. Reports the median and p95, and the held-out score at this size.
+  the middle. Reports the median and p95, the CPU time a search takes (this process's, plus the PostgreSQL
+  server's), and the held-out score at this size.
+
+Generating and indexing take minutes; timing takes seconds. `--keep` keeps the generated database (SQLite:
+`var/search-bench.sqlite3`; PostgreSQL: the database `--database-name`), and `--reuse` only times on it (the 5,000
+part, after `migrate`), so code can be re-timed, or the code before and now compared, on the same data:
+
+    flock /tmp/bench.lock .venv/bin/python bench/search_bench.py --keep       # once: minutes
+    flock /tmp/bench.lock .venv/bin/python bench/search_bench.py --reuse      # then: under a minute
 
 The first request to each page is the one whose SQL queries are counted (a cold cache); the timed ones after it
 find the list pages' overview cached, as most requests do. Times go through `django.test.Client` (every
@@ -44,6 +52,7 @@ from urllib.parse import urlsplit, urlunsplit
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DB_NAME = "helpcenter_search_bench"
+SQLITE_KEPT = ROOT / "var" / "search-bench.sqlite3"
 # Generated text: this share of words from the library's own vocabulary (so every search has near misses), the rest
 # made up (so the vocabulary is large). A library of 5,000 checkers about one integration would repeat its domain
 # words about this often.
@@ -63,11 +72,29 @@ def parse_args():
     parser.add_argument("--articles", type=int, default=5000)
     parser.add_argument("--iterations", type=int, default=5, help="times each query is timed (default 5)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "search-results.md"))
-    parser.add_argument("--keep", action="store_true", help="keep the database (to look into it afterwards)")
+    parser.add_argument(
+        "--keep", action="store_true", help=f"keep the database ({SQLITE_KEPT.relative_to(ROOT)} on SQLite) to reuse"
+    )
+    parser.add_argument("--reuse", action="store_true", help="only time, on the database a run with --keep left")
+    parser.add_argument(
+        "--generate-only", action="store_true", help="build the database and keep it, time nothing (no lock needed)"
+    )
     return parser.parse_args()
 
 
-def create_database(url: str | None, name: str = DB_NAME) -> tuple[str, callable]:
+def kept_database(url: str | None, name: str = DB_NAME) -> str:
+    """The database a run with --keep left."""
+    if not url:
+        if not SQLITE_KEPT.exists():
+            sys.exit(f"{SQLITE_KEPT} is not there: run once with --keep")
+        return f"sqlite:///{SQLITE_KEPT}"
+    return urlunsplit(urlsplit(url)._replace(path="/" + name))
+
+
+def create_database(url: str | None, name: str = DB_NAME, *, keep: bool = False) -> tuple[str, callable]:
+    if not url and keep:
+        SQLITE_KEPT.unlink(missing_ok=True)
+        return f"sqlite:///{SQLITE_KEPT}", lambda: None
     if not url:
         folder = tempfile.mkdtemp(prefix="helpcenter-search-bench-")
         return f"sqlite:///{folder}/bench.sqlite3", lambda: shutil.rmtree(folder, ignore_errors=True)
@@ -252,12 +279,16 @@ def generate(n_checkers: int, n_articles: int, rng: random.Random) -> None:
         )
 
 
-def measure_search(iterations: int, rng: random.Random) -> tuple[list[list], str]:
+def measure_search(iterations: int) -> tuple[list[list], str]:
+    """Each kind of query timed `iterations` times after a warm-up, with the CPU those timed searches took. The
+    queries are drawn from the index's vocabulary with their own seed: the same on a reused database."""
     from search.models import Word
     from search.search import search
     from tests.heldout import HELD_OUT
+    from troubleshoot import pagecache
 
-    vocabulary = list(Word.objects.values_list("word", flat=True))
+    rng = random.Random(14)  # noqa: S311 - made-up queries, the same every run
+    vocabulary = list(Word.objects.order_by("word").values_list("word", flat=True))
     long_words = [w for w in vocabulary if len(w) >= 7]
 
     def typo(word: str) -> str:
@@ -282,14 +313,27 @@ def measure_search(iterations: int, rng: random.Random) -> tuple[list[list], str
             search(query)
         return len(ran)
 
-    rows, everything, most = [], [], 0
+    # Search remembers words (spellings, document counts) until content changes: each query's first search is
+    # timed apart, and this process's memory is emptied before each kind (the vocabulary is read again at once).
+    rows, everything, firsts, most, cpu_total = [], [], [], 0, 0.0
     for name, queries in kinds.items():
-        times = []
-        for query in queries:
-            times += timed(lambda query=query: search(query), iterations)
-        counts = [statements(query) for query in queries]
+        pagecache.forget()
+        search("warm up")
+        times, first, counts = [], [], []
+        with cpu_time() as cpu:
+            for query in queries:
+                start = time.perf_counter()
+                counts.append(statements(query))
+                first.append((time.perf_counter() - start) * 1000)
+                for _ in range(iterations):
+                    start = time.perf_counter()
+                    search(query)
+                    times.append((time.perf_counter() - start) * 1000)
         most = max(most, *counts)
         everything += times
+        firsts += first
+        searches = len(queries) * (iterations + 1)  # with the first ones
+        cpu_total += cpu.total
         rows.append(
             [
                 name,
@@ -297,9 +341,12 @@ def measure_search(iterations: int, rng: random.Random) -> tuple[list[list], str
                 f"{statistics.median(times):.1f}",
                 f"{p95(times):.1f}",
                 f"{max(times):.1f}",
+                f"{statistics.median(first):.1f} / {p95(first):.1f}",
+                cpu.per_search(searches),
                 f"{min(counts)}–{max(counts)}",
             ]
         )
+    searches = sum(len(queries) for queries in kinds.values()) * (iterations + 1)
     rows.append(
         [
             "**all**",
@@ -307,6 +354,8 @@ def measure_search(iterations: int, rng: random.Random) -> tuple[list[list], str
             f"{statistics.median(everything):.1f}",
             f"**{p95(everything):.1f}**",
             f"{max(everything):.1f}",
+            f"{statistics.median(firsts):.1f} / {p95(firsts):.1f}",
+            f"{cpu_total * 1000 / searches:.1f}",
             f"≤ {most}",
         ]
     )
@@ -316,36 +365,48 @@ def measure_search(iterations: int, rng: random.Random) -> tuple[list[list], str
         found = [(r.kind, r.item.slug) for r in search(query)]
         first += found[:1] == [("checker", slug)]
         top3 += ("checker", slug) in found[:3]
-    score = f"{first}/{len(HELD_OUT)} first, {top3}/{len(HELD_OUT)} in the top three"
-    return rows, f"{score}. {cpu_per_search([q for queries in kinds.values() for q in queries])}"
+    return rows, f"{first}/{len(HELD_OUT)} first, {top3}/{len(HELD_OUT)} in the top three"
 
 
-def cpu_per_search(queries: list[str]) -> str:
-    """CPU time of a search, which other work on the machine changes less than the wall-clock time: this process's
-    (SQLite runs inside it), plus on PostgreSQL the server process serving this connection (read from /proc, so
-    only when the server runs on this machine)."""
-    from django.db import connection
+class cpu_time:  # noqa: N801 - used as a context manager, like a function
+    """CPU time taken while inside, which other work on the machine changes less than the wall-clock time: this
+    process's (SQLite runs inside it), plus on PostgreSQL the server process serving this connection (read from
+    /proc, so only when the server runs on this machine; counted in ticks of 10 ms)."""
 
-    from search.search import search
+    def __enter__(self):
+        from django.db import connection
 
-    def server_ms() -> float:
+        connection.ensure_connection()
+        self.postgresql = connection.vendor == "postgresql"
+        self.here, self.server = time.process_time(), self._server()
+        return self
+
+    def __exit__(self, *exc):
+        self.here = time.process_time() - self.here
+        self.server = self._server() - self.server if self.postgresql else 0.0
+
+    @property
+    def total(self) -> float:
+        return self.here + self.server
+
+    def per_search(self, searches: int) -> str:
+        here = self.here * 1000 / searches
+        if not self.postgresql:
+            return f"{here:.1f}"
+        server = self.server * 1000 / searches
+        return f"{here:.1f} + {server:.1f} = {here + server:.1f}"
+
+    @staticmethod
+    def _server() -> float:
+        from django.db import connection
+
+        if connection.vendor != "postgresql":
+            return 0.0
         try:
             stat = Path(f"/proc/{connection.connection.info.backend_pid}/stat").read_text().rsplit(")", 1)[1].split()
         except (AttributeError, OSError):
             return float("nan")
-        return (int(stat[11]) + int(stat[12])) * 1000 / os.sysconf("SC_CLK_TCK")
-
-    connection.ensure_connection()
-    rounds = 3
-    client, server = time.process_time(), server_ms()
-    for _ in range(rounds):
-        for query in queries:
-            search(query)
-    client = (time.process_time() - client) * 1000 / (rounds * len(queries))
-    if connection.vendor != "postgresql":
-        return f"CPU per search: {client:.1f} ms"
-    server = (server_ms() - server) / (rounds * len(queries))
-    return f"CPU per search: {client:.1f} ms here, {server:.1f} ms in the PostgreSQL server, {client + server:.1f} ms"
+        return (int(stat[11]) + int(stat[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def table(headers, rows) -> str:
@@ -359,7 +420,11 @@ def table(headers, rows) -> str:
 
 def main() -> None:
     args = parse_args()
-    url, drop = create_database(args.database_url, args.database_name)
+    if args.reuse:
+        url, drop = kept_database(args.database_url, args.database_name), lambda: None
+    else:
+        args.keep = args.keep or args.generate_only
+        url, drop = create_database(args.database_url, args.database_name, keep=args.keep)
     os.environ["DJANGO_SETTINGS_MODULE"] = "helpcenter.settings"
     os.environ["DATABASE_URL"] = url
     os.environ["ALLOWED_HOSTS"] = "testserver"
@@ -373,37 +438,57 @@ def main() -> None:
     from django.test import Client
 
     from search.models import Document, Word
+    from troubleshoot import pagecache
     from troubleshoot.library import import_library, read_library
 
     load_start = os.getloadavg()[0]
     rng = random.Random(13)  # noqa: S311 - made-up content, the same every run
     try:
-        log("migrate, import the library")
+        log("migrate" if args.reuse else "migrate, import the library")
         call_command("migrate", verbosity=0)
-        import_library(read_library(ROOT / "content"))
         client = Client()
+        if args.reuse:
+            demo = "(Not re-run: `--reuse` times the kept database only.)"
+            built = f"Timed again on the database a run with `--keep` left (`--reuse`): {Document.objects.count():,}"
+            built += f" documents, {Word.objects.count():,} words in the vocabulary."
+        else:
+            import_library(read_library(ROOT / "content"))
+            cache.clear()
+            pagecache.forget()
+            if not args.generate_only:
+                pages_demo = measure_pages(client, "sending-settlements", args.iterations)
+                search_demo, score_demo = measure_search(args.iterations)
+                demo = f"{table(PAGE_HEADERS, pages_demo)}\n\n{table(SEARCH_HEADERS, search_demo)}\n\n"
+                demo += f"Held-out seller phrasings: {score_demo}."
+
+            log(f"generate {args.checkers} checkers and {args.articles} articles")
+            start = time.perf_counter()
+            generate(args.checkers, args.articles, rng)
+            generated_s = time.perf_counter() - start
+            log("rebuild the index")
+            from search.index import rebuild
+
+            start = time.perf_counter()
+            documents = rebuild()
+            rebuild_s = time.perf_counter() - start
+            if connection.vendor == "postgresql":
+                with connection.cursor() as cursor:
+                    cursor.execute("ANALYZE")
+            built = f"Generated in {generated_s:.1f} s; index rebuilt in {rebuild_s:.1f} s ({documents:,} documents,"
+            built += f" {Word.objects.count():,} words in the vocabulary,"
+            built += f" {Document.objects.filter(kind='checker').count():,} checkers)."
+            built += " 20,000 runs over the last 30 days."
+            if args.generate_only:
+                log(built)
+                return
+        documents = Document.objects.count()
+        # The list pages' cached overview and the words search remembers are of the demo library (bulk inserts send
+        # no signals): the cache and this process's memory start afresh.
         cache.clear()
-        pages_demo = measure_pages(client, "sending-settlements", args.iterations)
-        search_demo, score_demo = measure_search(args.iterations, rng)
-
-        log(f"generate {args.checkers} checkers and {args.articles} articles")
-        start = time.perf_counter()
-        generate(args.checkers, args.articles, rng)
-        generated_s = time.perf_counter() - start
-        log("rebuild the index")
-        from search.index import rebuild
-
-        start = time.perf_counter()
-        documents = rebuild()
-        rebuild_s = time.perf_counter() - start
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("ANALYZE")
-        words = Word.objects.count()
-        cache.clear()  # the list pages' cached overview is of the demo library (bulk inserts send no signals)
+        pagecache.forget()
         log("measure")
         pages_large = measure_pages(client, "generated-0", args.iterations)
-        search_large, score_large = measure_search(args.iterations, rng)
+        search_large, score_large = measure_search(args.iterations)
         version = connection.vendor
         if version == "sqlite":
             import sqlite3
@@ -411,42 +496,41 @@ def main() -> None:
             version = f"SQLite {sqlite3.sqlite_version}"
         else:
             version = f"PostgreSQL {connection.pg_version // 10000}"
-        page_headers = ["Request", "Status", "SQL queries", "Median ms", "p95 ms", "Bytes", "Gzip bytes"]
-        search_headers = ["Queries", "Timed", "Median ms", "p95 ms", "Max ms", "SQL per search"]
         report = f"""## Search benchmark ({version})
 
 {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {os.cpu_count()} CPUs, load average {load_start:.1f} at the start and
 {os.getloadavg()[0]:.1f} at the end (other work shares this machine) · `bench/search_bench.py`,
-{args.iterations} timings per query after a warm-up (pages: {args.iterations * 4} requests each).
+{args.iterations} timings per query after its first search (pages: {args.iterations * 4} requests each). First: each
+query's first search, this process's memory of words emptied before each kind. CPU ms: per search, the first ones
+included; on PostgreSQL this process + the server's process. SQL: statements of the first search.
 
 ### Demo library (13 checkers, 1 article)
 
-{table(page_headers, pages_demo)}
-
-{table(search_headers, search_demo)}
-
-Held-out seller phrasings: {score_demo}.
+{demo}
 
 ### With {args.checkers:,} generated checkers and {args.articles:,} generated articles beside it
 
-Generated in {generated_s:.1f} s; index rebuilt in {rebuild_s:.1f} s ({documents:,} documents, {words:,} words in the
-vocabulary, {Document.objects.filter(kind="checker").count():,} checkers). 20,000 runs over the last 30 days.
+{built}
 
-{table(page_headers, pages_large)}
+{table(PAGE_HEADERS, pages_large)}
 
 `search()` alone:
 
-{table(search_headers, search_large)}
+{table(SEARCH_HEADERS, search_large)}
 
 Held-out seller phrasings among {documents:,} documents: {score_large}.
 """
         print(report)
         Path(args.output).write_text(report, encoding="utf-8")
     finally:
-        if args.keep:
+        if args.keep or args.reuse:
             log(f"kept {url}")
         else:
             drop()
+
+
+PAGE_HEADERS = ["Request", "Status", "SQL queries", "Median ms", "p95 ms", "Bytes", "Gzip bytes"]
+SEARCH_HEADERS = ["Queries", "Timed", "Median ms", "p95 ms", "Max ms", "First ms (median / p95)", "CPU ms", "SQL"]
 
 
 if __name__ == "__main__":

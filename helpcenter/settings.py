@@ -159,10 +159,6 @@ CACHES = {
     )
 }
 
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # PostgreSQL's search lookups (trigram similarity for misspellings).
-    INSTALLED_APPS.append("django.contrib.postgres")
-
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [

@@ -14,6 +14,7 @@ from django.db import transaction
 from django.db.models import Count, Prefetch, QuerySet
 
 from troubleshoot.models import Article, ArticleVersion, Checker, CheckerVersion, ErrorCode, published
+from troubleshoot.pagecache import content_changed
 
 from .backends import backend
 from .models import Document, Phrase, Word
@@ -159,6 +160,8 @@ def rebuild() -> int:
         Word.objects.all().delete()
         reindex_checkers(Checker.objects.values_list("pk", flat=True))
         reindex_articles(Article.objects.values_list("pk", flat=True))
+        # Results cached and words remembered under the old content generation are not asked for again.
+        transaction.on_commit(content_changed)
         return Document.objects.count()
 
 

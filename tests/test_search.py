@@ -183,6 +183,29 @@ def test_a_search_runs_a_few_statements_whatever_it_asks(library, django_assert_
         assert search("my payout went missing since xero disconected, error 500 on the settlment page")
 
 
+def test_words_are_looked_up_once_until_content_changes(library):
+    """The vocabulary, each misspelling's correction and each word's document count are remembered by the process
+    (search/spelling.py, the backends) until content changes."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from troubleshoot.models import Checker
+
+    def statements(query: str) -> str:
+        with CaptureQueriesContext(connection) as queries:
+            assert search(query)[0].item.slug == "xero-disconnected"
+        return " ".join(q["sql"] for q in queries)
+
+    first = statements("xero connection disconected after password change")
+    assert "search_word" in first  # the vocabulary is read
+    again = statements("xero connection disconected after password change")
+    assert "search_word" not in again and "search_lexeme" not in again
+    if connection.vendor == "sqlite":
+        assert first.count("search_document_fts") > again.count("search_document_fts")  # the terms' counts
+    Checker.objects.get(slug="lock-date").save()  # content changed: read afresh
+    assert "search_word" in statements("xero connection disconected after password change")
+
+
 def test_rebuilding_the_index_finds_the_same(library):
     from search.index import rebuild
     from search.models import Document
@@ -231,6 +254,35 @@ def test_postgresql_keeps_each_words_document_count_as_documents_change(library)
     rebuild()  # recounted once at the end
     assert not differences()
     assert search("quokka")[0].item.slug == "zanzibar-quokka"
+
+
+def test_sqlite_keeps_the_head_index_in_step_with_the_documents(library):
+    """Candidates are found in the index of heads alone (search_head_fts, kept by triggers): it holds what the
+    documents hold, as they are added, edited and removed."""
+    from django.db import connection
+
+    from search.models import Document
+    from tests.conftest import make_checker
+    from troubleshoot.models import Checker
+
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL's head is a generated column")
+
+    def heads_with(word: str) -> list[int]:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT rowid FROM search_head_fts WHERE search_head_fts MATCH %s", [word])
+            return [rowid for (rowid,) in cursor.fetchall()]
+
+    checker = make_checker("zanzibar-quokka")  # a new document
+    checker.title = "Quokka tokens expire"
+    checker.save()  # an edited one
+    assert heads_with("quokka") == [Document.objects.get(checker=checker).pk]
+    checker.title = "Wombat tokens expire"
+    checker.save()
+    assert heads_with("quokka") == [] and len(heads_with("wombat")) == 1
+    Checker.objects.filter(pk=checker.pk).update(is_published=False)
+    Checker.objects.get(pk=checker.pk).save()  # one leaves the index
+    assert heads_with("wombat") == []
 
 
 def test_a_phrasing_finds_its_checker(library):
