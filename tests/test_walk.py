@@ -323,3 +323,39 @@ def test_editor_answer_rules_in_plain_words(checker):
     assert ending.next_step is None  # a leftover next step on an ending is dropped
     with pytest.raises(ValidationError, match="Choose the step this answer goes to"):
         Choice(step=step, label="Onwards", position=6, outcome="next").full_clean()
+
+
+# A step answer's statements are SQL built once (walk._sql): they must read and write exactly what the ORM does.
+
+
+def test_read_run_reads_every_field_as_the_orm_does(checker):
+    run = record(start(checker, source="email", error_code="XC-001"), "second", "Yes")  # resolved: ended_at set
+    Run.objects.filter(pk=run.pk).update(
+        followup_email="seller@example.com", followup_due=timezone.now() + timedelta(days=3), fixed_note="Restart"
+    )
+    expected = Run.objects.get(pk=run.pk)
+    read = walk.read_run(run.pk)
+    fields = [field.attname for field in Run._meta.concrete_fields]
+    assert [getattr(read, name) for name in fields] == [getattr(expected, name) for name in fields]
+    assert read.ended_at is not None and read.followup_sent_at is None  # a date and a NULL, converted alike
+    assert not read._state.adding and read._state.db == "default"
+
+
+def test_read_run_of_an_unknown_id_is_none(checker):
+    assert walk.read_run(uuid.uuid4()) is None
+
+
+def test_answer_is_stored_as_the_orm_stores_it(checker):
+    run = record(start(checker), "second", "No")
+    said = run.answers_so_far[-1]
+    stored = Answer.objects.get(pk=said.pk)
+    fields = [field.attname for field in Answer._meta.concrete_fields]
+    assert [getattr(said, name) for name in fields] == [getattr(stored, name) for name in fields]
+    assert Run.objects.get(pk=run.pk).path == run.path == "start:0/second:1"
+
+
+def test_answer_to_a_run_that_moved_meanwhile_updates_nothing(checker):
+    seen = start(checker)
+    moved = record(Run.objects.get(pk=seen.pk), "second", "No")  # another tab answered first
+    assert walk._moved(seen, "second", seen.path) is False
+    assert Run.objects.get(pk=seen.pk).path == moved.path

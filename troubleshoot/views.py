@@ -149,7 +149,9 @@ def _run(slug: str, run_id) -> Run:
     """The run at its URL, with its checker as sellers see it: the checker comes from this process's memory (it
     changes only with content, see `pagecache.remember`), so a step answer reads one row before it writes. (An
     escalated run's support request is read when its page shows.)"""
-    run = get_object_or_404(Run, pk=run_id)
+    run = walk.read_run(run_id)
+    if run is None:
+        raise Http404("No such run.")
     checker = remember(
         "checker", run.checker_id, lambda: Checker.objects.select_related("category").get(pk=run.checker_id)
     )
@@ -160,17 +162,19 @@ def _run(slug: str, run_id) -> Run:
 
 
 def step_parts(flow: walk.Flow, step, focus: bool) -> dict | None:
-    """A step's title, text, links and answer buttons: only its version decides them, and a published version never
-    changes, so each process renders them once (kept with the version's flow). None for a draft: the preview renders
-    them every time."""
+    """A step's title, text, links, answer buttons and "None of these fit?": only its version decides them, and a
+    published version never changes, so each process renders them once (kept with the version's flow). None for a
+    draft: the preview renders them every time."""
     if step is None or flow.version_id is None:
         return None
     parts = flow.rendered.get((step.key, focus))
     if parts is None:
-        context = {"step": step, "focus": focus}
+        context = {"step": step, "focus": focus, "none_fit": Answer.NONE_FIT}
         parts = {
             "text": render_to_string("troubleshoot/checker.html#step_text", context),
             "choices": render_to_string("troubleshoot/checker.html#step_choices", context),
+            # As it shows with no error and nothing typed (otherwise it is rendered with them).
+            "none_fit": render_to_string("troubleshoot/checker.html#none_fit", context),
         }
         flow.rendered[(step.key, focus)] = parts
     return parts

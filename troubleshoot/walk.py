@@ -6,9 +6,10 @@ The functions take and return plain values and model instances; views only trans
 """
 
 import uuid
+import weakref
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
 from django.utils import timezone
 
 from support.models import SupportRequest
@@ -119,6 +120,21 @@ def answers_on(flow: Flow, path: str) -> list[Answer]:
     return said
 
 
+# The fields an answer or Back changes on a run.
+RUN_STATE = [
+    "current_step_key",
+    "outcome",
+    "end_step_key",
+    "end_step_title",
+    "ended_at",
+    "last_activity_at",
+    "path",
+]
+RUN_STATE_FIELDS = [Run._meta.get_field(name) for name in RUN_STATE]
+# What a step answer's UPDATE checks: the run is still where the seller saw it.
+MOVED_IF = ["id", "outcome", "current_step_key", "path"]
+
+
 def _move(run: Run, step: StepNode, answer: AnswerNode, now) -> None:
     """Move the run on in memory: to the next step, or to its ending."""
     run.last_activity_at = now
@@ -133,7 +149,7 @@ def _move(run: Run, step: StepNode, answer: AnswerNode, now) -> None:
 
 def _log(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, before: str, now, note: str) -> None:
     """Log the answer; the run then knows its answers so far (`answers_so_far`) without reading them again."""
-    logged = Answer.objects.create(
+    logged = Answer(
         run=run,
         step_key=step.key,
         answer_index=answer.index,
@@ -143,7 +159,88 @@ def _log(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, before: str, 
         answered_at=now,
         note=note[:300] if answer is NONE_FIT else "",
     )
+    _insert(logged)
     run.answers_so_far = [*answers_on(flow, before), logged]
+
+
+# A step answer's three statements (the run; its conditional UPDATE; the answer's INSERT) in SQL built once from
+# the models' fields: the ORM spent more on building them than the database on running them (see the README's
+# figures). Values go through each field's own get_db_prep_* and results through the database's own converters, so
+# rows are written and read exactly as the ORM writes and reads them, on SQLite and PostgreSQL alike.
+RUN_FIELDS = Run._meta.concrete_fields
+ANSWER_FIELDS = [field for field in Answer._meta.concrete_fields if not field.primary_key]
+
+
+@dataclass(frozen=True)
+class Statements:
+    select: str
+    update: str
+    insert: str
+    converters: list  # for each of the run's columns: (its column, the converters the ORM would apply)
+
+
+_statements: "weakref.WeakKeyDictionary[object, Statements]" = weakref.WeakKeyDictionary()
+
+
+def _sql() -> Statements:
+    """The three statements for this thread's database connection (its quoting, its converters)."""
+    wrapper = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy `connection`
+    found = _statements.get(wrapper)
+    if found is None:
+        quote, table = connection.ops.quote_name, Run._meta.db_table
+        columns = ", ".join(quote(field.column) for field in RUN_FIELDS)
+        pk = quote(Run._meta.pk.column)
+        sets = ", ".join(f"{quote(field.column)} = %s" for field in RUN_STATE_FIELDS)
+        where = " AND ".join(f"{quote(Run._meta.get_field(name).column)} = %s" for name in MOVED_IF)
+        answer_columns = ", ".join(quote(field.column) for field in ANSWER_FIELDS)
+        values = ", ".join(["%s"] * len(ANSWER_FIELDS))
+        converters = []
+        for field in RUN_FIELDS:
+            column = field.get_col(table)
+            converters.append((column, connection.ops.get_db_converters(column) + column.get_db_converters(connection)))
+        found = _statements[wrapper] = Statements(
+            select=f"SELECT {columns} FROM {quote(table)} WHERE {pk} = %s",  # noqa: S608 - names, not values
+            update=f"UPDATE {quote(table)} SET {sets} WHERE {where}",  # noqa: S608
+            insert=f"INSERT INTO {quote(Answer._meta.db_table)} ({answer_columns}) VALUES ({values}) "  # noqa: S608
+            f"RETURNING {quote(Answer._meta.pk.column)}",
+            converters=converters,
+        )
+    return found
+
+
+def read_run(run_id: uuid.UUID) -> Run | None:
+    """`Run.objects.filter(pk=run_id).first()`, in one statement built once."""
+    statements = _sql()
+    with connection.cursor() as cursor:
+        cursor.execute(statements.select, [Run._meta.pk.get_db_prep_value(run_id, connection)])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    values = []
+    for value, (column, converters) in zip(row, statements.converters, strict=True):
+        for converter in converters:
+            value = converter(value, column, connection)
+        values.append(value)
+    return Run.from_db(connection.alias, None, values)
+
+
+def _insert(answer: Answer) -> None:
+    """Answer.objects.create's INSERT, and the saved answer's id."""
+    with connection.cursor() as cursor:
+        cursor.execute(_sql().insert, [field.get_db_prep_save(getattr(answer, field.attname), connection)
+                                   for field in ANSWER_FIELDS])  # fmt: skip
+        answer.pk = cursor.fetchone()[0]
+    answer._state.adding, answer._state.db = False, connection.alias
+
+
+def _moved(run: Run, step_key: str, seen: str) -> bool:
+    """Save the run's new state (`RUN_STATE`) if it still stands where the seller saw it: open, at `step_key`,
+    with the path `seen`. The UPDATE is also the run's row lock. False if the run had moved meanwhile."""
+    state = [field.get_db_prep_save(getattr(run, field.attname), connection) for field in RUN_STATE_FIELDS]
+    where = [Run._meta.pk.get_db_prep_value(run.pk, connection), Run.Outcome.OPEN.value, step_key, seen]
+    with connection.cursor() as cursor:
+        cursor.execute(_sql().update, state + where)
+        return cursor.rowcount == 1
 
 
 def _apply(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, *, insert: bool = False, note: str = "") -> None:
@@ -155,18 +252,6 @@ def _apply(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, *, insert: 
     else:
         run.save(update_fields=RUN_STATE)
     _log(flow, run, step, answer, before, now, note)
-
-
-# The fields an answer or Back changes on a run.
-RUN_STATE = [
-    "current_step_key",
-    "outcome",
-    "end_step_key",
-    "end_step_title",
-    "ended_at",
-    "last_activity_at",
-    "path",
-]
 
 
 def start_run(
@@ -232,10 +317,7 @@ def record_answer(flow: Flow, run: Run, step_key: str, index: int, note: str = "
         if step is not None:
             now, seen, state = timezone.now(), run.path, {name: getattr(run, name) for name in RUN_STATE}
             _move(run, step, answer, now)
-            moved = Run.objects.filter(
-                pk=run.pk, outcome=Run.Outcome.OPEN, current_step_key=step_key, path=seen
-            ).update(**{name: getattr(run, name) for name in RUN_STATE})
-            if moved:
+            if _moved(run, step_key, seen):
                 _log(flow, run, step, answer, seen, now, note)
                 return run
             for name, value in state.items():  # the run moved meanwhile: as it was, then read again below
