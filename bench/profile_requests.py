@@ -15,14 +15,12 @@ A step answer answers the second step of a run of its own (runs cloned from one 
 """
 
 import argparse
-import copy
 import io
 import os
 import re
 import subprocess
 import sys
 import time
-import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -37,7 +35,7 @@ from django.core.handlers.wsgi import WSGIHandler  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
-from troubleshoot.models import Answer, Run  # noqa: E402
+from bench.clones import clone_runs  # noqa: E402
 
 ARTICLE = "/articles/troubleshooting-xero-connection/"
 CHECKER = "connection-error"
@@ -110,23 +108,6 @@ def seller() -> tuple[dict, dict, str]:
             "step": re.search(r'name="step" value="([^"]+)"', panel).group(1),
             "answer": re.search(r'name="answer" value="(\d+)"', panel).group(1)}  # fmt: skip
     return cookies, data, pushed.rstrip("/").rsplit("/", 1)[1]
-
-
-def clone_runs(seed_id: str, count: int) -> list[str]:
-    seed = Run.objects.get(pk=seed_id)
-    answers = list(seed.answers.all())
-    runs, clones = [], []
-    for _ in range(count):
-        run = copy.copy(seed)
-        run.pk = uuid.uuid4()
-        runs.append(run)
-        for answer in answers:
-            clone = copy.copy(answer)
-            clone.pk, clone.run_id = None, run.pk
-            clones.append(clone)
-    Run.objects.bulk_create(runs, batch_size=2000)
-    Answer.objects.bulk_create(clones, batch_size=2000)
-    return [run.get_absolute_url() for run in runs]
 
 
 def senders(kind: str, count: int):

@@ -85,24 +85,7 @@ def environment(database_url: str, redis_url: str, workdir: Path) -> dict:
     }
 
 
-CLONE_RUNS = """
-import copy, json, uuid
-from troubleshoot.models import Answer, Run
-seed = Run.objects.get(pk={seed!r})
-answers = list(seed.answers.all())
-runs, clones = [], []
-for _ in range({count}):
-    run = copy.copy(seed)
-    run.pk = uuid.uuid4()
-    runs.append(run)
-    for answer in answers:
-        clone = copy.copy(answer)
-        clone.pk, clone.run_id = None, run.pk
-        clones.append(clone)
-Run.objects.bulk_create(runs, batch_size=2000)
-Answer.objects.bulk_create(clones, batch_size=2000)
-print(json.dumps([run.get_absolute_url() for run in runs]))
-"""
+CLONE_RUNS = "import json; from bench.clones import clone_runs; print(json.dumps(clone_runs({seed!r}, {count})))"
 
 CHECK_WALKS = """
 import json
