@@ -18,6 +18,8 @@ from django.test.utils import CaptureQueriesContext
 from troubleshoot.models import Answer, Run
 
 REPEAT = int(os.environ.get("INPROCESS_REPEAT", "15"))
+# INPROCESS_CLOCK=cpu times the process's CPU (which a loaded machine disturbs far less) instead of the wall clock.
+CLOCK = time.process_time if os.environ.get("INPROCESS_CLOCK") == "cpu" else time.perf_counter
 SELLER = [
     ("home page", "/"),
     ("article", "/articles/troubleshooting-xero-connection/"),
@@ -36,9 +38,9 @@ STAFF = [
 def measured(send):
     """`send` timed and its SQL queries counted: (response, milliseconds, queries)."""
     with CaptureQueriesContext(connection) as captured:
-        began = time.perf_counter()
+        began = CLOCK()
         response = send()
-        elapsed = (time.perf_counter() - began) * 1000
+        elapsed = (CLOCK() - began) * 1000
     return response, elapsed, len(captured)
 
 
