@@ -10,9 +10,7 @@ Run it with the environment bench/profile_requests.py documents, on a database w
 
 import argparse
 import os
-import subprocess
 import sys
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
@@ -73,36 +71,18 @@ def main():
     args = parser.parse_args()
 
     base = f"http://127.0.0.1:{args.port}"
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "helpcenter.wsgi",
-            "--bind",
-            f"127.0.0.1:{args.port}",
-            "--workers",
-            str(args.workers),
-            "--threads",
-            str(args.threads),
-            "--log-level",
-            "warning",
-        ],  # fmt: skip
-        cwd=ROOT,
-    )
+    from run import Gunicorn  # the servers `make bench` starts, started and awaited the same way
+
+    server = Gunicorn(dict(os.environ), args.workers, args.threads, args.port)
     try:
-        for _ in range(100):
-            try:
-                urllib.request.urlopen(f"{base}/bench/minimal/", timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.2)
-        workers = children(server.pid)
+        workers = children(server.process.pid)
         secure = f"https://127.0.0.1:{args.port}"
         headers = {"X-Forwarded-Proto": "https", "Origin": secure, "Referer": f"{secure}/",
                    "Accept-Encoding": "gzip"}  # fmt: skip
         # A seller: their CSRF cookie and a run started through HTTP, cloned for the step answers.
-        from profile_requests import clone_runs, seller  # noqa: F401 - django set up by that import
+        from profile_requests import seller  # Django is set up by that import
+
+        from bench.clones import clone_runs
 
         for kind in args.kinds:
             if kind.startswith("answer"):
@@ -144,8 +124,7 @@ def main():
             print(f"{kind}: {app:.2f} ms app-server CPU a request, {db:.2f} ms database server CPU; "
                   f"statuses {sorted(set(statuses))}", flush=True)  # fmt: skip
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        server.stop()
 
 
 if __name__ == "__main__":
