@@ -47,7 +47,7 @@ def runs_by_day(days: list[tuple[date, Outcomes]]) -> dict:
             if count:
                 h = plot_h * count / top
                 y -= h
-                segments.append({"status": status, "colour": COLOURS[status], "y": _at(y), "h": _at(h), "count": count})
+                segments.append({"colour": COLOURS[status], "y": _at(y), "h": _at(h)})
         bars.append(
             {
                 "x": _at(x),
@@ -61,16 +61,14 @@ def runs_by_day(days: list[tuple[date, Outcomes]]) -> dict:
         )
     ticks = [{"value": top * k // 4, "y": _at(TOP + plot_h - plot_h * k / 4)} for k in range(5)]
     label_y = HEIGHT - 8
+    # The bars and the table's rows as markup: a day's bar and row through the template language (a variable and a
+    # filter at a time) took a third of a 181-day overview's time.
     return {
         "width": WIDTH,
         "height": HEIGHT,
         "left": LEFT,
         "right": WIDTH - 8,
         "base": TOP + plot_h,
-        "label_y": label_y,
-        "bars": bars,
-        # The bars and the table's rows as markup: a day's bar and row through the template language (a variable
-        # and a filter at a time) took a third of a 181-day overview's time.
         "bars_svg": mark_safe("".join(_bar_svg(bar, label_y) for bar in bars)),  # noqa: S308 - escaped in _bar_svg
         "table_rows": mark_safe("".join(_table_row(day, found) for day, found in days)),  # noqa: S308 - likewise
         "ticks": ticks,
