@@ -8,11 +8,12 @@ unknown error codes on /e/<code>/. A new signal is one more function.
 
 from __future__ import annotations
 
-import heapq
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db.models import Case, Count, IntegerField, Max, Q, Sum, Value, When
+from django.core.exceptions import EmptyResultSet
+from django.db import connection
+from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Sum, Value, When
 from django.urls import reverse
 
 from search.log import unknown_code_counts
@@ -99,7 +100,7 @@ def none_fit(period: Period, days: rollups.Days | None = None) -> list[Gap]:
         .annotate(now=Count("pk", filter=now), before=Count("pk", filter=before), title=Max("step_title"))
         .order_by()
         if days.live
-        else []
+        else None
     )
 
     def make(checker: int, key: str, title: str) -> Gap:
@@ -114,7 +115,7 @@ def none_fit(period: Period, days: rollups.Days | None = None) -> list[Gap]:
             fix_label="Edit the checker's draft",
         )
 
-    gaps = _leading(_steps([*rolled, *live]), make)
+    gaps = _leading([rolled, live], make)
     # The latest 200, newest first from the (answer, time) index; empty lines (purged, so older than any kept) are
     # skipped by `_attach`. Filtered out here, PostgreSQL expected a few rows and joined all 8,000 of 181 days to
     # their runs first (0.3 s).
@@ -133,10 +134,10 @@ def _split(period: Period) -> rollups.Days:
     return rollups.split(period.before().first, period.last)
 
 
-def _positions(period: Period, days: rollups.Days, status: str) -> dict:
-    """Runs escalated or abandoned (`status`) by checker and step (where they ended, or were left), as `_steps`:
-    with the step's title as it read when they ended there; settled days from the day-by-day counts, the others from
-    their runs."""
+def _positions(period: Period, days: rollups.Days, status: str) -> list[QuerySet]:
+    """Runs escalated or abandoned (`status`) by checker and step (where they ended, or were left), as parts for
+    `_leading`: with the step's title as it read when they ended there; settled days from the day-by-day counts, the
+    others from their runs."""
     now, before = Q(day__gte=period.first), Q(day__lt=period.first)
     rolled = (
         DayPosition.objects.filter(status=status, day__in=days.rolled)
@@ -155,33 +156,49 @@ def _positions(period: Period, days: rollups.Days, status: str) -> dict:
         )
         .order_by()
     )
-    return _steps([*rolled, *recent])
+    return [rolled, recent]
 
 
-def _steps(rows) -> dict:
-    """Rows of (checker, step key, runs now, runs in the period before, title) added up per (checker, step key) into
-    [now, before, title] (the first title found)."""
-    steps: dict = {}
-    for checker, key, now, before, title in rows:
-        found = steps.get((checker, key))
-        if found is None:
-            steps[(checker, key)] = [now or 0, before or 0, title]
-        else:
-            found[0] += now or 0
-            found[1] += before or 0
-    return steps
+# The steps of a checker source that can be among the SHOWN the inbox shows, ranked in the database: the parts'
+# rows (checker, step key, sellers in the period, in the period before, the step's title) added up per step (the
+# title of the first part that has the step: the counted days'), then those with sellers in the period and as many
+# (by sellers, then growth: the inbox's order) as the SHOWN-th, ties included. At 5,000 checkers 10,000 steps have
+# an escalation or an abandon: ranked here, a few dozen rows come back instead of every one of them.
+RANKED = """
+WITH parts (part, checker, step, sellers, sellers_before, title) AS ({parts}),
+steps AS (
+    SELECT checker, step, COALESCE(SUM(sellers), 0) AS sellers, COALESCE(SUM(sellers_before), 0) AS sellers_before,
+        COALESCE(MAX(CASE WHEN part = 0 THEN title END), MAX(title)) AS title
+    FROM parts GROUP BY checker, step
+)
+SELECT checker, step, sellers, sellers_before, title FROM (
+    SELECT steps.*, RANK() OVER (ORDER BY sellers DESC, sellers - sellers_before DESC) AS place
+    FROM steps WHERE sellers > 0
+) AS ranked WHERE place <= %s
+"""
 
 
-def _leading(steps: dict, make: Callable[[int, str, str], Gap]) -> dict:
-    """Gaps (by `make(checker, title)`) for the steps of `_steps` that can be among the SHOWN the inbox shows: with
-    sellers in the period, and as many (by sellers, then growth: the inbox's order) as the SHOWN-th, ties included.
-    Made for those only: at 5,000 checkers 10,000 steps have an escalation or an abandon."""
-    ranks = heapq.nlargest(SHOWN, ((now, now - before) for now, before, _ in steps.values() if now))
+def _leading(parts: list[QuerySet | None], make: Callable[[int, str, str], Gap]) -> dict:
+    """Gaps (by `make(checker, key, title)`) for the steps of `parts` that can be among the SHOWN the inbox shows
+    (`RANKED`): one query. Each part is a grouped query of (checker, step key, now, before, title) rows, or None."""
+    selects, params = [], []
+    for number, part in enumerate(parts):
+        try:
+            sql, part_params = part.query.sql_with_params() if part is not None else ("", ())
+        except EmptyResultSet:  # no days of its kind (`day__in=[]`, `none()`)
+            continue
+        if sql:
+            selects.append(f"SELECT {number}, p{number}.* FROM ({sql}) AS p{number}")  # noqa: S608 - the ORM's SQL
+            params.extend(part_params)
+    if not selects:
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute(RANKED.format(parts=" UNION ALL ".join(selects)), [*params, SHOWN])
+        rows = cursor.fetchall()
     gaps = {}
-    for (checker, key), (now, before, title) in steps.items():
-        if now and (now, now - before) >= ranks[-1]:
-            gap = gaps[(checker, key)] = make(checker, key, title)
-            gap.count, gap.before = now, before
+    for checker, key, now, before, title in rows:
+        gap = gaps[(checker, key)] = make(checker, key, title)
+        gap.count, gap.before = int(now), int(before)  # PostgreSQL sums counts as numeric
     return gaps
 
 

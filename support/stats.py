@@ -14,6 +14,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
 from django.db.models import Count, F, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -197,11 +199,23 @@ def _rolled_rows(rolled: QuerySet, *fields: str) -> QuerySet:
     )
 
 
+def plain_rows(rows: QuerySet) -> list[tuple]:
+    """The rows of a `values_list()` query of ids and counts as the database driver returns them: without Django's
+    converters, which call int() on every sum on SQLite (25 ms for the overview's 5,000 checkers)."""
+    try:
+        sql, params = rows.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    with connections[rows.db].cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.fetchall()
+
+
 def _by_checker(rolled: QuerySet) -> dict[int, Outcomes]:
     """Outcomes per checker of the counted days in `rolled`, one row per checker (its outcomes side by side)."""
     sums = {str(status): Sum("runs", filter=Q(status=status)) for status in STATUSES}
     sums |= {"confirmed_fixed": Sum("confirmed"), "came_back": Sum("came_back")}
-    rows = rolled.values_list("checker_id").annotate(**sums).order_by()
+    rows = plain_rows(rolled.values_list("checker_id").annotate(**sums).order_by())
     return {pk: Outcomes(*(value or 0 for value in values)) for pk, *values in rows}
 
 
