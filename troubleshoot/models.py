@@ -365,11 +365,14 @@ class Run(models.Model):
 
     # Random, so a run's URL can be shared with support but not guessed.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    checker = models.ForeignKey(Checker, on_delete=models.PROTECT, related_name="runs")
+    # No index of their own on the keys and step keys below: the Meta's indexes lead with the keys where a query
+    # needs them, and every index is written again by each step answer's UPDATE (it moves indexed columns).
+    checker = models.ForeignKey(Checker, on_delete=models.PROTECT, related_name="runs", db_index=False)
     version = models.ForeignKey(
         CheckerVersion,
         on_delete=models.PROTECT,
         related_name="runs",
+        db_index=False,
         help_text="The published version this run walks, start to end, whatever editors publish meanwhile.",
     )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.DIRECT)
@@ -386,10 +389,12 @@ class Run(models.Model):
         help_text="A known incident affecting this checker when the run began.",
     )
     current_step_key = models.SlugField(
-        max_length=60, blank=True, help_text="Key of the step on screen, in the run's version."
+        max_length=60, blank=True, db_index=False, help_text="Key of the step on screen, in the run's version."
     )
     outcome = models.CharField(max_length=10, choices=Outcome.choices, default=Outcome.OPEN)
-    end_step_key = models.SlugField(max_length=60, blank=True, help_text="Key of the step the run ended at.")
+    end_step_key = models.SlugField(
+        max_length=60, blank=True, db_index=False, help_text="Key of the step the run ended at."
+    )
     end_step_title = models.CharField(
         max_length=120, blank=True, help_text="The step the run ended at, as it read then."
     )
@@ -503,8 +508,9 @@ class AnswerQuerySet(models.QuerySet):
 class Answer(models.Model):
     """One answer a seller gave during a run: the step and answer in the run's version, and the texts they read."""
 
-    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="answers")
-    step_key = models.SlugField(max_length=60, help_text="The step's key in the run's version.")
+    # Indexed by the Meta's indexes, which lead with the run (as every read of a run's answers does).
+    run = models.ForeignKey(Run, on_delete=models.CASCADE, related_name="answers", db_index=False)
+    step_key = models.SlugField(max_length=60, db_index=False, help_text="The step's key in the run's version.")
     answer_index = models.PositiveSmallIntegerField(help_text="Which of the step's answers (0 is the first).")
     step_title = models.CharField(max_length=120)
     question = models.CharField(max_length=200)
