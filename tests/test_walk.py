@@ -357,5 +357,9 @@ def test_answer_is_stored_as_the_orm_stores_it(checker):
 def test_answer_to_a_run_that_moved_meanwhile_updates_nothing(checker):
     seen = start(checker)
     moved = record(Run.objects.get(pk=seen.pk), "second", "No")  # another tab answered first
-    assert walk._moved(seen, "second", seen.path) is False
+    answers = Answer.objects.count()
+    late = Answer(run=seen, step_key="second", answer_index=0, step_title="Second", question="Still?",
+                  choice_label="Yes", answered_at=timezone.now())  # fmt: skip
+    assert walk._moved(seen, "second", seen.path, late) is False
     assert Run.objects.get(pk=seen.pk).path == moved.path
+    assert Answer.objects.count() == answers and late.pk is None  # nor is the answer logged

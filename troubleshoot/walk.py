@@ -147,9 +147,9 @@ def _move(run: Run, step: StepNode, answer: AnswerNode, now) -> None:
         run.current_step_key = answer.next
 
 
-def _log(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, before: str, now, note: str) -> None:
-    """Log the answer; the run then knows its answers so far (`answers_so_far`) without reading them again."""
-    logged = Answer(
+def _answer(run: Run, step: StepNode, answer: AnswerNode, now, note: str) -> Answer:
+    """The answer's log row, not yet saved."""
+    return Answer(
         run=run,
         step_key=step.key,
         answer_index=answer.index,
@@ -159,6 +159,11 @@ def _log(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, before: str, 
         answered_at=now,
         note=note[:300] if answer is NONE_FIT else "",
     )
+
+
+def _log(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, before: str, now, note: str) -> None:
+    """Log the answer; the run then knows its answers so far (`answers_so_far`) without reading them again."""
+    logged = _answer(run, step, answer, now, note)
     _insert(logged)
     run.answers_so_far = [*answers_on(flow, before), logged]
 
@@ -176,6 +181,9 @@ class Statements:
     select: str
     update: str
     insert: str
+    # PostgreSQL: the UPDATE and the INSERT in one statement (a data-modifying WITH), the answer inserted only if
+    # the run moved: one round trip and no BEGIN or COMMIT. SQLite has no such statement ("").
+    update_and_insert: str
     converters: list  # for each of the run's columns: (its column, the converters the ORM would apply)
 
 
@@ -198,11 +206,18 @@ def _sql() -> Statements:
         for field in RUN_FIELDS:
             column = field.get_col(table)
             converters.append((column, connection.ops.get_db_converters(column) + column.get_db_converters(connection)))
+        update = f"UPDATE {quote(table)} SET {sets} WHERE {where}"  # noqa: S608 - names, not values
+        answers, answer_pk = quote(Answer._meta.db_table), quote(Answer._meta.pk.column)
         found = _statements[wrapper] = Statements(
-            select=f"SELECT {columns} FROM {quote(table)} WHERE {pk} = %s",  # noqa: S608 - names, not values
-            update=f"UPDATE {quote(table)} SET {sets} WHERE {where}",  # noqa: S608
-            insert=f"INSERT INTO {quote(Answer._meta.db_table)} ({answer_columns}) VALUES ({values}) "  # noqa: S608
-            f"RETURNING {quote(Answer._meta.pk.column)}",
+            select=f"SELECT {columns} FROM {quote(table)} WHERE {pk} = %s",  # noqa: S608
+            update=update,
+            insert=f"INSERT INTO {answers} ({answer_columns}) VALUES ({values}) RETURNING {answer_pk}",  # noqa: S608
+            update_and_insert=(
+                f"WITH moved AS ({update} RETURNING 1) "  # noqa: S608
+                f"INSERT INTO {answers} ({answer_columns}) SELECT {values} FROM moved RETURNING {answer_pk}"
+                if connection.vendor == "postgresql"
+                else ""
+            ),
             converters=converters,
         )
     return found
@@ -233,14 +248,28 @@ def _insert(answer: Answer) -> None:
     answer._state.adding, answer._state.db = False, connection.alias
 
 
-def _moved(run: Run, step_key: str, seen: str) -> bool:
-    """Save the run's new state (`RUN_STATE`) if it still stands where the seller saw it: open, at `step_key`,
-    with the path `seen`. The UPDATE is also the run's row lock. False if the run had moved meanwhile."""
+def _moved(run: Run, step_key: str, seen: str, logged: Answer) -> bool:
+    """Save the run's new state (`RUN_STATE`) if it still stands where the seller saw it (open, at `step_key`, with
+    the path `seen`), and log the answer `logged` with it, atomically. False, with nothing written, if the run had
+    moved meanwhile."""
     state = [field.get_db_prep_save(getattr(run, field.attname), connection) for field in RUN_STATE_FIELDS]
     where = [Run._meta.pk.get_db_prep_value(run.pk, connection), Run.Outcome.OPEN.value, step_key, seen]
-    with connection.cursor() as cursor:
-        cursor.execute(_sql().update, state + where)
-        return cursor.rowcount == 1
+    statements = _sql()
+    if statements.update_and_insert:
+        row = [field.get_db_prep_save(getattr(logged, field.attname), connection) for field in ANSWER_FIELDS]
+        with connection.cursor() as cursor:
+            cursor.execute(statements.update_and_insert, state + where + row)
+            inserted = cursor.fetchone()
+        if inserted is None:
+            return False
+        logged.pk, logged._state.adding, logged._state.db = inserted[0], False, connection.alias
+        return True
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statements.update, state + where)  # also the run's row lock
+        if cursor.rowcount != 1:
+            return False
+        _insert(logged)
+    return True
 
 
 def _apply(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, *, insert: bool = False, note: str = "") -> None:
@@ -306,22 +335,24 @@ def record_answer(flow: Flow, run: Run, step_key: str, index: int, note: str = "
 
     `note` is the seller's line with "None of these fit" (`Answer.NONE_FIT`); other answers carry none.
 
-    The common case takes two statements: the run, as the seller saw it (`run`, read by the view), is moved on by
-    one UPDATE whose WHERE checks it still stands there, which also takes its row lock; then the answer is logged.
-    When the run has moved meanwhile (a double submit, Back or an answer in another tab), nothing was written and the
-    answer is decided again under the run's row lock, as it stands now.
+    The common case writes once (`_moved`): the run, as the seller saw it (`run`, read by the view), is moved on by
+    one UPDATE whose WHERE checks it still stands there, which also takes its row lock, and the answer is logged
+    with it (one statement on PostgreSQL, one transaction on SQLite). When the run has moved meanwhile (a double
+    submit, Back or an answer in another tab), nothing was written and the answer is decided again under the run's
+    row lock, as it stands now.
     """
     step = flow.by_key.get(step_key) if run.is_open and step_key == run.current_step_key else None
-    answer = find_answer(flow, step_key, index) if step is not None else None
+    if step is not None:
+        answer = find_answer(flow, step_key, index)
+        now, seen, state = timezone.now(), run.path, {name: getattr(run, name) for name in RUN_STATE}
+        _move(run, step, answer, now)
+        logged = _answer(run, step, answer, now, note)
+        if _moved(run, step_key, seen, logged):
+            run.answers_so_far = [*answers_on(flow, seen), logged]
+            return run
+        for name, value in state.items():  # the run moved meanwhile: as it was, then read again below
+            setattr(run, name, value)
     with transaction.atomic():
-        if step is not None:
-            now, seen, state = timezone.now(), run.path, {name: getattr(run, name) for name in RUN_STATE}
-            _move(run, step, answer, now)
-            if _moved(run, step_key, seen):
-                _log(flow, run, step, answer, seen, now, note)
-                return run
-            for name, value in state.items():  # the run moved meanwhile: as it was, then read again below
-                setattr(run, name, value)
         # The row lock (IMMEDIATE transactions on SQLite) serialises answers to one run; the database's
         # one-live-answer-per-step constraint is the last line of defence behind it.
         run = _lock(run)
