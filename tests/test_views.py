@@ -657,3 +657,19 @@ def test_error_code_of_a_checker_never_published_is_unknown(client, db):
     checker.live_version = None
     checker.save()
     assert client.get("/e/XC-009/").status_code == 404
+
+
+def test_a_runs_urls_are_its_reversed_urls(client, checker):
+    """`Run.urls` composes the run's action URLs from its page's (one reversal an answer): each is the URL named so,
+    and every URL of troubleshoot/urls.py under a run is among them."""
+    from django.urls import reverse
+
+    from troubleshoot import urls
+    from troubleshoot.models import RUN_ACTIONS
+
+    run = start(client, checker)
+    assert run.urls["page"] == run.get_absolute_url() == reverse("troubleshoot:run", args=[checker.slug, run.pk])
+    for action in RUN_ACTIONS:
+        assert run.urls[action] == reverse(f"troubleshoot:{action}", args=[checker.slug, run.pk])
+    under_a_run = {pattern.name for pattern in urls.urlpatterns if "run_id" in str(pattern.pattern)}
+    assert under_a_run == {"run", *RUN_ACTIONS}

@@ -15,6 +15,7 @@ from django.db import models
 from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from .fields import LineField, WebURLField, error_code_format, lines
 from .rendering import render_markdown
@@ -345,6 +346,10 @@ class FollowUp(models.TextChoices):
     CAME_BACK = "came_back", "It came back"
 
 
+# What a seller does on a run, each a URL named so under the run's page (`Run.urls`).
+RUN_ACTIONS = ["answer", "back", "note", "support", "followup"]
+
+
 class Run(models.Model):
     """One seller's walk through a checker: logged for support review, reopenable by its URL."""
 
@@ -482,7 +487,14 @@ class Run(models.Model):
         super().save(*args, **kwargs)
 
     def get_absolute_url(self) -> str:
-        return reverse("troubleshoot:run", args=[self.checker.slug, self.id])
+        return self.urls["page"]
+
+    @cached_property
+    def urls(self) -> dict[str, str]:
+        """The run's page and what its forms post to, the paths under it in `troubleshoot/urls.py` (a test holds each
+        equal to its reversal): reversed once, as the panel after an answer links three of them."""
+        page = reverse("troubleshoot:run", args=[self.checker.slug, self.id])
+        return {"page": page, **{action: f"{page}{action}/" for action in RUN_ACTIONS}}
 
     @property
     def status(self) -> str:

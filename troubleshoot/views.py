@@ -208,7 +208,7 @@ def _render(
         note = said[-1].note if said and said[-1].answer_index == Answer.NONE_FIT else ""
         context.setdefault("support_form", SupportRequestForm(initial={"description": note}))
     else:
-        context["answer_url"] = reverse("troubleshoot:answer", args=[checker.slug, run.pk])
+        context["answer_url"] = run.urls["answer"]
     template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
     return TemplateResponse(request, template, context, status=status)
 
