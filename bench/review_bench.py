@@ -287,6 +287,7 @@ def found() -> dict:
     )
     total = Run.objects.count()
     return {
+        "checkers": Checker.objects.count(),
         "runs": total,
         "answers": Answer.objects.count(),
         "busiest": busiest,
@@ -359,6 +360,8 @@ def main() -> None:
             if args.recount:
                 RolledDay.objects.all().delete()  # counted anew, as after a fresh generation
             data = found()
+            # The kept data's shape, whatever --shape says (it named the library's when the data had 5,000 checkers).
+            args.shape = "checkers" if data["checkers"] > 1000 else "library"
         else:
             data = generate(args.runs, args.answers, args.seed) if args.shape == "library" else grow_checkers()
         generated = time.perf_counter() - started
