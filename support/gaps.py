@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Sum, Value, When
 from django.urls import reverse
@@ -23,7 +22,7 @@ from troubleshoot.models import Answer, Checker, Run
 
 from . import rollups
 from .models import ArticleFeedback, DayAnswer, DayPosition, SupportRequest
-from .stats import Period
+from .stats import Period, compiled
 
 EXAMPLES = 3
 
@@ -100,7 +99,7 @@ def none_fit(period: Period, days: rollups.Days | None = None) -> list[Gap]:
         .annotate(now=Count("pk", filter=now), before=Count("pk", filter=before), title=Max("step_title"))
         .order_by()
         if days.live
-        else None
+        else Answer.objects.none()
     )
 
     def make(checker: int, key: str, title: str) -> Gap:
@@ -178,18 +177,15 @@ SELECT checker, step, sellers, sellers_before, title FROM (
 """
 
 
-def _leading(parts: list[QuerySet | None], make: Callable[[int, str, str], Gap]) -> dict:
+def _leading(parts: list[QuerySet], make: Callable[[int, str, str], Gap]) -> dict:
     """Gaps (by `make(checker, key, title)`) for the steps of `parts` that can be among the SHOWN the inbox shows
-    (`RANKED`): one query. Each part is a grouped query of (checker, step key, now, before, title) rows, or None."""
+    (`RANKED`): one query. Each part is a grouped query of (checker, step key, now, before, title) rows."""
     selects, params = [], []
     for number, part in enumerate(parts):
-        try:
-            sql, part_params = part.query.sql_with_params() if part is not None else ("", ())
-        except EmptyResultSet:  # no days of its kind (`day__in=[]`, `none()`)
-            continue
-        if sql:
-            selects.append(f"SELECT {number}, p{number}.* FROM ({sql}) AS p{number}")  # noqa: S608 - the ORM's SQL
-            params.extend(part_params)
+        query = compiled(part)
+        if query is not None:  # None: no days of its kind
+            selects.append(f"SELECT {number}, p{number}.* FROM ({query[0]}) AS p{number}")  # noqa: S608 - the ORM's
+            params.extend(query[1])
     if not selects:
         return {}
     with connection.cursor() as cursor:

@@ -199,15 +199,22 @@ def _rolled_rows(rolled: QuerySet, *fields: str) -> QuerySet:
     )
 
 
+def compiled(rows: QuerySet) -> tuple[str, tuple] | None:
+    """The SQL and parameters of `rows`; None when it can match nothing (`filter(day__in=[])`, `none()`)."""
+    try:
+        return rows.query.sql_with_params()
+    except EmptyResultSet:
+        return None
+
+
 def plain_rows(rows: QuerySet) -> list[tuple]:
     """The rows of a `values_list()` query of ids and counts as the database driver returns them: without Django's
     converters, which call int() on every sum on SQLite (25 ms for the overview's 5,000 checkers)."""
-    try:
-        sql, params = rows.query.sql_with_params()
-    except EmptyResultSet:
+    query = compiled(rows)
+    if query is None:
         return []
     with connections[rows.db].cursor() as cursor:
-        cursor.execute(sql, params)
+        cursor.execute(*query)
         return cursor.fetchall()
 
 
