@@ -338,6 +338,7 @@ def main() -> None:
     os.environ["DATABASE_URL"] = url
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "helpcenter.settings")
     os.environ.setdefault("DEBUG", "true")
+    os.environ.setdefault("BENCHMARK", "true")  # /bench/minimal/: the machine's speed beside the pages
     import django
 
     django.setup()
@@ -454,7 +455,16 @@ def main() -> None:
                 f"| {name} | {timed['queries']} | {timed['median']:.0f} ms | {timed['p95']:.0f} ms | "
                 f"{timed['cpu']:.0f} ms |"
             )
-        out.append("")
+        # This machine's speed drifts by up to two to one over an hour: the smallest Django view through the same
+        # client and middleware, timed right after the pages, says how fast it was while they were timed.
+        minimal = measure(client, "/bench/minimal/", max(args.iterations, 50))
+        out += [
+            "",
+            f"The minimal Django view (`/bench/minimal/`) through the same client, just after: median "
+            f"{minimal['median']:.2f} ms, CPU {minimal['cpu']:.2f} ms, of {max(args.iterations, 50)} requests (this "
+            "machine's speed at the time, to compare tables taken at different times).",
+            "",
+        ]
         if args.csv:
             # The export of about 100,000 runs (the last 90 days), with Python's allocations traced while it streams.
             half = "from=" + (timezone.localdate() - timedelta(days=89)).isoformat()
