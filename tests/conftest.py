@@ -1,6 +1,7 @@
 """Shared fixtures: a small hand-built checker, the real content library, and Debian's chromium for Playwright."""
 
 import os
+from datetime import datetime, time
 from pathlib import Path
 from unittest import mock
 
@@ -11,6 +12,7 @@ import pytest  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
 from django.db import transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from troubleshoot import versions  # noqa: E402
 from troubleshoot.library import import_library, read_library  # noqa: E402
@@ -27,6 +29,10 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 CONTENT = Path(settings.BASE_DIR) / "content"
+# The day the suite was collected. Tests that count runs by day run at its noon (`midday`): the periods their modules
+# compute from it hold however late they run, and no run of theirs falls across midnight or in the half hour after it,
+# when yesterday isn't settled yet (HELPCENTER_ABANDON_AFTER_MINUTES). Both once failed CI run at 00:01 UTC.
+TODAY = timezone.localdate()
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +113,12 @@ def run_tasks() -> None:
 def last_answer_id(run) -> int:
     """The answer a Back on the run's page undoes (what its form names)."""
     return run.answers.filter(withdrawn_at__isnull=True).last().pk
+
+
+@pytest.fixture
+def midday(time_machine):
+    """The clock at noon of TODAY, ticking on from there."""
+    time_machine.move_to(timezone.make_aware(datetime.combine(TODAY, time(12))), tick=True)
 
 
 @pytest.fixture

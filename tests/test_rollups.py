@@ -11,13 +11,14 @@ from django.utils import timezone
 
 from support import followups, gaps, rollups, stats
 from support.models import DayOutcome, RolledDay
+from tests.conftest import TODAY
 from tests.test_support import known, reviewer  # noqa: F401 - the fixture of the exact numbers
 from troubleshoot import versions, walk
 from troubleshoot.models import Answer, FollowUp, Run
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("midday")]  # counted by day: see conftest.TODAY
 
-WEEK = stats.Period(timezone.localdate() - timedelta(days=6), timezone.localdate())
+WEEK = stats.Period(TODAY - timedelta(days=6), TODAY)
 
 
 def age(runs, days: int, *, active: timedelta | None = None) -> None:

@@ -14,13 +14,13 @@ from django.utils import timezone
 from support import gaps, stats
 from support.models import ArticleFeedback, SupportRequest
 from support.readouts import inert
-from tests.conftest import make_checker
+from tests.conftest import TODAY, make_checker
 from troubleshoot import versions, walk
 from troubleshoot.models import Answer, Article, Checker, FollowUp, Run
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("midday")]  # counted by day: see conftest.TODAY
 
-PERIOD = {"from": (timezone.localdate() - timedelta(days=6)).isoformat(), "to": timezone.localdate().isoformat()}
+PERIOD = {"from": (TODAY - timedelta(days=6)).isoformat(), "to": TODAY.isoformat()}
 
 
 def walk_path(checker, answers, *, source="direct", note="", back_after=None):
