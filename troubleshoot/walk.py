@@ -168,10 +168,11 @@ def _log(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, before: str, 
     run.answers_so_far = [*answers_on(flow, before), logged]
 
 
-# A step answer's three statements (the run; its conditional UPDATE; the answer's INSERT) in SQL built once from
-# the models' fields: the ORM spent more on building them than the database on running them (see the README's
-# figures). Values go through each field's own get_db_prep_* and results through the database's own converters, so
-# rows are written and read exactly as the ORM writes and reads them, on SQLite and PostgreSQL alike.
+# A step answer's statements (the run; its conditional UPDATE; the answer's INSERT, one statement with the UPDATE
+# on PostgreSQL) in SQL built once from the models' fields: the ORM spent more on building them than the database on
+# running them (see the README's figures). Values go through each field's own get_db_prep_* and results through the
+# database's own converters, so rows are written and read exactly as the ORM writes and reads them, on SQLite and
+# PostgreSQL alike.
 RUN_FIELDS = Run._meta.concrete_fields
 ANSWER_FIELDS = [field for field in Answer._meta.concrete_fields if not field.primary_key]
 
@@ -239,13 +240,21 @@ def read_run(run_id: uuid.UUID) -> Run | None:
     return Run.from_db(connection.alias, None, values)
 
 
+def _answer_row(answer: Answer) -> list:
+    """The answer's values for its INSERT, as the ORM would write them."""
+    return [field.get_db_prep_save(getattr(answer, field.attname), connection) for field in ANSWER_FIELDS]
+
+
+def _saved(answer: Answer, pk: int) -> None:
+    """The answer as the ORM leaves a saved one: its id, and no longer being added."""
+    answer.pk, answer._state.adding, answer._state.db = pk, False, connection.alias
+
+
 def _insert(answer: Answer) -> None:
     """Answer.objects.create's INSERT, and the saved answer's id."""
     with connection.cursor() as cursor:
-        cursor.execute(_sql().insert, [field.get_db_prep_save(getattr(answer, field.attname), connection)
-                                   for field in ANSWER_FIELDS])  # fmt: skip
-        answer.pk = cursor.fetchone()[0]
-    answer._state.adding, answer._state.db = False, connection.alias
+        cursor.execute(_sql().insert, _answer_row(answer))
+        _saved(answer, cursor.fetchone()[0])
 
 
 def _moved(run: Run, step_key: str, seen: str, logged: Answer) -> bool:
@@ -256,13 +265,12 @@ def _moved(run: Run, step_key: str, seen: str, logged: Answer) -> bool:
     where = [Run._meta.pk.get_db_prep_value(run.pk, connection), Run.Outcome.OPEN.value, step_key, seen]
     statements = _sql()
     if statements.update_and_insert:
-        row = [field.get_db_prep_save(getattr(logged, field.attname), connection) for field in ANSWER_FIELDS]
         with connection.cursor() as cursor:
-            cursor.execute(statements.update_and_insert, state + where + row)
+            cursor.execute(statements.update_and_insert, state + where + _answer_row(logged))
             inserted = cursor.fetchone()
         if inserted is None:
             return False
-        logged.pk, logged._state.adding, logged._state.db = inserted[0], False, connection.alias
+        _saved(logged, inserted[0])
         return True
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statements.update, state + where)  # also the run's row lock
