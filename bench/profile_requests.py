@@ -10,7 +10,8 @@ BENCHMARK on, STATIC_ROOT collected), on a database with the content library loa
 
 For each kind it prints the CPU milliseconds per request of this process (`time.process_time`), the same as a ratio
 to the minimal view's when that was measured too, and the SQL statements and cache calls one request makes. On
-PostgreSQL the database server's own CPU is not included: compare statements, or read EXPLAIN ANALYZE.
+PostgreSQL with the server on this machine it also prints the server's CPU a request: the user and system time
+of the database's backend processes (from /proc, in clock ticks, so measure a few hundred requests).
 A step answer answers the second step of a run of its own (runs cloned from one before the clock starts).
 """
 
@@ -157,6 +158,25 @@ class CacheCalls:
             delattr(self.backend, name)
 
 
+def server_ticks() -> int | None:
+    """CPU clock ticks used so far by the PostgreSQL backends connected to this database, when the server is local."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'"
+        )
+        pids = [pid for (pid,) in cursor.fetchall()]
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None  # not on this machine, or not readable
+        ticks += int(fields[11]) + int(fields[12])  # utime, stime
+    return ticks
+
+
 def measure(kind: str, count: int, profiler: str) -> float:
     sends, status = senders(kind, count + 20)
     for send in sends[:20]:  # warm up: templates compiled, caches filled, connections open
@@ -180,10 +200,12 @@ def measure(kind: str, count: int, profiler: str) -> float:
         profile.enable() if profiler == "cprofile" else profile.start()
     if profiler == "callgrind":  # under `valgrind --tool=callgrind --instr-atstart=no`: count these requests only
         subprocess.run(["callgrind_control", "--instr=on", str(os.getpid())], check=True, capture_output=True)
+    server_began = server_ticks()
     began = time.process_time()
     for send in sends:
         send()
     cpu = (time.process_time() - began) * 1000 / len(sends)
+    server_ended = server_ticks()
     if profiler == "callgrind":
         subprocess.run(["callgrind_control", "--instr=off", str(os.getpid())], check=True, capture_output=True)
         subprocess.run(["callgrind_control", "--dump", str(os.getpid())], check=True, capture_output=True)
@@ -199,6 +221,9 @@ def measure(kind: str, count: int, profiler: str) -> float:
         )
     print(f"{kind}: {cpu:.2f} ms CPU a request ({len(sends)} requests); {len(statements)} SQL statements, "
           f"{cache_calls.count} cache calls; {len(body)} bytes")  # fmt: skip
+    if server_began is not None and server_ended is not None:
+        server = (server_ended - server_began) * 1000 / os.sysconf("SC_CLK_TCK") / len(sends)
+        print(f"    database server: {server:.2f} ms CPU a request")
     for sql in statements:
         print(f"    {sql}")
     return cpu

@@ -350,6 +350,12 @@ class FollowUp(models.TextChoices):
 RUN_ACTIONS = ["answer", "back", "note", "support", "followup"]
 
 
+def run_urls(page: str) -> dict[str, str]:
+    """The URLs of a run whose page is `page`: the page, and what its forms post to (the paths under it in
+    `troubleshoot/urls.py`; a test holds each equal to its reversal)."""
+    return {"page": page, **{action: f"{page}{action}/" for action in RUN_ACTIONS}}
+
+
 class Run(models.Model):
     """One seller's walk through a checker: logged for support review, reopenable by its URL."""
 
@@ -491,10 +497,8 @@ class Run(models.Model):
 
     @cached_property
     def urls(self) -> dict[str, str]:
-        """The run's page and what its forms post to, the paths under it in `troubleshoot/urls.py` (a test holds each
-        equal to its reversal): reversed once, as the panel after an answer links three of them."""
-        page = reverse("troubleshoot:run", args=[self.checker.slug, self.id])
-        return {"page": page, **{action: f"{page}{action}/" for action in RUN_ACTIONS}}
+        """The run's page and what its forms post to (`run_urls`): reversed once, as the panel links several."""
+        return run_urls(reverse("troubleshoot:run", args=[self.checker.slug, self.id]))
 
     @property
     def status(self) -> str:

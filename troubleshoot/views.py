@@ -11,9 +11,8 @@ import uuid
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
-from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
@@ -25,7 +24,7 @@ from search.log import record_opened, record_unknown_code
 from support import followups
 from support.forms import FollowUpForm
 
-from . import versions, walk
+from . import panel, versions, walk
 from .browse import categories_overview, listed_categories, most_used_checkers
 from .forms import (
     NONE_FIT_NEEDS_A_LINE,
@@ -161,36 +160,18 @@ def _run(slug: str, run_id) -> Run:
     return run
 
 
-def step_parts(flow: walk.Flow, step, focus: bool) -> dict | None:
-    """A step's title, text, links, answer buttons and "None of these fit?": only its version decides them, and a
-    published version never changes, so each process renders them once (kept with the version's flow). None for a
-    draft: the preview renders them every time."""
-    if step is None or flow.version_id is None:
-        return None
-    parts = flow.rendered.get((step.key, focus))
-    if parts is None:
-        context = {"step": step, "focus": focus, "none_fit": Answer.NONE_FIT}
-        parts = {
-            "text": render_to_string("troubleshoot/checker.html#step_text", context),
-            "choices": render_to_string("troubleshoot/checker.html#step_choices", context),
-            # As it shows with no error and nothing typed (otherwise it is rendered with them).
-            "none_fit": render_to_string("troubleshoot/checker.html#none_fit", context),
-        }
-        flow.rendered[(step.key, focus)] = parts
-    return parts
-
-
 def _render(
     request, checker: Checker, run: Run | None, *, current: walk.Flow | None = None, status=200, **extra
-) -> TemplateResponse:
-    """The checker page (or just its panel, for htmx) showing where `run` stands in the version it walks."""
+) -> HttpResponse:
+    """The checker page (or just its panel, for htmx) showing where `run` stands in the version it walks: a run's
+    panel at a step comes filled in from the one rendered for its version (`panel.open_step`)."""
     current = current or versions.flow_of(run.version_id if run else checker.live_version_id)
     position = walk.position(current, run)
     context = {
         "checker": checker,
         "run": run,
         "position": position,
-        "step_parts": step_parts(current, position.step, bool(request.htmx)),
+        "step_parts": panel.step_parts(current, position.step, bool(request.htmx)),
         "focus": bool(request.htmx),
         "none_fit": Answer.NONE_FIT,
         **extra,
@@ -209,6 +190,12 @@ def _render(
         context.setdefault("support_form", SupportRequestForm(initial={"description": note}))
     else:
         context["answer_url"] = run.urls["answer"]
+    if run is not None:
+        context["urls"] = run.urls
+        context["undo_id"] = position.answers[-1].pk if position.answers else ""
+        context["panel"] = panel.open_step(request, current, context)
+        if context["panel"] and request.htmx:
+            return HttpResponse(context["panel"], status=status)
     template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
     return TemplateResponse(request, template, context, status=status)
 
