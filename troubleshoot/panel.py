@@ -60,8 +60,17 @@ def open_step(request, flow: Flow, context: dict) -> SafeString | None:
     key = (context["checker"].slug, position.step.key, context["focus"], said)
     parts = flow.rendered.get(key)
     if parts is None:
+        # Rendered for no run in particular: whatever it shows of the run is a marker (a test holds the filled-in
+        # panel equal to the template's for every step of the library, so anything else of the run's would show).
         urls = run_urls(PAGE)
-        marked = {**context, "csrf_token": CSRF, "urls": urls, "answer_url": urls["answer"], "undo_id": UNDO}
+        marked = {
+            **context,
+            "run": True,
+            "csrf_token": CSRF,
+            "urls": urls,
+            "answer_url": urls["answer"],
+            "undo_id": UNDO,
+        }
         parts = _MARKER.split(render_to_string(PANEL, marked))
         if len(flow.rendered) < KEEP:
             flow.rendered[key] = parts
