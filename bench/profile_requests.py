@@ -122,6 +122,12 @@ def senders(kind: str, count: int):
         cookies = {}
         call("GET", ARTICLE, cookies=cookies)  # the seller's CSRF cookie, as a browser has it on its second page
         return [lambda: call("GET", ARTICLE, cookies=cookies)] * count, 200
+    if kind == "first-step":
+        cookies = {}
+        call("GET", ARTICLE, cookies=cookies)  # the seller's CSRF cookie
+        return [
+            lambda: call("GET", f"/troubleshoot/{CHECKER}/?source=email&code=XERO-401", cookies=cookies)
+        ] * count, 200
     cookies, data, seed = seller()
     body = urlencode(data).encode()
     htmx = kind == "answer-htmx"
@@ -231,7 +237,7 @@ def measure(kind: str, count: int, profiler: str) -> float:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("kinds", nargs="+", choices=["minimal", "article", "answer-htmx", "answer-nojs"])
+    parser.add_argument("kinds", nargs="+", choices=["minimal", "article", "first-step", "answer-htmx", "answer-nojs"])
     parser.add_argument("-n", type=int, default=300, help="Requests of each kind measured.")
     parser.add_argument(
         "--profile", choices=["pyinstrument", "cprofile", "callgrind"], help="Profile the measured requests."

@@ -2,6 +2,7 @@
 
 import re
 import uuid
+from html import unescape
 
 import pytest
 from django.core import mail
@@ -502,11 +503,40 @@ def test_an_answer_to_a_run_moved_on_meanwhile_is_decided_as_it_stands(checker):
 
 
 def test_start_page_query_count(client, checker, django_assert_num_queries):
-    # The checker, and its live version once; after that the version comes from the cache. And the active incidents.
-    with django_assert_num_queries(3):
-        client.get(f"/troubleshoot/{checker.slug}/")
-    with django_assert_num_queries(2):
-        client.get(f"/troubleshoot/{checker.slug}/")
+    # A cold page: the incidents' schedule (what the cached page varies with), the checker, its live version and
+    # the active incidents. Then the whole page comes from the cache, filled in for each seller.
+    url = f"/troubleshoot/{checker.slug}/?source=email&code=XERO-401"
+    with django_assert_num_queries(4):
+        client.get(url)
+    with django_assert_num_queries(0):
+        client.get(url)
+        Client().get(url.replace("source=email", "source=search&q=bank+feed"))
+
+
+def test_a_cached_first_step_gives_each_seller_their_own_run_and_where_they_came_from(checker):
+    """The first step comes from the cache: each seller still gets a run id of their own (two sellers sharing
+    one would share a run), their own CSRF token, and where they came from; a page filed by another app server
+    (its copy in the shared cache, not in this process's memory) is filled in the same way."""
+    from troubleshoot import pagecache
+
+    pages = []
+    for source, words in [("search", "xero & <b>bank</b>"), ("email", ""), ("search", "other words")]:
+        seller = Client(enforce_csrf_checks=True)
+        html = seller.get(f"/troubleshoot/{checker.slug}/", {"source": source, "q": words}).content.decode()
+        fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', html))
+        pages.append(fields)
+        pagecache.forget()  # the next seller's page comes from the shared cache, as on another app server
+        response = seller.post(
+            f"/troubleshoot/{checker.slug}/start/",
+            {**{name: unescape(value) for name, value in fields.items()}, "answer": choice(checker, "start", "Yes")},
+        )
+        assert response.status_code == 302, response.content[:300]
+        run = Run.objects.get(pk=fields["run"])
+        assert (run.source, run.source_detail) == (source, words)
+    assert len({page["run"] for page in pages}) == 3
+    assert len({page["csrfmiddlewaretoken"] for page in pages}) == 3
+    assert pages[0]["source_detail"] == "xero &amp; &lt;b&gt;bank&lt;/b&gt;"
+    assert Run.objects.count() == 3
 
 
 def test_home_query_count_does_not_grow_with_checkers(client, library, django_assert_num_queries):

@@ -10,7 +10,8 @@ it (a few, in memory). So a cached page costs no round trip to the cache at all 
 change made on one app server shows on the others within `GENERATION_TTL` (at once on the server that made it).
 
 These pages hold nothing personal: no user, and no CSRF token (htmx posts carry the one in their form; a page
-with a form of its own gets the seller's token put in when served, see `cached_page(csrf=True)`).
+with a form of its own gets the seller's token put in when served, see `cached_page(csrf=True)`). A checker's first
+step gets the seller's own run id and where they came from put in the same way (`cached_page(fill=...)`).
 """
 
 import hashlib
@@ -21,6 +22,8 @@ from functools import wraps
 from django.core.cache import cache
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
+
+from . import markers
 
 GENERATION_KEY = "content-generation"
 # How long a process trusts the generation it read last (seconds): how soon a change made on another app server
@@ -89,7 +92,7 @@ CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
 CSRF_SLOT = b'name="csrfmiddlewaretoken" value="the-sellers-csrf-token"'
 
 
-def cached_page(*params: str, vary=None, csrf: bool = False):
+def cached_page(*params: str, vary=None, csrf: bool = False, fill=None):
     """Serve a view's successful GET/HEAD answers from the cache until content changes.
 
     The page is filed under its path and only the query parameters named in `params` (the rest can't change
@@ -97,6 +100,8 @@ def cached_page(*params: str, vary=None, csrf: bool = False):
     page depends on (the active incidents, whose banners start and end with the clock, not with a save).
     With `csrf`, the page's forms carry a CSRF token: it is filed without one, and each request's token (the
     seller's own, its cookie set as usual) is put in when the page is served.
+    With `fill`, the view renders `markers` where each request's own values go (a fresh id, a query parameter not
+    in `params`), and `fill(request)` returns those values, filled in whenever the page is served.
     """
 
     def decorator(view):
@@ -115,15 +120,21 @@ def cached_page(*params: str, vary=None, csrf: bool = False):
                 if hasattr(response, "render") and not response.is_rendered:
                     response.render()
                 if response.status_code not in (200, 404) or response.has_header("Set-Cookie"):
+                    if fill is not None:
+                        response.content = markers.fill(markers.split(response.content.decode()), fill(request))
                     return response
                 content = response.content
                 if csrf:
                     content = CSRF_INPUT.sub(CSRF_SLOT, content)
+                if fill is not None:
+                    content = markers.split(content.decode())
                 hit = (response.status_code, response["Content-Type"], content)
                 cache.set(key, hit, PAGE_TIMEOUT)
-                if not csrf:
+                if not csrf and fill is None:
                     return response
             status, content_type, content = hit
+            if fill is not None:
+                content = markers.fill(content, fill(request)).encode()
             if csrf:
                 token = get_token(request).encode()  # the seller's own, and their cookie set if they have none
                 content = content.replace(CSRF_SLOT, CSRF_SLOT.replace(b"the-sellers-csrf-token", token))

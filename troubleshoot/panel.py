@@ -9,22 +9,16 @@ The panels that are rendered every time (the start page's, a refused answer's, a
 still render the step's own parts only once (`step_parts`).
 """
 
-import re
-import secrets
-
 from django.middleware.csrf import get_token
 from django.template.loader import render_to_string
-from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
 
+from . import markers
 from .graph import Flow, StepNode
 from .models import Answer, run_urls
 
 PANEL = "troubleshoot/checker.html#panel"
-# A marker no content can hold: private-use characters around this process's own secret and the marker's name.
-_SECRET = secrets.token_hex(8)
-_MARKER = re.compile(f"\ue000{_SECRET}:(\\w+)\ue000")
-CSRF, PAGE, UNDO = (f"\ue000{_SECRET}:{name}\ue000" for name in ("csrf", "page", "undo"))
+CSRF, PAGE, UNDO = (markers.marker(name) for name in ("csrf", "page", "undo"))
 # Panels (and steps' parts) kept per version at most, a few KB each: a version with more ways through it than this
 # renders the rest every time. (A process keeps up to `versions.MEMO_SIZE` versions' flows.)
 KEEP = 200
@@ -71,11 +65,8 @@ def open_step(request, flow: Flow, context: dict) -> SafeString | None:
             "answer_url": urls["answer"],
             "undo_id": UNDO,
         }
-        parts = _MARKER.split(render_to_string(PANEL, marked))
+        parts = markers.split(render_to_string(PANEL, marked))
         if len(flow.rendered) < KEEP:
             flow.rendered[key] = parts
-    # `parts` alternates text and the name of a marker: each marker filled in as the template would render it.
     filled = {"csrf": get_token(request), "page": run.urls["page"], "undo": context["undo_id"]}
-    page = parts.copy()
-    page[1::2] = [escape(filled[name]) for name in parts[1::2]]
-    return mark_safe("".join(page))  # noqa: S308 - rendered by the template, filled with escaped values
+    return mark_safe(markers.fill(parts, filled))  # noqa: S308 - rendered by the template, filled in escaped

@@ -24,7 +24,7 @@ from search.log import record_opened, record_unknown_code
 from support import followups
 from support.forms import FollowUpForm
 
-from . import panel, versions, walk
+from . import markers, panel, versions, walk
 from .browse import categories_overview, listed_categories, most_used_checkers
 from .forms import (
     NONE_FIT_NEEDS_A_LINE,
@@ -232,15 +232,32 @@ def _start(source: str, source_detail: str, code: str) -> dict:
     return {"run": uuid.uuid4(), "source": source[:10], "source_detail": source_detail, "code": code[:40]}
 
 
-@require_safe
-def checker_start(request, slug):
-    checker = _checker(slug)
-    record_opened(request.GET.get("search"), "checker", slug)
+def _start_of(request) -> dict:
+    """The first step's hidden fields for this request, from its query string."""
     params = request.GET
-    start = _start(
+    return _start(
         params.get("source", Run.Source.DIRECT), params.get("q", params.get("article", "")), params.get("code", "")
     )
-    return _render(request, checker, None, start=start)
+
+
+# What differs between two sellers' copies of a checker's first step (the code a seller came with is part of the
+# page's key: it picks the incident banners too).
+START_MARKED = {name: markers.marker(name) for name in ("run", "source", "source_detail")}
+
+
+@cached_page("code", vary=lambda request: active_incident_ids(), csrf=True, fill=_start_of)
+def _start_page(request, slug):
+    checker = _checker(slug)
+    return _render(request, checker, None, start={**_start_of(request), **START_MARKED})
+
+
+@require_safe
+def checker_start(request, slug):
+    """A checker's first step, where error emails land: from the cache, with a fresh run id and where the seller
+    came from filled in for each request. The search click that led here, if one did, is logged every time."""
+    response = _start_page(request, slug)
+    record_opened(request.GET.get("search"), "checker", slug)
+    return response
 
 
 @require_POST
