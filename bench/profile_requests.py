@@ -5,14 +5,15 @@ that figures taken on a busy machine still compare, and optionally profiled.
 Run it with the environment `make bench` gives its servers (DEBUG off, BEHIND_TLS_PROXY, DATABASE_URL, REDIS_URL,
 BENCHMARK on, STATIC_ROOT collected), on a database with the content library loaded:
 
-    .venv/bin/python bench/profile_requests.py minimal article answer-htmx answer-nojs -n 500
+    .venv/bin/python bench/profile_requests.py minimal article first-step answer-htmx answer-nojs -n 500
     .venv/bin/python bench/profile_requests.py answer-htmx -n 300 --profile pyinstrument
 
 For each kind it prints the CPU milliseconds per request of this process (`time.process_time`), the same as a ratio
 to the minimal view's when that was measured too, and the SQL statements and cache calls one request makes. On
 PostgreSQL with the server on this machine it also prints the server's CPU a request: the user and system time
 of the database's backend processes (from /proc, in clock ticks, so measure a few hundred requests).
-A step answer answers the second step of a run of its own (runs cloned from one before the clock starts).
+The first step is a checker's as an error email links to it (with a source and a code). A step answer answers the
+second step of a run of its own (runs cloned from one before the clock starts).
 """
 
 import argparse
