@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from django.conf import settings
 from django.contrib.auth.decorators import user_passes_test
 from django.db.models import Count
-from django.http import Http404
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -207,6 +207,13 @@ def runs(request):
             "export": reverse("support:runs_csv") + "?" + _query(params),
         },
     )
+
+
+@reviewer_required
+@require_safe
+def checker_options(request):
+    """The runs filter's checker suggestions, fetched when its field is first focused (`RunFilterForm.checker`)."""
+    return HttpResponse(RunFilterForm.checker_options())
 
 
 @reviewer_required

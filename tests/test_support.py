@@ -212,6 +212,7 @@ def pages(known) -> list[str]:
         "/support/requests.csv",
         f"/support/requests/{reference}/",
         "/support/gaps/",
+        "/support/checker-options/",
     ]
 
 
@@ -281,6 +282,19 @@ def test_every_review_page_has_a_flat_query_count(client, known, django_assert_m
 
 
 # Exports
+
+
+def test_the_runs_filter_fetches_its_checker_suggestions_apart(client, known):
+    """Every checker's slug, labelled with its title, comes from its own URL when the field is first focused: the
+    runs page does not carry them (thousands of checkers made it half a megabyte)."""
+    checker, _ = known
+    reviewer(client)
+    page = client.get("/support/runs/").content.decode()
+    assert 'hx-get="/support/checker-options/"' in page and 'list="checker-slugs"' in page
+    assert f'<option value="{checker.slug}">' not in page
+    options = client.get("/support/checker-options/").content.decode()
+    assert options.count("<option") == Checker.objects.count()
+    assert f'<option value="{checker.slug}">{checker.title}</option>' in options
 
 
 def test_runs_csv_honours_the_filters_and_is_streamed(client, known):

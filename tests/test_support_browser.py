@@ -111,6 +111,18 @@ def test_reviewer_reads_the_dashboard_and_a_checkers_flow_with_counts(live_serve
     page.screenshot(path=shots / "review-gaps.png", full_page=True)
     assert_accessible(page, "gap inbox")
 
+    # The runs filter's checker suggestions arrive when the field is first focused (htmx, under the CSP).
+    page.get_by_role("navigation", name="Review pages").get_by_role("link", name="Runs").click()
+    suggestions = page.locator("#checker-slugs option")
+    expect(suggestions).to_have_count(0)
+    page.get_by_label("Checker").focus()
+    expect(suggestions).to_have_count(Checker.objects.count())
+    page.get_by_label("Checker").fill(SLUG)
+    page.get_by_role("button", name="Filter").click()
+    expect(page).to_have_url(re.compile(f"checker={SLUG}"))
+    expect(page.locator("table.runs tbody tr").first).to_contain_text("Connected to the wrong")
+    assert_accessible(page, "runs")
+
     page.get_by_role("link", name="Support requests").click()
     page.locator("table tbody tr th a").first.click()
     expect(page.get_by_role("heading", name="Handling")).to_be_visible()
