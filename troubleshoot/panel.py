@@ -19,8 +19,9 @@ from .models import Answer, run_urls
 
 PANEL = "troubleshoot/checker.html#panel"
 CSRF, PAGE, UNDO = (markers.marker(name) for name in ("csrf", "page", "undo"))
-# Panels (and steps' parts) kept per version at most, a few KB each: a version with more ways through it than this
-# renders the rest every time. (A process keeps up to `versions.MEMO_SIZE` versions' flows.)
+# Entries kept with a version's flow before panels stop being kept (a few KB each; the steps' own parts, two a step,
+# count too): a version with more ways through it than this renders the rest every time. (A process keeps up to
+# `versions.MEMO_SIZE` versions' flows.)
 KEEP = 200
 # What, in a panel's context, makes it one of a kind (a refused answer, the preview), so it is rendered every time.
 ONE_OFF = ("message", "none_fit_error", "none_fit_note", "preview")
