@@ -1,6 +1,7 @@
 """Shared fixtures: a small hand-built checker, the real content library, and Debian's chromium for Playwright."""
 
 import os
+import re
 from datetime import datetime, time
 from pathlib import Path
 from unittest import mock
@@ -113,6 +114,11 @@ def run_tasks() -> None:
 def last_answer_id(run) -> int:
     """The answer a Back on the run's page undoes (what its form names)."""
     return run.answers.filter(withdrawn_at__isnull=True).last().pk
+
+
+def tokenless(html: str) -> str:
+    """A page as compared with another: each response masks the seller's CSRF token afresh."""
+    return re.sub(r'name="csrfmiddlewaretoken" value="\w+"', 'name="csrfmiddlewaretoken"', html)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 from django.test import Client
 
+from tests.conftest import tokenless
 from troubleshoot import panel, versions
 from troubleshoot.models import Checker, Run
 from troubleshoot.views import REFUSED
@@ -19,11 +20,6 @@ TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 STEP = re.compile(r'name="step" value="([^"]+)"')
 UNDO = re.compile(r'<input type="hidden" name="answer" value="(\d+)">')
 ANSWERS = re.compile(r'<button type="submit" name="answer" value="(\d+)">')
-
-
-def tokenless(html: str) -> str:
-    """The page with its CSRF tokens taken out: each response masks the seller's token afresh."""
-    return TOKEN.sub('name="csrfmiddlewaretoken" value="-"', html)
 
 
 def rendered(client, url: str, **headers) -> str:
