@@ -192,6 +192,31 @@ class DaySource(models.Model):
         return f"{self.day} {self.source} {self.status}: {self.runs}"
 
 
+class DayChecker(models.Model):
+    """Runs of a settled day by checker, their outcomes side by side: DayOutcome summed over versions and sources,
+    so that the overview ranks checkers from one row per checker and day (at 5,000 checkers DayOutcome has nearly
+    two)."""
+
+    day = models.DateField()
+    checker = models.ForeignKey("troubleshoot.Checker", on_delete=models.CASCADE, related_name="+", db_index=False)
+    resolved = models.PositiveIntegerField()
+    escalated = models.PositiveIntegerField()
+    abandoned = models.PositiveIntegerField()
+    confirmed = models.PositiveIntegerField()
+    came_back = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["day", "checker", "resolved", "escalated", "abandoned", "confirmed", "came_back"],
+                name="daychecker_day",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.checker_id}: {self.resolved}/{self.escalated}/{self.abandoned}"
+
+
 class DayAnswer(models.Model):
     """Answers given in the runs of a settled day, by version, step and answer: live, and withdrawn with Back."""
 

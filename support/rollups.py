@@ -25,9 +25,18 @@ from django.utils import timezone
 
 from troubleshoot.models import LIVE_ANSWER, Answer, FollowUp, Run
 
-from .models import DayAnswer, DayDuration, DayOutcome, DayPath, DayPosition, DaySource, RolledDay
+from .models import (
+    DayAnswer,
+    DayChecker,
+    DayDuration,
+    DayOutcome,
+    DayPath,
+    DayPosition,
+    DaySource,
+    RolledDay,
+)
 
-TABLES = [DayOutcome, DaySource, DayAnswer, DayPosition, DayPath, DayDuration]
+TABLES = [DayOutcome, DaySource, DayChecker, DayAnswer, DayPosition, DayPath, DayDuration]
 # How far behind the days' `settled_before` may fall before a read moves it on (a write; the cron job does it too).
 REFRESH_AFTER = timedelta(hours=1)
 
@@ -154,6 +163,27 @@ def _count(runs) -> None:
         (
             DaySource(day=day, source=source, status=status, runs=n, confirmed=confirmed, came_back=came_back)
             for (day, source, status), (n, confirmed, came_back) in by_source.items()
+        ),
+        batch_size=batch,
+    )
+    by_checker: dict = {}
+    for row in outcomes:
+        found = by_checker.setdefault((row.day, row.checker_id), Counter())
+        found[row.status] += row.runs  # a settled day's runs are resolved, escalated or abandoned: none open
+        found["confirmed"] += row.confirmed
+        found["came_back"] += row.came_back
+    DayChecker.objects.bulk_create(
+        (
+            DayChecker(
+                day=day,
+                checker_id=checker,
+                resolved=found[Run.Outcome.RESOLVED],
+                escalated=found[Run.Outcome.ESCALATED],
+                abandoned=found[Run.ABANDONED],
+                confirmed=found["confirmed"],
+                came_back=found["came_back"],
+            )
+            for (day, checker), found in by_checker.items()
         ),
         batch_size=batch,
     )

@@ -15,14 +15,15 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
-from django.db.models import Count, F, Q, QuerySet, Sum
+from django.db import connection
+from django.db.models import Count, F, IntegerField, Q, QuerySet, Sum, Value
+from django.db.models.functions import Cast
 from django.utils import timezone
 
 from troubleshoot.models import LIVE_ANSWER, Answer, Checker, FollowUp, Run
 
 from . import rollups
-from .models import DayAnswer, DayDuration, DayOutcome, DayPath, DayPosition, DaySource
+from .models import DayAnswer, DayChecker, DayDuration, DayOutcome, DayPath, DayPosition, DaySource
 
 DEFAULT_DAYS = 30
 STATUSES = [Run.Outcome.RESOLVED, Run.Outcome.ESCALATED, Run.ABANDONED, Run.Outcome.OPEN]
@@ -151,7 +152,8 @@ class Overview:
     total: Outcomes
     by_day: list[tuple[date, Outcomes]]
     by_source: list[tuple[str, Outcomes]]
-    by_checker: list[tuple[dict, Outcomes]]
+    by_checker: list[tuple[dict, Outcomes]]  # the first `most` checkers in the chosen order
+    checkers: int = 0  # how many checkers had runs in the period, shown or not
 
 
 SORTS = {
@@ -162,13 +164,23 @@ SORTS = {
     "rate": lambda o: -1 if o.self_service_rate is None else o.self_service_rate,
     "confirmed": lambda o: o.confirmed_fixed,
 }
+# The same orders in SQL, over `CHECKERS_RANKED`'s totals (a test holds each equal to its SORTS twin).
+ENDED_SQL = "(resolved + escalated + abandoned)"
+SORTS_SQL = {
+    "runs": "(resolved + escalated + abandoned + in_progress)",
+    "resolved": "resolved",
+    "escalated": "escalated",
+    "abandoned": "abandoned",
+    "rate": f"CASE WHEN {ENDED_SQL} > 0 THEN CAST(resolved AS FLOAT) / {ENDED_SQL} ELSE -1 END",
+    "confirmed": "confirmed",
+}
 
 
 def _live_rows(runs: QuerySet, *fields: str) -> list[dict]:
     """`runs` grouped by `fields` and status, as rows with `effective_status`, `n`, `confirmed` and `came_back`.
 
-    Grouped by the stored outcome (not the abandoned rule's CASE), in the covering index's order, so the database
-    streams the groups without sorting; open runs are then split into abandoned and in progress by a count.
+    Grouped by the stored outcome (not the abandoned rule's CASE), so the database can group from the covering
+    index; open runs are then split into abandoned and in progress by a count.
     """
     cutoff = Run.objects.abandon_cutoff()
     grouped = (
@@ -207,53 +219,120 @@ def compiled(rows: QuerySet) -> tuple[str, tuple] | None:
         return None
 
 
-def plain_rows(rows: QuerySet) -> list[tuple]:
-    """The rows of a `values_list()` query of ids and counts as the database driver returns them: without Django's
-    converters, which call int() on every sum on SQLite (25 ms for the overview's 5,000 checkers)."""
-    query = compiled(rows)
-    if query is None:
-        return []
-    with connections[rows.db].cursor() as cursor:
-        cursor.execute(*query)
-        return cursor.fetchall()
+def union_all(parts: list[QuerySet], *, numbered: bool = False) -> tuple[str, list] | None:
+    """The SQL and parameters of `parts` as one UNION ALL, each row led by its part's number if `numbered`; None when
+    no part can match anything (no days of its kind)."""
+    selects, params = [], []
+    for number, part in enumerate(parts):
+        query = compiled(part)
+        if query is not None:
+            led = f"SELECT {number}, p{number}.* FROM ({query[0]}) AS p{number}"  # noqa: S608 - the ORM's SQL
+            selects.append(led if numbered else query[0])
+            params.extend(query[1])
+    return (" UNION ALL ".join(selects), params) if selects else None
 
 
-def _by_checker(rolled: QuerySet) -> dict[int, Outcomes]:
-    """Outcomes per checker of the counted days in `rolled`, one row per checker (its outcomes side by side)."""
-    sums = {str(status): Sum("runs", filter=Q(status=status)) for status in STATUSES}
-    sums |= {"confirmed_fixed": Sum("confirmed"), "came_back": Sum("came_back")}
-    rows = plain_rows(rolled.values_list("checker_id").annotate(**sums).order_by())
-    return {pk: Outcomes(*(value or 0 for value in values)) for pk, *values in rows}
+# The checkers of a period ranked in the database: the parts' rows (checker, then its runs by outcome side by side,
+# its follow-up answers) added up per checker and ranked in the page's order (`SORTS_SQL`); those that can be among
+# the first few (ties at the cut included) are named, ordered (ties by title) and cut, each row with how many
+# checkers there are. At 5,000 checkers a hundred rows come back, instead of one per checker to tally, name and sort
+# here, and only those are joined to their names.
+CHECKERS_RANKED = """
+WITH parts (checker, resolved, escalated, abandoned, in_progress, confirmed, came_back) AS ({parts}),
+totals AS (
+    SELECT checker, COALESCE(SUM(resolved), 0) AS resolved, COALESCE(SUM(escalated), 0) AS escalated,
+        COALESCE(SUM(abandoned), 0) AS abandoned, COALESCE(SUM(in_progress), 0) AS in_progress,
+        COALESCE(SUM(confirmed), 0) AS confirmed, COALESCE(SUM(came_back), 0) AS came_back
+    FROM parts GROUP BY checker
+),
+ranked AS (
+    SELECT totals.*, {order} AS sort_value, RANK() OVER (ORDER BY {order} {direction}) AS place,
+        COUNT(*) OVER () AS checkers
+    FROM totals
+)
+SELECT checker.id, checker.title, checker.slug, resolved, escalated, abandoned, in_progress, confirmed, came_back,
+    checkers
+FROM ranked JOIN {checkers} AS checker ON checker.id = ranked.checker
+WHERE place <= %s
+ORDER BY sort_value {direction}, checker.title {direction}, checker.id {direction}
+LIMIT %s
+"""
 
 
-def overview(period: Period, sort: str = "runs", descending: bool = True) -> Overview:
-    """Outcomes over `period`, by day, by source and by checker.
+def _integers(**columns) -> dict:
+    """`columns` (aggregates) cast to integers: a PostgreSQL sum of sums would be numeric, slower to add up."""
+    return {name: Cast(value, IntegerField()) for name, value in columns.items()}
+
+
+def _ranked_checkers(days: rollups.Days, sort: str, descending: bool, most: int) -> tuple[list, int]:
+    """The first `most` checkers of `days` in the order `sort` (`SORTS_SQL`), as (name, Outcomes) pairs, and how many
+    checkers had runs: one query."""
+    # The parts' columns after the checker: runs by status in STATUSES' order, then the two follow-up answers.
+    rolled = (
+        DayChecker.objects.filter(day__in=days.rolled)
+        .values_list("checker_id")
+        .annotate(
+            **_integers(
+                n_resolved=Sum("resolved"),
+                n_escalated=Sum("escalated"),
+                n_abandoned=Sum("abandoned"),
+                n_open=Value(0),  # a settled day has no run in progress
+                n_confirmed=Sum("confirmed"),
+                n_came_back=Sum("came_back"),
+            )
+        )
+        .order_by()
+    )
+    live = (
+        days.live_runs()
+        .with_status()
+        .values_list("checker_id")
+        .annotate(
+            **_integers(
+                **{f"n_{status}": Count("started_at", filter=Q(effective_status=status)) for status in STATUSES},
+                n_confirmed=Count("followup_answer", filter=Q(followup_answer=FollowUp.FIXED)),
+                n_came_back=Count("followup_answer", filter=Q(followup_answer=FollowUp.CAME_BACK)),
+            )
+        )
+        .order_by()
+    )
+    parts = union_all([rolled, live])
+    if parts is None:
+        return [], 0
+    sql = CHECKERS_RANKED.format(
+        parts=parts[0],
+        checkers=connection.ops.quote_name(Checker._meta.db_table),
+        order=SORTS_SQL[sort],
+        direction="DESC" if descending else "ASC",
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*parts[1], most, most])
+        rows = cursor.fetchall()
+    ranked = [
+        ({"id": pk, "title": title, "slug": slug}, Outcomes(*(int(value) for value in counts)))
+        for pk, title, slug, *counts, _ in rows
+    ]
+    return ranked, rows[0][-1] if rows else 0
+
+
+def overview(period: Period, sort: str = "runs", descending: bool = True, most: int = 100) -> Overview:
+    """Outcomes over `period`, by day, by source and by checker (the first `most` in the order `sort`).
 
     Settled days come from the day-by-day counts (`rollups`: `DaySource` by day and source, a few rows a day;
-    `DayOutcome` summed by checker), the others from one grouped scan of their runs (through the covering index
-    `run_review_overview`); plus one query for the names of the checkers: 7 queries at most, whatever the number of
-    runs.
+    `DayChecker` summed by checker), the others from grouped scans of their runs (through the covering index
+    `run_review_overview`); the checkers are ranked and named in the database (`CHECKERS_RANKED`): 5 queries,
+    whatever the number of runs or checkers.
     """
+    sort = sort if sort in SORTS else "runs"
     days = rollups.split(period.first, period.last)
-    rolled = DayOutcome.objects.filter(day__in=days.rolled)
-    live = _live_rows(days.live_runs(), "started_on", "checker_id", "source")
+    live = _live_rows(days.live_runs(), "started_on", "source")
     by_source = DaySource.objects.filter(day__in=days.rolled)
     by_day_source = [*live, *({**row, "started_on": row["day"]} for row in _rolled_rows(by_source, "day", "source"))]
     total = _tally(by_day_source, lambda row: None).get(None, Outcomes())
     by_day = _tally(by_day_source, lambda row: row["started_on"])
     sources = _tally(by_day_source, lambda row: row["source"])
-    checkers = _by_checker(rolled)
-    for row in live:
-        checkers.setdefault(row["checker_id"], Outcomes()).add(
-            row["effective_status"], row["n"], row["confirmed"], row["came_back"]
-        )
-    # Every checker's name (a list bounded by the content): naming thousands of ids in an IN (…) cost more.
-    names = {
-        pk: {"id": pk, "title": title, "slug": slug}
-        for pk, title, slug in Checker.objects.order_by().values_list("id", "title", "slug")
-        if pk in checkers
-    }
-    order = SORTS.get(sort, SORTS["runs"])
+    by_checker, checkers = _ranked_checkers(days, sort, descending, most)
+    order = SORTS[sort]
     labels = dict(Run.Source.choices)
     return Overview(
         period=period,
@@ -264,11 +343,8 @@ def overview(period: Period, sort: str = "runs", descending: bool = True) -> Ove
             key=lambda item: (order(item[1]), item[0]),
             reverse=descending,
         ),
-        by_checker=sorted(
-            ((names[key], found) for key, found in checkers.items() if key in names),
-            key=lambda item: (order(item[1]), item[0]["title"]),
-            reverse=descending,
-        ),
+        by_checker=by_checker,
+        checkers=checkers,
     )
 
 

@@ -68,7 +68,7 @@ def overview(request):
     sort = request.GET.get("sort", "runs")
     sort = sort if sort in stats.SORTS else "runs"
     descending = request.GET.get("dir") != "asc"
-    data = stats.overview(period, sort, descending)
+    data = stats.overview(period, sort, descending, most=CHECKERS_SHOWN)
     columns = [
         (key, label, "?" + _query({**period.params(), "sort": key, "dir": "asc" if key == sort and descending else ""}))
         for key, label in SORT_LABELS.items()
@@ -86,7 +86,7 @@ def overview(request):
             # The first CHECKERS_SHOWN checkers in the chosen order: a large library has thousands with a run.
             "tables": [
                 ("By source", data.by_source, "source", 0),
-                ("By checker", data.by_checker[:CHECKERS_SHOWN], "checker", len(data.by_checker) - CHECKERS_SHOWN),
+                ("By checker", data.by_checker, "checker", data.checkers - len(data.by_checker)),
             ],
             "abandon_minutes": settings.HELPCENTER_ABANDON_AFTER_MINUTES,
             "range": _query(period.params()),

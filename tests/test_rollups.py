@@ -10,11 +10,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from support import followups, gaps, rollups, stats
-from support.models import DayOutcome, RolledDay
-from tests.conftest import TODAY
+from support.models import DayChecker, DayOutcome, RolledDay
+from tests.conftest import TODAY, make_checker
 from tests.test_support import known, reviewer  # noqa: F401 - the fixture of the exact numbers
 from troubleshoot import versions, walk
-from troubleshoot.models import Answer, FollowUp, Run
+from troubleshoot.models import Answer, Checker, FollowUp, Run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("midday")]  # counted by day: see conftest.TODAY
 
@@ -184,7 +184,7 @@ def test_review_pages_read_the_counts_in_a_fixed_number_of_queries(
     call_command("rollupruns", stdout=None)
     half_year = (timezone.localdate() - timedelta(days=180)).isoformat()
     pages = [
-        ("/support/", {}, 10),
+        ("/support/", {}, 9),
         ("/support/checkers/demo/", {"version": 2, "compare": 1}, 28),
         ("/support/checkers/demo/", {}, 18),
         ("/support/gaps/", {}, 17),
@@ -211,3 +211,42 @@ def test_a_gap_adds_counted_and_live_days_under_the_counted_title(known):  # noq
     found = {gap.title: (gap.count, gap.before) for gap in gaps.escalations(period)}
     assert found["“First”: runs ended here in escalate"] == (2, 0)
     assert not any("reworded" in title for title in found)
+
+
+def test_overview_ranks_checkers_in_the_database_as_the_sorts_say(known):  # noqa: F811
+    """The overview's checkers are added up, ordered and cut in SQL (`stats.SORTS_SQL`): for every column and both
+    directions, the same order as the pages' Python rule (`stats.SORTS`, ties by title) over each checker's own
+    outcomes, counted days and live ones together; `checkers` counts those cut."""
+    from tests.test_support import walk_path
+
+    demo, r = known
+    paths = [
+        [("start", 0), ("second", 0)],  # resolved
+        [("start", 1)],  # escalated
+        [("start", 0)],  # left open: abandoned below, or in progress
+    ]
+    for n, mix in enumerate([(2, 1, 0), (0, 0, 2), (1, 1, 1), (1, 1, 1), (0, 2, 0)]):
+        checker = make_checker(f"c{n}")
+        for path, times in zip(paths, mix, strict=True):
+            for _ in range(times):
+                walk_path(checker, path)
+    age(Run.objects.filter(checker__slug__in=["c0", "c2"]), 3)
+    Run.objects.filter(checker__slug="c1", outcome=Run.Outcome.OPEN).update(
+        last_activity_at=timezone.now() - timedelta(hours=2)
+    )
+    Run.objects.filter(checker__slug="c4").update(followup_answer=FollowUp.FIXED)
+    call_command("rollupruns", stdout=None)
+    assert DayChecker.objects.filter(checker__slug="c0").exists()  # c0's runs are read from the counts
+    own = {
+        checker: stats.outcomes(Run.objects.filter(checker=checker, started_on__gte=WEEK.first))
+        for checker in Checker.objects.all()
+    }
+    for sort, rule in stats.SORTS.items():
+        for descending in (True, False):
+            expected = sorted(own.items(), key=lambda item: (rule(item[1]), item[0].title), reverse=descending)
+            data = stats.overview(WEEK, sort, descending, most=4)
+            assert data.checkers == 6
+            assert [(c["slug"], o) for c, o in data.by_checker] == [(c.slug, o) for c, o in expected[:4]], (
+                sort,
+                descending,
+            )
