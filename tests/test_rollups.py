@@ -187,7 +187,7 @@ def test_review_pages_read_the_counts_in_a_fixed_number_of_queries(
         ("/support/", {}, 9),
         ("/support/checkers/demo/", {"version": 2, "compare": 1}, 28),
         ("/support/checkers/demo/", {}, 18),
-        ("/support/gaps/", {}, 17),
+        ("/support/gaps/", {}, 20),  # a checker source reads the period before for its leading steps apart
         ("/support/runs/", {"checker": "demo"}, 5),  # the checker suggestions come apart (checker-options)
         ("/support/requests/", {"status": "all"}, 6),
     ]
@@ -211,6 +211,24 @@ def test_a_gap_adds_counted_and_live_days_under_the_counted_title(known):  # noq
     found = {gap.title: (gap.count, gap.before) for gap in gaps.escalations(period)}
     assert found["“First”: runs ended here in escalate"] == (2, 0)
     assert not any("reworded" in title for title in found)
+
+
+def test_a_gap_adds_counted_and_live_days_in_the_period_and_in_the_period_before(known):  # noqa: F811
+    """The period's sellers (`gaps.RANKED`) and the period before's (`gaps.BEFORE`) each add the counted days to the
+    live ones."""
+    from tests.test_support import walk_path
+
+    checker, r = known
+    before = [walk_path(checker, [("start", 1)]) for _ in range(2)]  # escalated at "First", as runs 2 and 9
+    age([r[2]], 3)
+    age([before[0]], 10)
+    age([before[1]], 9, active=timedelta(minutes=20))  # a seller still on it: its day is counted live
+    days = gaps._split(WEEK)
+    today = timezone.localdate()
+    assert {today - timedelta(days=3), today - timedelta(days=10)} <= set(days.rolled)
+    assert {today - timedelta(days=9), today} <= set(days.live)
+    found = {gap.title: (gap.count, gap.before) for gap in gaps.escalations(WEEK)}
+    assert found["“First”: runs ended here in escalate"] == (2, 2)
 
 
 def test_overview_ranks_checkers_in_the_database_as_the_sorts_say(known):  # noqa: F811

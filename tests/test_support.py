@@ -177,6 +177,28 @@ def test_gap_trend_compares_with_the_period_before(known):
     assert (first.count, first.before, first.trend) == (1, 1, 0)
 
 
+def test_gap_sources_keep_every_step_tied_at_the_cut_whatever_its_growth(known, monkeypatch):
+    """The steps are ranked on the period's sellers alone: every step tied with the SHOWN-th is kept, the one that
+    grew and the one that did not, and the inbox picks among them as it would among all the steps."""
+    checker, _ = known
+    period = stats.Period.from_params(PERIOD)
+    earlier = walk_path(checker, [("start", 0), ("second", Answer.NONE_FIT)])  # escalated at "second" too
+    ten_days_ago = timezone.now() - timedelta(days=10)
+    Run.objects.filter(pk=earlier.pk).update(started_at=ten_days_ago, started_on=timezone.localdate(ten_days_ago))
+    assert timezone.localdate(ten_days_ago) in gaps._split(period).live  # just walked: its day isn't settled
+    everything = gaps.inbox(period)
+    monkeypatch.setattr(gaps, "SHOWN", 2)
+    found = {gap.title: (gap.count, gap.before) for gap in gaps.escalations(period)}
+    assert found == {
+        "“First”: runs ended here in escalate": (2, 0),
+        "“Third”: runs ended here in escalate": (1, 0),
+        "“Second”: runs ended here in escalate": (1, 1),  # tied with Third at the cut, grew less
+    }
+    assert [(gap.kind, gap.title, gap.count, gap.before) for gap in gaps.inbox(period, most=2)] == [
+        (gap.kind, gap.title, gap.count, gap.before) for gap in everything[:2]
+    ]
+
+
 def test_checker_page_shows_counts_in_the_flow_and_the_table(client, known):
     checker, _ = known
     reviewer(client)
