@@ -13,7 +13,6 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import user_passes_test
-from django.db.models import Count
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -237,14 +236,31 @@ def run_detail(request, run_id):
     )
 
 
+# A queue tab counts its requests up to TALLY_CAP ("1000+" beyond): an exact count of a queue of tens of thousands
+# reads every one of them on every visit; a bounded one reads at most TALLY_CAP + 1 entries of the queue's index.
+TALLY_CAP = 1000
+
+
+def _tally(requests) -> int:
+    """How many `requests` there are, up to TALLY_CAP + 1."""
+    return requests.order_by()[: TALLY_CAP + 1].count()
+
+
+def _tally_text(counts: list[int]) -> str:
+    """The requests of one tab or more as shown (plain numbers, as on every review page): exact, or at least so many
+    ("1000+") where a tab has more than TALLY_CAP."""
+    shown = sum(min(count, TALLY_CAP) for count in counts)
+    return f"{shown}+" if any(count > TALLY_CAP for count in counts) else str(shown)
+
+
 @reviewer_required
 @require_safe
 def requests(request):
     status = request.GET.get("status", SupportRequest.Status.NEW)
     status = status if status in SupportRequest.Status.values or status == "all" else SupportRequest.Status.NEW
     readout = RequestsReadout("" if status == "all" else status)
-    tallies = dict(SupportRequest.objects.values_list("status").annotate(n=Count("pk")).order_by())
-    tabs = [(value, label, tallies.get(value, 0)) for value, label in SupportRequest.Status.choices]
+    tallies = {value: _tally(SupportRequest.objects.filter(status=value)) for value in SupportRequest.Status.values}
+    tabs = [(value, label, _tally_text([tallies[value]])) for value, label in SupportRequest.Status.choices]
     when, _, pk = request.GET.get("before", "").partition("|")
     try:
         before = (datetime.fromisoformat(when), int(pk))
@@ -257,7 +273,7 @@ def requests(request):
         {
             "status": status,
             "tabs": tabs,
-            "total": sum(tallies.values()),
+            "total": _tally_text(list(tallies.values())),
             "shown": shown,
             "older": "?" + _query({"status": status, "before": f"{more[0].isoformat()}|{more[1]}"}) if more else "",
             "export": reverse("support:requests_csv") + ("" if status == "all" else f"?status={status}"),

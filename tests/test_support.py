@@ -418,6 +418,26 @@ def test_request_queue_pages_with_a_cursor(client, known, monkeypatch):
     assert client.get("/support/requests/?before=nonsense").status_code == 200
 
 
+def test_request_queue_tabs_count_up_to_a_cap(client, known, monkeypatch):
+    """Each tab counts its requests up to TALLY_CAP, then says "at least" (a count that reads the whole queue
+    would grow with it); All adds up what the tabs show."""
+    from support import views
+
+    checker, _ = known
+    for n in range(3):
+        run = walk_path(checker, [("start", 1)])
+        walk.request_support(run, SupportRequest(email="more@shop.test", description=f"Request {n}"))
+    SupportRequest.objects.filter(description="Request 0").update(status=SupportRequest.Status.DONE)
+    reviewer(client)
+    tabs = "New (3)", "In progress (0)", "Done (1)", "All (4)"  # 2 new here and the known fixture's
+    html = client.get("/support/requests/").content.decode()
+    assert all(tab in html for tab in tabs), html
+    monkeypatch.setattr(views, "TALLY_CAP", 2)
+    html = client.get("/support/requests/").content.decode()
+    assert all(tab in html for tab in ("New (2+)", "In progress (0)", "Done (1)", "All (3+)")), html
+    assert html.count("/support/requests/HC-") == 3  # the list itself is whole
+
+
 def test_gap_inbox_lists_searches_and_unknown_codes(client, known):
     from search.log import record_unknown_code
     from search.models import SearchLog
