@@ -78,10 +78,15 @@ def test_run_list_query_count_is_flat(staff_client, checker, django_assert_max_n
     with django_assert_max_num_queries(12) as captured:
         staff_client.get("/admin/troubleshoot/run/")
     few = len(captured)
+    # The page of runs is read by date alone; its checkers come apart (`RunChangeList`). Joined to the checkers,
+    # SQLite read every checker's runs and sorted them all: 0.4 s at 5,000 checkers and 200,000 runs.
+    (page,) = [query["sql"] for query in captured.captured_queries if 'FROM "troubleshoot_run"' in query["sql"]][-1:]
+    assert "ORDER BY" in page and '"troubleshoot_checker"' not in page
     for _ in range(20):
         walked_run(checker)
     with django_assert_max_num_queries(few):
-        staff_client.get("/admin/troubleshoot/run/")
+        html = staff_client.get("/admin/troubleshoot/run/").content.decode()
+    assert html.count(checker.title) >= 23  # every run's checker, from the query apart
 
 
 def test_runs_cannot_be_deleted_or_edited(admin_client, checker):
