@@ -26,6 +26,7 @@ from . import rollups
 from .models import DayAnswer, DayChecker, DayDuration, DayOutcome, DayPath, DayPosition, DaySource
 
 DEFAULT_DAYS = 30
+CHECKERS_SHOWN = 100  # the overview's checkers: a large library has thousands with a run
 STATUSES = [Run.Outcome.RESOLVED, Run.Outcome.ESCALATED, Run.ABANDONED, Run.Outcome.OPEN]
 
 
@@ -315,7 +316,7 @@ def _ranked_checkers(days: rollups.Days, sort: str, descending: bool, most: int)
     return ranked, rows[0][-1] if rows else 0
 
 
-def overview(period: Period, sort: str = "runs", descending: bool = True, most: int = 100) -> Overview:
+def overview(period: Period, sort: str = "runs", descending: bool = True, most: int = CHECKERS_SHOWN) -> Overview:
     """Outcomes over `period`, by day, by source and by checker (the first `most` in the order `sort`).
 
     Settled days come from the day-by-day counts (`rollups`: `DaySource` by day and source, a few rows a day;
