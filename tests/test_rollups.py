@@ -12,7 +12,7 @@ from django.utils import timezone
 from support import followups, gaps, rollups, stats
 from support.models import DayChecker, DayOutcome, RolledDay
 from tests.conftest import TODAY, make_checker
-from tests.test_support import known, reviewer  # noqa: F401 - the fixture of the exact numbers
+from tests.test_support import known, reviewer, walk_path  # noqa: F401 - the fixture of the exact numbers
 from troubleshoot import versions, walk
 from troubleshoot.models import Answer, Checker, FollowUp, Run
 
@@ -216,8 +216,6 @@ def test_a_gap_adds_counted_and_live_days_under_the_counted_title(known):  # noq
 def test_a_gap_adds_counted_and_live_days_in_the_period_and_in_the_period_before(known):  # noqa: F811
     """The period's sellers (`gaps.RANKED`) and the period before's (`gaps.BEFORE`) each add the counted days to the
     live ones."""
-    from tests.test_support import walk_path
-
     checker, r = known
     before = [walk_path(checker, [("start", 1)]) for _ in range(2)]  # escalated at "First", as runs 2 and 9
     age([r[2]], 3)
@@ -235,8 +233,6 @@ def test_overview_ranks_checkers_in_the_database_as_the_sorts_say(known):  # noq
     """The overview's checkers are added up, ordered and cut in SQL (`stats.SORTS_SQL`): for every column and both
     directions, the same order as the pages' Python rule (`stats.SORTS`, ties by title) over each checker's own
     outcomes, counted days and live ones together; `checkers` counts those cut."""
-    from tests.test_support import walk_path
-
     demo, r = known
     paths = [
         [("start", 0), ("second", 0)],  # resolved
