@@ -310,7 +310,7 @@ def _ranked_checkers(days: rollups.Days, sort: str, descending: bool, most: int)
         cursor.execute(sql, [*parts[1], most, most])
         rows = cursor.fetchall()
     ranked = [
-        ({"id": pk, "title": title, "slug": slug}, Outcomes(*(int(value) for value in counts)))
+        ({"id": pk, "title": title, "slug": slug}, Outcomes(*counts))  # integers: `_integers` in the parts
         for pk, title, slug, *counts, _ in rows
     ]
     return ranked, rows[0][-1] if rows else 0
