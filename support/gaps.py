@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
 
 from django.db import connection
 from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
@@ -21,8 +20,8 @@ from search.models import SearchLog
 from troubleshoot import versions
 from troubleshoot.models import Answer, Checker, Run
 
-from . import rollups
-from .models import ArticleFeedback, DayAnswer, DayPosition, SupportRequest
+from . import rollups, totals
+from .models import ArticleFeedback, PeriodStep, SupportRequest
 from .stats import Period, union_all
 
 EXAMPLES = 3
@@ -79,26 +78,30 @@ def _attach(gaps: dict, examples, key: Callable, text: str) -> None:
             gap.examples.append(row[text])
 
 
-def _none_fit_rows(days: rollups.Days) -> list[QuerySet]:
-    """Sellers who said "None of these fit" on the `days`, as parts for `_leading`: settled days from the day-by-day
-    counts, the others from their runs' answers (counted by the day the run started, like every count on these
-    pages)."""
-    rolled = (
-        DayAnswer.objects.filter(_on(days.rolled), answer_index=Answer.NONE_FIT, live__gt=0)
-        .values_list("version__checker_id", "step_key", "live", "step_title")
-        .order_by()
-    )
-    live = (
+def _none_fit_rows(days: rollups.Days, most: int | None = None) -> list[QuerySet]:
+    """Sellers who said "None of these fit" on the `days`, as parts for `_leading`: settled days from their total
+    (`totals`, one row per step), the others from their runs' answers (counted by the day the run started, like every
+    count on these pages)."""
+    answers = (
         Answer.objects.live()
         # Given after their run started: the bound lets the database read none-fit answers by time (a few) instead
         # of every answer of every run of the live days.
         .filter(answer_index=Answer.NONE_FIT, answered_at__gte=days.live_start(), run__in=days.live_runs())
-        .values_list("run__checker_id", "step_key", Value(1), "step_title")
         .order_by()
         if days.live
         else Answer.objects.none()
     )
-    return [rolled, live]
+    checkers, keys = answers.values("run__checker_id"), answers.values("step_key")
+    return [
+        answers.values_list("run__checker_id", "step_key", Value(1), "step_title"),
+        *_counted(days, PeriodStep.NONE_FIT, most, checkers, keys),
+    ]
+
+
+def _counted(days: rollups.Days, kind: str, most: int | None, checkers: QuerySet, keys: QuerySet) -> list[QuerySet]:
+    """The parts of `days`' counted steps: all, or with `most` those that can lead (`totals.leading_steps`)."""
+    found = [totals.steps(days, kind)] if most is None else totals.leading_steps(days, kind, most, checkers, keys)
+    return [rows.values_list("checker_id", "step_key", "sellers", "step_title") for rows in found]
 
 
 def none_fit(period: Period, days: rollups.Days | None = None) -> list[Gap]:
@@ -135,40 +138,20 @@ def _split(period: Period) -> rollups.Days:
     return rollups.split(period.before().first, period.last)
 
 
-def _on(days: list[date]) -> Q:
-    """The Day… rows of `days`, by their list and its first and last day: with the range, PostgreSQL reads the index
-    on (status, day, checker…) by it; with the list alone and a filter by checker it read the whole table (9 ms
-    against 2 at 5,000 checkers)."""
-    return Q(day__in=days, day__gte=days[0], day__lte=days[-1]) if days else Q(day__in=[])
-
-
-def _within(days: rollups.Days, period: Period) -> rollups.Days:
-    """The days of `days` in `period`, counted and live ones."""
-
-    def inside(found: list) -> list:
-        return [day for day in found if period.first <= day <= period.last]
-
-    return rollups.Days(rolled=inside(days.rolled), live=inside(days.live))
-
-
-def _positions(status: str) -> Callable[[rollups.Days], list[QuerySet]]:
+def _positions(status: str) -> Callable[..., list[QuerySet]]:
     """`_leading`'s parts for the runs escalated or abandoned (`status`) on some days, by checker and step (where
-    they ended, or were left), with the step's title as it read when they ended there: settled days from the
-    day-by-day counts, the others from their runs."""
+    they ended, or were left), with the step's title as it read when they ended there: settled days from their
+    total (`totals`, one row per step), the others from their runs."""
     ended = status == Run.Outcome.ESCALATED
 
-    def rows(days: rollups.Days) -> list[QuerySet]:
-        rolled = (
-            DayPosition.objects.filter(_on(days.rolled), status=status)
-            .values_list("checker_id", "step_key", "runs", "step_title")
-            .order_by()
-        )
-        live = days.live_runs()
+    def rows(days: rollups.Days, most: int | None = None) -> list[QuerySet]:
+        live = days.live_runs().order_by()
         live = live.filter(outcome=status) if ended else live.abandoned()
-        recent = live.values_list(
-            "checker_id", "end_step_key" if ended else "current_step_key", Value(1), "end_step_title"
-        ).order_by()
-        return [rolled, recent]
+        step = "end_step_key" if ended else "current_step_key"
+        return [
+            live.values_list("checker_id", step, Value(1), "end_step_title"),
+            *_counted(days, status, most, live.values("checker_id"), live.values(step)),
+        ]
 
     return rows
 
@@ -177,15 +160,16 @@ def _positions(status: str) -> Callable[[rollups.Days], list[QuerySet]]:
 # `BEFORE`.
 PARTS = "WITH parts (part, checker, step, sellers, title) AS ({parts})"
 # The steps of a checker source that can be among the SHOWN the inbox shows, ranked in the database on the period's
-# days alone: the rows added up per step, titled as the counted days' rows (part 0) have it, else as the live ones;
+# days alone: the rows added up per step, titled as the counted days' total has it, else as the live runs (part 0);
 # then those with as many sellers as the SHOWN-th, ties included (the inbox orders them by growth and the rest). At
-# 5,000 checkers 6,000 steps have an escalation in 30 days; a few dozen rows come back. One grouping, of the rows
+# 5,000 checkers 6,000 steps have an escalation in 30 days; the parts hold only the counted steps that can lead and
+# today's (`totals.leading_steps`), and a few dozen rows come back. One grouping, of the rows
 # themselves: its sums of integers are bigints, where sums of grouped counts were numerics (23 ms with the period
 # before, against 7).
 RANKED = """
 SELECT checker, step, sellers, title FROM (
     SELECT checker, step, SUM(sellers) AS sellers,
-        COALESCE(MAX(title) FILTER (WHERE part = 0), MAX(title) FILTER (WHERE part > 0)) AS title,
+        COALESCE(MAX(title) FILTER (WHERE part > 0), MAX(title) FILTER (WHERE part = 0)) AS title,
         RANK() OVER (ORDER BY SUM(sellers) DESC) AS place
     FROM parts GROUP BY checker, step HAVING SUM(sellers) > 0
 ) AS ranked WHERE place <= %s
@@ -201,20 +185,22 @@ GROUP BY checker, step
 def _leading(
     period: Period,
     days: rollups.Days,
-    parts: Callable[[rollups.Days], list[QuerySet]],
+    parts: Callable[..., list[QuerySet]],
     make: Callable[[int, str, str], Gap],
 ) -> dict:
     """Gaps (by `make(checker, key, title)`) for the steps that can be among the SHOWN the inbox shows, with their
-    sellers in `period` (`RANKED`) and in the period before (`BEFORE`): two queries at most. `parts(days)` gives
-    queries of (checker, step key, sellers, title) rows on those days, one row per run or per day's count."""
+    sellers in `period` (`RANKED`) and in the period before (`BEFORE`): two queries at most. `parts(days, most)`
+    gives queries of (checker, step key, sellers, title) rows on those days, one row per run or per counted step
+    (with `most`, only the counted steps that can be among the first `most`: `totals.leading_steps`)."""
     gaps = {}
-    for checker, key, now, title in _rows(RANKED, parts(_within(days, period)), [SHOWN]):
+    for checker, key, now, title in _rows(RANKED, parts(days.within(period.first, period.last), SHOWN), [SHOWN]):
         gap = gaps[(checker, key)] = make(checker, key, title)
         gap.count = now
     if gaps:
         checkers, keys = {checker for checker, _ in gaps}, {key for _, key in gaps}
         before = BEFORE.format(checkers=", ".join(["%s"] * len(checkers)), steps=", ".join(["%s"] * len(keys)))
-        for checker, key, sellers in _rows(before, parts(_within(days, period.before())), [*checkers, *keys]):
+        earlier = days.within(period.before().first, period.before().last)
+        for checker, key, sellers in _rows(before, parts(earlier), [*checkers, *keys]):
             if (checker, key) in gaps:
                 gaps[(checker, key)].before = sellers
     return gaps

@@ -137,6 +137,8 @@ class RolledDay(models.Model):
 
     day = models.DateField(primary_key=True)
     settled_before = models.DateTimeField(help_text="Every run of the day had its last activity before this.")
+    # When the day's rows were written: what `PeriodTotal.key` is made of (`settled_before` moves on without a count).
+    counted_at = models.DateTimeField(default=timezone.now, help_text="When the day's runs were counted.")
 
     def __str__(self) -> str:
         return f"{self.day} (settled before {self.settled_before:%Y-%m-%d %H:%M})"
@@ -304,3 +306,76 @@ class DayDuration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.version_id} {self.seconds} s: {self.runs}"
+
+
+class PeriodTotal(models.Model):
+    """The Day… rows of a period's counted days added up once (`totals.py`): the overview ranks its checkers, and the
+    gap inbox its steps, from one row per checker or step instead of one per day. `key` names the days and when each
+    was counted, so a day counted again makes a new key, and the total is made again when next read."""
+
+    key = models.CharField(max_length=64, unique=True, help_text="The days added up and when each was counted.")
+    first = models.DateField()
+    last = models.DateField()
+    made_at = models.DateTimeField(default=timezone.now, db_index=True)
+    checker_count = models.PositiveIntegerField(default=0, help_text="How many checkers had runs on these days.")
+
+    def __str__(self) -> str:
+        return f"{self.first} to {self.last} (made {self.made_at:%Y-%m-%d %H:%M})"
+
+
+# The overview's orders that runs not counted yet can only raise a checker in, each read from the top of its index
+# (`totals.leading_checkers`).
+RANKED_BY = ("runs", "resolved", "escalated", "abandoned", "confirmed")
+
+
+class PeriodChecker(models.Model):
+    """A checker's runs over a `PeriodTotal`'s days, by outcome (`DayChecker` added up)."""
+
+    total = models.ForeignKey(PeriodTotal, on_delete=models.CASCADE, related_name="checkers", db_index=False)
+    checker = models.ForeignKey("troubleshoot.Checker", on_delete=models.CASCADE, related_name="+", db_index=False)
+    runs = models.PositiveIntegerField()  # resolved, escalated and abandoned: a counted day has no run in progress
+    resolved = models.PositiveIntegerField()
+    escalated = models.PositiveIntegerField()
+    abandoned = models.PositiveIntegerField()
+    confirmed = models.PositiveIntegerField()
+    came_back = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["total", "checker", "resolved", "escalated", "abandoned", "confirmed", "came_back"],
+                name="periodchecker_total",
+            ),
+            *(models.Index(fields=["total", f"-{column}"], name=f"periodchecker_{column}") for column in RANKED_BY),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.total_id} {self.checker_id}: {self.resolved}/{self.escalated}/{self.abandoned}"
+
+
+class PeriodStep(models.Model):
+    """Sellers at a step over a `PeriodTotal`'s days, for one of the gap inbox's checker sources (`kind`): runs
+    escalated or abandoned there (`DayPosition` added up), or its "None of these fit" answers (`DayAnswer`)."""
+
+    NONE_FIT = "none_fit"
+
+    total = models.ForeignKey(PeriodTotal, on_delete=models.CASCADE, related_name="steps", db_index=False)
+    kind = models.CharField(max_length=10)  # a run status (escalated, abandoned) or NONE_FIT
+    checker = models.ForeignKey("troubleshoot.Checker", on_delete=models.CASCADE, related_name="+", db_index=False)
+    step_key = models.CharField(max_length=60)
+    step_title = models.CharField(max_length=120)
+    sellers = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [
+            models.Index(
+                fields=["total", "kind", "checker", "step_key", "sellers", "step_title"], name="periodstep_total"
+            ),
+            # The inbox's leading steps: those with the most sellers, read from the top (`totals.steps(…, most)`).
+            models.Index(
+                fields=["total", "kind", "-sellers", "checker", "step_key", "step_title"], name="periodstep_sellers"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.total_id} {self.kind} {self.checker_id} {self.step_key}: {self.sellers}"

@@ -47,6 +47,15 @@ class Days:
 
     rolled: list[date] = field(default_factory=list)
     live: list[date] = field(default_factory=list)
+    counted: dict[date, datetime] = field(default_factory=dict)  # when each rolled day was counted
+    # The totals of rolled days found so far (`totals.total`: key → id), shared by the days `within` these.
+    totals: dict[str, int] = field(default_factory=dict, repr=False, compare=False)
+
+    def within(self, first: date, last: date) -> Days:
+        """The days of these from `first` to `last`, rolled and live ones."""
+        rolled = [day for day in self.rolled if first <= day <= last]
+        live = [day for day in self.live if first <= day <= last]
+        return Days(rolled, live, {day: self.counted[day] for day in rolled}, self.totals)
 
     def live_start(self) -> datetime:
         """When the first live day began."""
@@ -83,9 +92,11 @@ def split(first: date, last: date, *, roll: bool = True) -> Days:
     candidates = [day for day in days if day <= last_settleable(cutoff)]
     if not candidates:
         return Days(live=days)
-    known = dict(
-        RolledDay.objects.filter(day__gte=candidates[0], day__lte=candidates[-1]).values_list("day", "settled_before")
-    )
+    known, counted = {}, {}
+    for day, settled_before, counted_at in RolledDay.objects.filter(
+        day__gte=candidates[0], day__lte=candidates[-1]
+    ).values_list("day", "settled_before", "counted_at"):
+        known[day], counted[day] = settled_before, counted_at
     since = min([*known.values(), cutoff])
     latest = active_since(since)
     fresh = [day for day in candidates if day in known and (day not in latest or latest[day] < known[day])]
@@ -93,11 +104,17 @@ def split(first: date, last: date, *, roll: bool = True) -> Days:
     waiting = [day for day in candidates if day not in fresh and not (day in latest and latest[day] >= cutoff)]
     rolled = set(fresh)
     if roll and waiting:
-        rolled.update(count_days(waiting, cutoff))
+        now_counted = count_days(waiting, cutoff)
+        rolled.update(now_counted)
+        counted.update(now_counted)
     if fresh and min(known[day] for day in fresh) < cutoff - REFRESH_AFTER:
         # No run of these days was active since their `settled_before`: their counts hold at `cutoff` too.
         RolledDay.objects.filter(day__in=fresh).update(settled_before=cutoff)
-    return Days(rolled=[day for day in days if day in rolled], live=[day for day in days if day not in rolled])
+    return Days(
+        rolled=[day for day in days if day in rolled],
+        live=[day for day in days if day not in rolled],
+        counted={day: counted[day] for day in rolled},
+    )
 
 
 def active_since(since: datetime) -> dict[date, datetime]:
@@ -112,9 +129,10 @@ def active_since(since: datetime) -> dict[date, datetime]:
     return latest
 
 
-def count_days(days: list[date], cutoff: datetime) -> list[date]:
-    """Count the runs of `days` into the Day… tables, replacing what was there; the days counted (none when another
-    process counted them at the same moment: they are counted live this once)."""
+def count_days(days: list[date], cutoff: datetime) -> dict[date, datetime]:
+    """Count the runs of `days` into the Day… tables, replacing what was there; the days counted, with when (none
+    when another process counted them at the same moment: they are counted live this once)."""
+    now = timezone.now()
     try:
         with transaction.atomic():
             for table in TABLES:
@@ -122,10 +140,10 @@ def count_days(days: list[date], cutoff: datetime) -> list[date]:
             RolledDay.objects.filter(day__in=days).delete()
             runs = Run.objects.filter(started_on__in=days)
             _count(runs)
-            RolledDay.objects.bulk_create([RolledDay(day=day, settled_before=cutoff) for day in days])
+            RolledDay.objects.bulk_create([RolledDay(day=day, settled_before=cutoff, counted_at=now) for day in days])
     except IntegrityError:
-        return []
-    return days
+        return {}
+    return dict.fromkeys(days, now)
 
 
 def _count(runs) -> None:

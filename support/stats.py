@@ -22,8 +22,8 @@ from django.utils import timezone
 
 from troubleshoot.models import LIVE_ANSWER, Answer, Checker, FollowUp, Run
 
-from . import rollups
-from .models import DayAnswer, DayChecker, DayDuration, DayOutcome, DayPath, DayPosition, DaySource
+from . import rollups, totals
+from .models import RANKED_BY, DayAnswer, DayDuration, DayOutcome, DayPath, DayPosition, DaySource
 
 DEFAULT_DAYS = 30
 CHECKERS_SHOWN = 100  # the overview's checkers: a large library has thousands with a run
@@ -236,10 +236,13 @@ def union_all(parts: list[QuerySet], *, numbered: bool = False) -> tuple[str, li
 # The checkers of a period ranked in the database: the parts' rows (checker, then its runs by outcome side by side,
 # its follow-up answers) added up per checker and ranked in the page's order (`SORTS_SQL`); those that can be among
 # the first few (ties at the cut included) are named, ordered (ties by title) and cut, each row with how many
-# checkers there are. At 5,000 checkers a hundred rows come back, instead of one per checker to tally, name and sort
-# here, and only those are joined to their names.
+# checkers there are (those counted, kept with the total, and those with runs on other days only). At 5,000
+# checkers a hundred rows come back, instead of one per checker to tally, name and sort here, and only those are
+# joined to their names; in the orders of `RANKED_BY` the parts hold only the counted checkers that can lead.
 CHECKERS_RANKED = """
 WITH parts (checker, resolved, escalated, abandoned, in_progress, confirmed, came_back) AS ({parts}),
+counted (n) AS ({counted}),
+uncounted (checker) AS ({uncounted}),
 totals AS (
     SELECT checker, COALESCE(SUM(resolved), 0) AS resolved, COALESCE(SUM(escalated), 0) AS escalated,
         COALESCE(SUM(abandoned), 0) AS abandoned, COALESCE(SUM(in_progress), 0) AS in_progress,
@@ -248,7 +251,7 @@ totals AS (
 ),
 ranked AS (
     SELECT totals.*, {order} AS sort_value, RANK() OVER (ORDER BY {order} {direction}) AS place,
-        COUNT(*) OVER () AS checkers
+        (SELECT n FROM counted) + (SELECT COUNT(*) FROM uncounted) AS checkers
     FROM totals
 )
 SELECT checker.id, checker.title, checker.slug, resolved, escalated, abandoned, in_progress, confirmed, came_back,
@@ -268,22 +271,12 @@ def _integers(**columns) -> dict:
 def _ranked_checkers(days: rollups.Days, sort: str, descending: bool, most: int) -> tuple[list, int]:
     """The first `most` checkers of `days` in the order `sort` (`SORTS_SQL`), as (name, Outcomes) pairs, and how many
     checkers had runs: one query."""
+    # In the descending orders of columns that runs not counted can only raise (`RANKED_BY`), only the counted
+    # checkers that can lead are read; rates can fall as well as rise, and ascending orders read every checker.
+    found = [totals.checkers(days)]
+    if descending and sort in RANKED_BY:
+        found = totals.leading_checkers(days, sort, most, days.live_runs().values("checker_id"))
     # The parts' columns after the checker: runs by status in STATUSES' order, then the two follow-up answers.
-    rolled = (
-        DayChecker.objects.filter(day__in=days.rolled)
-        .values_list("checker_id")
-        .annotate(
-            **_integers(
-                n_resolved=Sum("resolved"),
-                n_escalated=Sum("escalated"),
-                n_abandoned=Sum("abandoned"),
-                n_open=Value(0),  # a settled day has no run in progress
-                n_confirmed=Sum("confirmed"),
-                n_came_back=Sum("came_back"),
-            )
-        )
-        .order_by()
-    )
     live = (
         days.live_runs()
         .with_status()
@@ -297,17 +290,25 @@ def _ranked_checkers(days: rollups.Days, sort: str, descending: bool, most: int)
         )
         .order_by()
     )
-    parts = union_all([rolled, live])
+    columns = ("checker_id", "resolved", "escalated", "abandoned", Value(0), "confirmed", "came_back")  # none open
+    parts = union_all([*(rows.values_list(*columns).order_by() for rows in found), live])
     if parts is None:
         return [], 0
+    # How many checkers had runs: those counted (kept with the total), and those with runs on the other days only.
+    counted, uncounted = (
+        compiled(totals.checker_count(days)) or ("SELECT 0", ()),
+        compiled(totals.uncounted_checkers(days, days.live_runs())) or ("SELECT 0 WHERE 1 = 0", ()),
+    )
     sql = CHECKERS_RANKED.format(
         parts=parts[0],
+        counted=counted[0],
+        uncounted=uncounted[0],
         checkers=connection.ops.quote_name(Checker._meta.db_table),
         order=SORTS_SQL[sort],
         direction="DESC" if descending else "ASC",
     )
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*parts[1], most, most])
+        cursor.execute(sql, [*parts[1], *counted[1], *uncounted[1], most, most])
         rows = cursor.fetchall()
     ranked = [
         ({"id": pk, "title": title, "slug": slug}, Outcomes(*counts))  # integers: `_integers` in the parts
@@ -320,9 +321,9 @@ def overview(period: Period, sort: str = "runs", descending: bool = True, most: 
     """Outcomes over `period`, by day, by source and by checker (the first `most` in the order `sort`).
 
     Settled days come from the day-by-day counts (`rollups`: `DaySource` by day and source, a few rows a day;
-    `DayChecker` summed by checker), the others from grouped scans of their runs (through the covering index
-    `run_review_overview`); the checkers are ranked and named in the database (`CHECKERS_RANKED`): 5 queries,
-    whatever the number of runs or checkers.
+    by checker, their total: `totals`, one row per checker), the others from grouped scans of their runs (through the
+    covering index `run_review_overview`); the checkers are ranked and named in the database (`CHECKERS_RANKED`): 6
+    queries once the total is made, whatever the number of runs or checkers.
     """
     sort = sort if sort in SORTS else "runs"
     days = rollups.split(period.first, period.last)

@@ -2,15 +2,19 @@
 every number stays exact across their boundaries: a day becoming settled, a seller back on a run after its day was
 counted, a follow-up answer arriving later, personal data purged; with fixed query counts."""
 
+import itertools
+from collections import Counter
 from datetime import timedelta
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import F
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from support import followups, gaps, rollups, stats
-from support.models import DayChecker, DayOutcome, RolledDay
+from support import followups, gaps, rollups, stats, totals
+from support.models import RANKED_BY, DayChecker, DayOutcome, PeriodChecker, PeriodTotal, RolledDay
 from tests.conftest import TODAY, make_checker
 from tests.test_support import known, reviewer, walk_path  # noqa: F401 - the fixture of the exact numbers
 from troubleshoot import versions, walk
@@ -47,8 +51,22 @@ def time_passes(hours: int) -> None:
 
 
 def numbers(period=WEEK) -> tuple:
-    t = stats.overview(period).total
-    return (t.runs, t.resolved, t.escalated, t.abandoned, t.open, t.confirmed_fixed, t.came_back)
+    """The period's outcomes, as the overview's days and sources add them up; its checkers (ranked from the period's
+    total of counted days, `totals`) must add up to the same."""
+    data = stats.overview(period)
+    t = data.total
+    found = (t.runs, t.resolved, t.escalated, t.abandoned, t.open, t.confirmed_fixed, t.came_back)
+    by_checker = [
+        (o.runs, o.resolved, o.escalated, o.abandoned, o.open, o.confirmed_fixed, o.came_back)
+        for _, o in data.by_checker
+    ]
+    assert tuple(map(sum, zip(*by_checker, strict=True))) == (found if t.runs else ())
+    return found
+
+
+def left(period=WEEK) -> dict:
+    """The gap inbox's abandons: step key → (sellers in the period, in the period before)."""
+    return {gap.key[2]: (gap.count, gap.before) for gap in gaps.abandons(period)}
 
 
 def test_a_settled_day_is_counted_once_and_every_number_stays_exact(known):  # noqa: F811
@@ -116,14 +134,37 @@ def test_a_seller_back_on_a_run_after_its_day_was_counted(known):  # noqa: F811
     assert RolledDay.objects.filter(day=day).exists()
     # The seller left at the third step comes back three days on and answers it: resolved.
     flow = versions.flow_of(r[5].version_id)
+    assert left() == {"second": (1, 0), "third": (1, 0)}
     walk.record_answer(flow, Run.objects.get(pk=r[5].pk), "third", 0)
     assert numbers() == (9, 4, 4, 1, 0, 1, 1)
+    assert left() == {"second": (1, 0)}
     assert day in rollups.split(WEEK.first, WEEK.last).live  # the run is active: its day is counted live for now
     time_passes(hours=1)
     assert numbers() == (9, 4, 4, 1, 0, 1, 1)
     assert day in rollups.split(WEEK.first, WEEK.last).rolled  # counted again
+    assert left() == {"second": (1, 0)}  # from a new total: the day's counting time is in its key
     v1 = stats.version_numbers(r[5].version_id, rollups.split(WEEK.first, WEEK.last))
     assert v1.steps["third"].answers == {0: 2, 1: 1} and v1.steps["third"].abandoned == 0
+
+
+def test_a_day_counted_again_by_another_process_at_the_same_moment_is_read_live(known, monkeypatch):  # noqa: F811
+    """Counting a stale day fails when another process counts it at the same moment: its old counts are not read
+    (nor their total), the day is counted live this once."""
+    _, r = known
+    age(r.values(), 3)
+    assert numbers() == (9, 3, 4, 2, 0, 1, 1)
+    day = timezone.localdate() - timedelta(days=3)
+    walk.record_answer(versions.flow_of(r[5].version_id), Run.objects.get(pk=r[5].pk), "third", 0)
+    time_passes(hours=1)  # settled again: the day is counted again when next read
+
+    def counted_elsewhere(runs) -> None:
+        for started_on in {run.started_on for run in runs}:
+            RolledDay.objects.create(day=started_on, settled_before=timezone.now())
+
+    monkeypatch.setattr(rollups, "_count", counted_elsewhere)
+    assert day in rollups.split(WEEK.first, WEEK.last).live
+    assert numbers() == (9, 4, 4, 1, 0, 1, 1)
+    assert left() == {"second": (1, 0)}
 
 
 def test_a_back_after_the_day_was_counted_reopens_the_run_in_the_numbers(known):  # noqa: F811
@@ -164,9 +205,13 @@ def test_rollupruns_counts_every_settled_day(known):  # noqa: F811
     age([r[3]], 5)
     call_command("rollupruns", stdout=None)
     today = timezone.localdate()
-    assert set(RolledDay.objects.values_list("day", flat=True)) == {
-        today - timedelta(days=n) for n in range(1, 11)
-    }  # every day from the first run to yesterday, runs or none
+    # Every day from the first run to yesterday, runs or none, and those of the default period's totals (below).
+    assert set(RolledDay.objects.values_list("day", flat=True)) == {today - timedelta(days=n) for n in range(1, 60)}
+    # and the default period's totals are made, for the overview and the gap inbox (its trends: the period before)
+    assert PeriodTotal.objects.count() == 2
+    stats.overview(stats.Period.ending_today())
+    gaps.inbox(stats.Period.ending_today())
+    assert PeriodTotal.objects.count() == 2
     assert numbers() == (7, 2, 3, 1, 1, 0, 1)  # the runs 10 days ago are before this week
     assert numbers(stats.Period(today - timedelta(days=10), today - timedelta(days=10))) == (2, 1, 1, 0, 0, 1, 0)
 
@@ -184,10 +229,11 @@ def test_review_pages_read_the_counts_in_a_fixed_number_of_queries(
     call_command("rollupruns", stdout=None)
     half_year = (timezone.localdate() - timedelta(days=180)).isoformat()
     pages = [
-        ("/support/", {}, 9),
+        ("/support/", {}, 10),  # the period's counted days are read from their total (`totals`), found by its key
         ("/support/checkers/demo/", {"version": 2, "compare": 1}, 28),
         ("/support/checkers/demo/", {}, 18),
-        ("/support/gaps/", {}, 20),  # a checker source reads the period before for its leading steps apart
+        # A checker source reads the period before for its leading steps apart; both periods' totals are looked up.
+        ("/support/gaps/", {}, 22),
         ("/support/runs/", {"checker": "demo"}, 5),  # the checker suggestions come apart (checker-options)
         ("/support/requests/", {"status": "all"}, 8),  # a count per queue tab (`views.TALLY_CAP`)
     ]
@@ -244,7 +290,8 @@ def test_overview_ranks_checkers_in_the_database_as_the_sorts_say(known):  # noq
         for path, times in zip(paths, mix, strict=True):
             for _ in range(times):
                 walk_path(checker, path)
-    age(Run.objects.filter(checker__slug__in=["c0", "c2"]), 3)
+    age(Run.objects.filter(checker__slug__in=["c0", "c2", "c3"]), 3)
+    age(Run.objects.filter(checker__slug="c4", outcome=Run.Outcome.ESCALATED), 3)  # c4: counted and live runs
     Run.objects.filter(checker__slug="c1", outcome=Run.Outcome.OPEN).update(
         last_activity_at=timezone.now() - timedelta(hours=2)
     )
@@ -255,12 +302,122 @@ def test_overview_ranks_checkers_in_the_database_as_the_sorts_say(known):  # noq
         checker: stats.outcomes(Run.objects.filter(checker=checker, started_on__gte=WEEK.first))
         for checker in Checker.objects.all()
     }
-    for sort, rule in stats.SORTS.items():
-        for descending in (True, False):
-            expected = sorted(own.items(), key=lambda item: (rule(item[1]), item[0].title), reverse=descending)
-            data = stats.overview(WEEK, sort, descending, most=4)
-            assert data.checkers == 6
-            assert [(c["slug"], o) for c, o in data.by_checker] == [(c.slug, o) for c, o in expected[:4]], (
-                sort,
-                descending,
-            )
+    # Every cut: in the orders of `support.models.RANKED_BY` only the counted checkers that can lead are ranked.
+    for (sort, rule), descending, most in itertools.product(stats.SORTS.items(), (True, False), range(1, 7)):
+        expected = sorted(own.items(), key=lambda item: (rule(item[1]), item[0].title), reverse=descending)
+        data = stats.overview(WEEK, sort, descending, most=most)
+        assert data.checkers == 6
+        found = [(c["slug"], o) for c, o in data.by_checker]
+        assert found == [(c.slug, o) for c, o in expected[:most]], (sort, descending, most)
+
+
+def test_a_periods_counted_days_are_added_up_once_and_read_from_their_total_after(known):  # noqa: F811
+    """The first read of a period's counted days makes their total (`totals`); the overview and the gap inbox then
+    rank from it, not from the day-by-day rows, and the period's days make one total for both pages."""
+    _, r = known
+    age(r.values(), 3)
+    first = (stats.overview(WEEK), gaps.inbox(WEEK))
+    assert PeriodTotal.objects.count() == 2  # the week, and the week before for the inbox's trends
+    with CaptureQueriesContext(connection) as read:
+        again = (stats.overview(WEEK), gaps.inbox(WEEK))
+    assert again == first
+    sql = " ".join(query["sql"] for query in read.captured_queries)
+    assert "support_periodchecker" in sql and "support_periodstep" in sql
+    assert not any(table in sql for table in ("support_daychecker", "support_dayposition", "support_dayanswer"))
+    assert PeriodTotal.objects.count() == 2
+
+
+def test_totals_no_page_reads_are_deleted_when_a_new_one_is_made(known):  # noqa: F811
+    """Made a while ago and superseded by a newer total of the same days, or made over a day ago: deleted, rows and
+    all. Superseded only moments ago (a page may still be reading it): kept."""
+    _, r = known
+    age(r.values(), 3)
+    days = rollups.split(WEEK.first, WEEK.last)
+    now = timezone.now()
+
+    def made(name: str, ago: timedelta, first=days.rolled[0]) -> PeriodTotal:
+        return PeriodTotal.objects.create(key=name, first=first, last=days.rolled[-1], made_at=now - ago)
+
+    made("old", timedelta(days=2), first=WEEK.first - timedelta(days=30))
+    made("superseded", timedelta(hours=3))
+    made("newer", timedelta(hours=2))  # supersedes the one above an hour before this read
+    made("just superseded", timedelta(minutes=10), first=WEEK.first - timedelta(days=1))
+    made("just made", timedelta(minutes=1), first=WEEK.first - timedelta(days=1))
+    PeriodChecker.objects.create(
+        total=PeriodTotal.objects.get(key="old"),
+        checker=known[0],
+        runs=1,
+        resolved=1,
+        escalated=0,
+        abandoned=0,
+        confirmed=0,
+        came_back=0,
+    )
+    made_now = totals.total(days)
+    assert set(PeriodTotal.objects.values_list("key", flat=True)) == {
+        "newer",
+        "just superseded",
+        "just made",
+        totals.key(days),
+    }
+    assert set(PeriodChecker.objects.values_list("total_id", flat=True)) == {made_now}
+
+
+def test_a_total_made_by_another_page_at_the_same_moment_is_read(known):  # noqa: F811
+    """Two pages make the same total at once: the one that loses reads the other's (one total, no error)."""
+    _, r = known
+    age(r.values(), 3)
+    days = rollups.split(WEEK.first, WEEK.last)
+    theirs = PeriodTotal.objects.create(key=totals.key(days), first=days.rolled[0], last=days.rolled[-1])
+    assert totals._make(days, totals.key(days)) == theirs.pk
+    assert PeriodTotal.objects.count() == 1
+
+
+@pytest.mark.parametrize("most", range(1, 8))
+def test_the_inbox_reads_only_the_counted_steps_that_can_lead_and_leaves_out_none_that_do(most, monkeypatch):
+    """A source ranks the counted steps with as many sellers as the `most`-th or more (`totals.steps(…, most)`)
+    and every step with sellers on the days not counted: the same steps, ties included, as ranking every step over
+    its own runs, for every cut."""
+    plan = {"c0": (5, 0), "c1": (3, 0), "c2": (2, 0), "c3": (1, 2), "c4": (0, 2), "c5": (1, 0)}  # counted, live
+    for slug, (counted, live) in plan.items():
+        checker = make_checker(slug)
+        age([walk_path(checker, [("start", 1)]) for _ in range(counted)], 3)
+        for _ in range(live):
+            walk_path(checker, [("start", 1)])
+    monkeypatch.setattr(gaps, "SHOWN", most)
+    found = {(gap.where, gap.count) for gap in gaps.escalations(WEEK)}
+    sellers = Counter(Run.objects.filter(outcome=Run.Outcome.ESCALATED).values_list("checker_id", flat=True))
+    cut = sorted(sellers.values(), reverse=True)[min(most, len(sellers)) - 1]
+    assert found == {(checker, n) for checker, n in sellers.items() if n >= cut}
+    # The counted steps read: those with as many counted sellers as the `most`-th or more, and today's.
+    days = gaps._split(WEEK).within(WEEK.first, WEEK.last)
+    live = Run.objects.filter(started_on=TODAY)
+    read = totals.leading_steps(
+        days, Run.Outcome.ESCALATED, most, live.values("checker_id"), live.values("end_step_key")
+    )
+    counted = sorted((n for n, _ in plan.values() if n), reverse=True)
+    floor = counted[min(most, len(counted)) - 1]
+    assert {row.checker.slug for rows in read for row in rows} == {
+        slug for slug, (n, today) in plan.items() if n and (n >= floor or today)
+    }
+
+
+@pytest.mark.parametrize("most", range(1, 8))
+def test_the_overview_reads_only_the_counted_checkers_that_can_lead_and_leaves_out_none_that_do(most):
+    """In the orders a day not counted can only raise a checker in (`RANKED_BY`), the overview ranks the counted
+    checkers as high as the `most`-th or higher and those with runs today (`totals.leading_checkers`): the same
+    checkers, in the same order, as ranking every checker over its own runs, and the same count of checkers."""
+    # c9 ties with c3 at the cut of 2 and wins it by its title: a counted checker can be shown at the cut.
+    plan = {"c0": (5, 0), "c9": (3, 0), "c2": (2, 0), "c3": (1, 2), "c4": (0, 2), "c5": (1, 0)}  # counted, live
+    for slug, (counted, live) in plan.items():
+        checker = make_checker(slug)
+        age([walk_path(checker, [("start", 1)]) for _ in range(counted)], 3)
+        for _ in range(live):
+            walk_path(checker, [("start", 1)])
+    own = {checker: stats.outcomes(checker.runs.all()) for checker in Checker.objects.all()}
+    for sort in RANKED_BY:
+        rule = stats.SORTS[sort]
+        expected = sorted(own.items(), key=lambda item: (rule(item[1]), item[0].title), reverse=True)
+        data = stats.overview(WEEK, sort, True, most=most)
+        assert data.checkers == len(plan)
+        assert [(c["slug"], o) for c, o in data.by_checker] == [(c.slug, o) for c, o in expected[:most]], sort
