@@ -120,6 +120,7 @@ def _make(days: rollups.Days, found: str, tries: int = 2) -> int:
             made = PeriodTotal.objects.create(key=found, first=days.rolled[0], last=days.rolled[-1], made_at=now)
             rows = {kind: _insert(table, columns, [made.pk, *kind], sums) for table, columns, kind, sums in _sums(days)}
             PeriodTotal.objects.filter(pk=made.pk).update(checker_count=rows[()])
+            _analyze()
     except IntegrityError:
         # Made by another page at the same moment (PostgreSQL waited for it to commit): read that one.
         existing = PeriodTotal.objects.filter(key=found).values_list("pk", flat=True).first()
@@ -173,6 +174,16 @@ def _insert(table, columns: list[str], leading: list, sums: QuerySet) -> int:
             [*leading, *params],
         )
         return cursor.rowcount
+
+
+def _analyze() -> None:
+    """PostgreSQL: the planner learns the new total's rows at once (autovacuum would, later). With no statistics on
+    it, it expected one row per total and joined today's runs to every checker of a 90-day total, row by row: 0.46 s
+    instead of 4 ms. SQLite plans these from its indexes alone."""
+    if connection.vendor == "postgresql":
+        names = ", ".join(connection.ops.quote_name(table._meta.db_table) for table in (PeriodChecker, PeriodStep))
+        with connection.cursor() as cursor:
+            cursor.execute(f"ANALYZE {names}")
 
 
 def _purge(now) -> None:

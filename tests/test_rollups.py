@@ -421,3 +421,21 @@ def test_the_overview_reads_only_the_counted_checkers_that_can_lead_and_leaves_o
         data = stats.overview(WEEK, sort, True, most=most)
         assert data.checkers == len(plan)
         assert [(c["slug"], o) for c, o in data.by_checker] == [(c.slug, o) for c, o in expected[:most]], sort
+
+
+def test_postgresql_learns_a_new_totals_rows_when_it_is_made(known):  # noqa: F811
+    """A total's rows are analyzed as it is made: without statistics on them PostgreSQL planned for one row a total
+    and read a 90-day overview in 0.46 s instead of 4 ms."""
+    if connection.vendor != "postgresql":
+        pytest.skip("PostgreSQL's planner statistics")
+    _, r = known
+    age(r.values(), 3)
+    made = totals.total(rollups.split(WEEK.first, WEEK.last))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT most_common_vals::text, n_distinct FROM pg_stats"
+            " WHERE tablename = 'support_periodchecker' AND attname = 'total_id'"
+        )
+        found = cursor.fetchone()
+    assert found is not None, "no statistics"
+    assert found[0] is None or str(made) in found[0].strip("{}").split(","), found
