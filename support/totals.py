@@ -93,10 +93,11 @@ def steps(days: rollups.Days, kind: str) -> QuerySet:
     return PeriodStep.objects.none() if made is None else PeriodStep.objects.filter(total_id=made, kind=kind)
 
 
-def leading_steps(days: rollups.Days, kind: str, most: int, checkers: QuerySet, keys: QuerySet) -> list[QuerySet]:
+def leading_steps(days: rollups.Days, kind: str, most: int, other_checkers: QuerySet, other_keys: QuerySet) -> list:
     """`steps(days, kind)` cut to those that can be among the `most` with the most sellers (ties included) once the
     sellers of other days are added: the steps with as many as the `most`-th or more, and those among the steps with
-    sellers on the other days (`checkers` and `keys`: queries of their checkers and of their step keys).
+    sellers on the other days (`other_checkers` and `other_keys`: queries of their checkers and of their keys; a
+    step of one with the key of another is read too, and ranked as it should be).
 
     A step with fewer and no seller on the other days has fewer sellers than at least `most` steps, whatever the
     other days add to them, so it cannot be ranked among the first `most`; and none of them is ahead of a step that
@@ -108,11 +109,12 @@ def leading_steps(days: rollups.Days, kind: str, most: int, checkers: QuerySet, 
     at_least = Coalesce(Subquery(found.order_by("-sellers").values("sellers")[most - 1 : most]), 0)
     return [
         found.filter(sellers__gte=at_least),
-        found.filter(sellers__lt=at_least, checker_id__in=checkers, step_key__in=keys),
+        found.filter(sellers__lt=at_least, checker_id__in=other_checkers, step_key__in=other_keys),
     ]
 
 
 def _make(days: rollups.Days, found: str, tries: int = 2) -> int:
+    """Add up `days`' counted days as the total known by `found`, in one transaction; its id."""
     now = timezone.now()
     try:
         with transaction.atomic():
