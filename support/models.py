@@ -7,6 +7,7 @@ import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Now
 from django.utils import timezone
 
 from troubleshoot.fields import LineField, WebURLField
@@ -138,7 +139,10 @@ class RolledDay(models.Model):
     day = models.DateField(primary_key=True)
     settled_before = models.DateTimeField(help_text="Every run of the day had its last activity before this.")
     # When the day's rows were written: what `PeriodTotal.key` is made of (`settled_before` moves on without a count).
-    counted_at = models.DateTimeField(default=timezone.now, help_text="When the day's runs were counted.")
+    # The database's default lets an app server still on the code before it count days while a deploy rolls out.
+    counted_at = models.DateTimeField(
+        default=timezone.now, db_default=Now(), help_text="When the day's runs were counted."
+    )
 
     def __str__(self) -> str:
         return f"{self.day} (settled before {self.settled_before:%Y-%m-%d %H:%M})"

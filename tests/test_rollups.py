@@ -439,3 +439,16 @@ def test_postgresql_learns_a_new_totals_rows_when_it_is_made(known):  # noqa: F8
         found = cursor.fetchone()
     assert found is not None, "no statistics"
     assert found[0] is None or str(made) in found[0].strip("{}").split(","), found
+
+
+def test_a_day_counted_by_the_code_before_counted_at_gets_a_counting_time(known):  # noqa: F811
+    """During a deploy an app server still on the code before migration 0008 writes counted days without
+    `counted_at`: the database sets it, so their counts are kept and read from a total."""
+    _, r = known
+    age(r.values(), 3)
+    day = timezone.localdate() - timedelta(days=3)
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO support_rolledday (day, settled_before) VALUES (%s, %s)", [day, timezone.now()])
+    assert RolledDay.objects.get(day=day).counted_at is not None
+    days = rollups.split(day, day)
+    assert days.rolled == [day] and totals.total(days) is not None
