@@ -198,18 +198,27 @@ class DaySource(models.Model):
         return f"{self.day} {self.source} {self.status}: {self.runs}"
 
 
-class DayChecker(models.Model):
-    """Runs of a settled day by checker, their outcomes side by side: DayOutcome summed over versions and sources,
-    so that the overview ranks checkers from one row per checker and day (at 5,000 checkers DayOutcome has nearly
-    two)."""
+class CheckerOutcomes(models.Model):
+    """A checker's counted runs by how they ended, side by side (a counted day has no run in progress), with their
+    follow-up answers."""
 
-    day = models.DateField()
     checker = models.ForeignKey("troubleshoot.Checker", on_delete=models.CASCADE, related_name="+", db_index=False)
     resolved = models.PositiveIntegerField()
     escalated = models.PositiveIntegerField()
     abandoned = models.PositiveIntegerField()
     confirmed = models.PositiveIntegerField()
     came_back = models.PositiveIntegerField()
+
+    class Meta:
+        abstract = True
+
+
+class DayChecker(CheckerOutcomes):
+    """Runs of a settled day by checker, their outcomes side by side: DayOutcome summed over versions and sources,
+    so that the overview ranks checkers from one row per checker and day (at 5,000 checkers DayOutcome has nearly
+    two)."""
+
+    day = models.DateField()
 
     class Meta:
         indexes = [
@@ -332,17 +341,11 @@ class PeriodTotal(models.Model):
 RANKED_BY = ("runs", "resolved", "escalated", "abandoned", "confirmed")
 
 
-class PeriodChecker(models.Model):
+class PeriodChecker(CheckerOutcomes):
     """A checker's runs over a `PeriodTotal`'s days, by outcome (`DayChecker` added up)."""
 
     total = models.ForeignKey(PeriodTotal, on_delete=models.CASCADE, related_name="checkers", db_index=False)
-    checker = models.ForeignKey("troubleshoot.Checker", on_delete=models.CASCADE, related_name="+", db_index=False)
     runs = models.PositiveIntegerField()  # resolved, escalated and abandoned: a counted day has no run in progress
-    resolved = models.PositiveIntegerField()
-    escalated = models.PositiveIntegerField()
-    abandoned = models.PositiveIntegerField()
-    confirmed = models.PositiveIntegerField()
-    came_back = models.PositiveIntegerField()
 
     class Meta:
         indexes = [
