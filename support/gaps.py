@@ -138,6 +138,19 @@ def _split(period: Period) -> rollups.Days:
     return rollups.split(period.before().first, period.last)
 
 
+def _halves(days: rollups.Days, period: Period) -> tuple[rollups.Days, rollups.Days]:
+    """`_split(period)`'s days in `period`, and in the period before."""
+    before = period.before()
+    return days.within(period.first, period.last), days.within(before.first, before.last)
+
+
+def make_totals(period: Period) -> None:
+    """Make the totals of counted days the inbox reads for `period` and the period before (the overview's for
+    `period` too) ahead of the first page that would: `rollupruns` does, for the default period."""
+    for days in _halves(_split(period), period):
+        totals.total(days)
+
+
 def _positions(status: str) -> Callable[..., list[QuerySet]]:
     """`_leading`'s parts for the runs escalated or abandoned (`status`) on some days, by checker and step (where
     they ended, or were left), with the step's title as it read when they ended there: settled days from their
@@ -193,13 +206,13 @@ def _leading(
     gives queries of (checker, step key, sellers, title) rows on those days, one row per run or per counted step
     (with `most`, only the counted steps that can be among the first `most`: `totals.leading_steps`)."""
     gaps = {}
-    for checker, key, now, title in _rows(RANKED, parts(days.within(period.first, period.last), SHOWN), [SHOWN]):
+    during, earlier = _halves(days, period)
+    for checker, key, now, title in _rows(RANKED, parts(during, SHOWN), [SHOWN]):
         gap = gaps[(checker, key)] = make(checker, key, title)
         gap.count = now
     if gaps:
         checkers, keys = {checker for checker, _ in gaps}, {key for _, key in gaps}
         before = BEFORE.format(checkers=", ".join(["%s"] * len(checkers)), steps=", ".join(["%s"] * len(keys)))
-        earlier = days.within(period.before().first, period.before().last)
         for checker, key, sellers in _rows(before, parts(earlier), [*checkers, *keys]):
             if (checker, key) in gaps:
                 gaps[(checker, key)].before = sellers

@@ -8,7 +8,7 @@ read of a long period then waits for it):
 
 from django.core.management.base import BaseCommand
 
-from support import rollups, totals
+from support import gaps, rollups
 from support.stats import Period
 
 
@@ -17,8 +17,4 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         self.stdout.write(f"{rollups.roll_settled()} settled day(s) counted and up to date.")
-        period = Period.ending_today()
-        before = period.before()
-        days = rollups.split(before.first, period.last)
-        for part in (days.within(period.first, period.last), days.within(before.first, before.last)):
-            totals.total(part)
+        gaps.make_totals(Period.ending_today())
