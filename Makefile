@@ -85,7 +85,7 @@ bench: $(VENV)/.installed-bench
 # The review pages with 200,000 runs and 1,000,000 answers, in two shapes (the demo library's checkers over 181 days;
 # 5,000 checkers over 90 days, bench/scale.py), on SQLite and on the PostgreSQL server of PG_URL (a database of its
 # own, dropped after). About 15 minutes per shape and database on 2 cores; to time a change on data generated once,
-# see `--keep` and `--reuse` in bench/review_bench.py (and the README's "The review pages").
+# see `--keep` and `--reuse` in bench/review_bench.py (and bench/README.md, "The review pages").
 bench-review: $(VENV)/.installed-test
 	$(PY) bench/review_bench.py --output bench/results-review-sqlite.md
 	$(PY) bench/review_bench.py --shape checkers --no-csv --output bench/results-review-sqlite-checkers.md
