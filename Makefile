@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHROMIUM_PATH ?= /usr/lib/chromium/chromium
 
-.PHONY: run serve test test-postgres lint format check-deploy bench bench-review bench-search browser screenshots clean
+.PHONY: run serve test test-postgres lint format check-deploy bench bench-sellers bench-review bench-search browser screenshots clean
 
 # Three layers, each installed when its requirements change: running (`make run`, `make serve`), testing and
 # linting (`make test`), load testing (`make bench`).
@@ -94,6 +94,11 @@ bench-review: $(VENV)/.installed-test
 		$(PY) bench/review_bench.py --database-url $(PG_URL) --shape checkers --no-csv \
 			--output bench/results-review-postgresql-checkers.md; \
 	fi
+
+# What a seller feels: 500, 1,500 and 2,500 sellers walking checkers with 5-15 s think time, against gunicorn with
+# production settings on the PostgreSQL of PG_URL and Redis (bench/sellers.py; about 10 minutes).
+bench-sellers: $(VENV)/.installed-bench
+	$(PY) bench/sellers.py $(BENCH_ARGS)
 
 # Search and the list pages with 5,000 generated checkers and 5,000 articles (about 3 minutes per database).
 bench-search: $(VENV)/.installed-test

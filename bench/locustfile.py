@@ -12,6 +12,7 @@ import re
 import uuid
 from html import unescape
 
+import gevent
 from locust import FastHttpUser, between, constant, events, task
 
 ARTICLE = os.environ.get("BENCH_ARTICLE", "/articles/troubleshooting-xero-connection/")
@@ -131,6 +132,15 @@ walks: list[dict] = []
 class WalkingSeller(Seller):
     wait_time = between(0.05, 0.3)
 
+    def think(self) -> None:
+        """Before each answer: nothing here; ThinkingSeller reads the step first."""
+
+    @staticmethod
+    def swapped(response) -> str | None:
+        """The step an htmx answer swapped in, when it is one the seller can read on from."""
+        html = (response.text or "") if response.status_code == 200 else ""
+        return html if any(ending in html for ending in ENDED) or 'name="step"' in html else None
+
     @task
     def walk(self):
         slug = random.choice(self.environment.parsed_options.checkers.split(","))  # noqa: S311
@@ -140,23 +150,28 @@ class WalkingSeller(Seller):
         label_of = dict(choices)
         choice = random.choice(choices)[0]  # noqa: S311
         data = hidden | {"answer": choice, "run": str(uuid.uuid4())}
+        self.think()
         response = self.post(f"/troubleshoot/{slug}/start/", data, "walk: start", htmx)
         if random.random() < 0.2:  # noqa: S311 - a double submit of the first answer
-            self.post(f"/troubleshoot/{slug}/start/", data, "walk: start", htmx)
+            response = self.post(f"/troubleshoot/{slug}/start/", data, "walk: start", htmx)
         run_url = response.headers.get("HX-Push-Url") or response.headers.get("Location", "")
         run_url = run_url.replace("https://", "http://").replace(self.host, "")
         if not run_url:
             return
         path = [label_of[choice]]
         for _ in range(30):
-            html = self.get(run_url, name="walk: run page").text
+            # With htmx the answer's response is the next step, as in a browser; without, the redirect is followed.
+            html = self.swapped(response) if htmx else None
+            if html is None:
+                html = self.get(run_url, name="walk: run page").text
             if any(ending in html for ending in ENDED):
                 break
             hidden, choices = page_form(html)
+            self.think()
             if path and "answer" in hidden and random.random() < 0.15:  # noqa: S311 - Back (sometimes twice)
                 back = {"csrfmiddlewaretoken": hidden["csrfmiddlewaretoken"], "answer": hidden["answer"]}
                 for _ in range(2 if random.random() < 0.3 else 1):  # noqa: S311
-                    self.post(f"{run_url}back/", back, "walk: back", htmx)
+                    response = self.post(f"{run_url}back/", back, "walk: back", htmx)
                 path.pop()
                 continue
             if not choices:
@@ -164,9 +179,18 @@ class WalkingSeller(Seller):
             choice, label = random.choice(choices)  # noqa: S311
             answer = {"csrfmiddlewaretoken": hidden["csrfmiddlewaretoken"], "step": hidden["step"], "answer": choice}
             for _ in range(2 if random.random() < 0.2 else 1):  # noqa: S311 - a double submit
-                self.post(f"{run_url}answer/", answer, "walk: answer", htmx)
+                response = self.post(f"{run_url}answer/", answer, "walk: answer", htmx)
             path.append(label)
         walks.append({"run": run_url.rstrip("/").rsplit("/", 1)[1], "path": path})
+
+
+class ThinkingSeller(WalkingSeller):
+    """A seller as they really walk (bench/sellers.py): 5 to 15 s reading each step before answering it."""
+
+    wait_time = between(5, 15)
+
+    def think(self) -> None:
+        gevent.sleep(random.uniform(5, 15))  # noqa: S311
 
 
 @events.init_command_line_parser.add_listener
