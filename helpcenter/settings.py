@@ -263,6 +263,7 @@ HELPCENTER_RATE_LIMITS = {
     "support": os.environ.get("RATE_LIMIT_SUPPORT", "5/m"),  # support requests
     "feedback": os.environ.get("RATE_LIMIT_FEEDBACK", "10/m"),  # "Was this helpful?" on articles
     "search": os.environ.get("RATE_LIMIT_SEARCH", "120/m"),  # the search API
+    "unknown_code": os.environ.get("RATE_LIMIT_UNKNOWN_CODE", "10/m"),  # codes /e/<code>/ records for staff
 }
 # django-ratelimit lists only django-redis and memcached as supported; Django's own RedisCache increments
 # atomically too (W001), and one development server's local memory is a fine cache for one process (E003).

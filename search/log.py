@@ -1,7 +1,8 @@
 """The search log and the unknown-code log: what sellers looked for, and what staff learn from it.
 
 Unknown codes are counted per code (a running total) and per code and day, so any period's count and its trend
-against the period before are one grouped query (`unknown_code_counts`).
+against the period before are one grouped query (`unknown_code_counts`). Only codes shaped like the integration's
+(the error-code field's own rule) are counted: anything else a client puts in /e/<code>/ tells support nothing.
 
 A search box's as-you-type requests share one id (minted when the page is rendered), so a seller typing
 "xero dis…" then "xero disconnected" is one row holding the last query, not one row per pause.
@@ -10,10 +11,12 @@ A search box's as-you-type requests share one id (minted when the page is render
 import uuid
 from datetime import date, timedelta
 
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from troubleshoot.fields import error_code_format
 from troubleshoot.models import Checker
 
 from .models import Phrasing, SearchLog, UnknownCode, UnknownCodeDay
@@ -53,15 +56,26 @@ def record_opened(search_id: str | None, kind: str, slug: str) -> None:
         )
 
 
+def shaped_code(value: str) -> str | None:
+    """`value` as an error code is stored (upper case), if it is shaped like one (`error_code_format`, the rule the
+    error-code field validates with); None for anything else."""
+    code = value.strip()
+    try:
+        error_code_format(code)  # before upper(): "ﬁx".upper() is "FIX"
+    except ValidationError:
+        return None
+    return code.upper()
+
+
 def record_unknown_code(code: str) -> None:
-    """Count an error code that reached /e/<code>/ with no checker (NUL and other control characters dropped): its
+    """Count an error code that reached /e/<code>/ with no checker, if it is shaped like one (`shaped_code`): its
     running total and its count for today.
 
     Each count is one upsert (`INSERT … ON CONFLICT DO UPDATE`, on SQLite and PostgreSQL alike), so two sellers
     arriving with the same new code at once both count, however their requests interleave.
     """
-    code = code.translate(_CONTROL).strip().upper()[:40]
-    if not code:
+    code = shaped_code(code)
+    if code is None:
         return
     now = timezone.now()
     codes, days = UnknownCode._meta.db_table, UnknownCodeDay._meta.db_table

@@ -1,5 +1,6 @@
 """'Still fixed?': a seller at a resolved ending may leave an email; a few days later `manage.py sendfollowups` (run
-by cron) queues a question with two signed one-click links; the answer is stored on the run. "It came back" offers
+by cron) queues a question with two signed links. A link shows the question (mail security scanners open every link
+in an email, so opening one answers nothing); the seller's POST stores the answer on the run. "It came back" offers
 the support form with the run attached.
 """
 
@@ -59,13 +60,20 @@ def answer_urls(run: Run) -> dict[str, str]:
 
 
 def record(run: Run, answer: str) -> Run:
-    """Store the seller's answer (the last click counts: a seller may change their mind); the day-by-day counts of
-    the run's day no longer hold, and are counted again when next read."""
-    run.followup_answer = answer
-    run.followup_answered_at = timezone.now()
+    """Store the seller's answer (the last one counts: a seller may change their mind); the day-by-day counts of
+    the run's day no longer hold, and are counted again when next read. The same answer again (a double click, a
+    reloaded POST) changes nothing: one conditional update, so two at once store it once too."""
+    now = timezone.now()
     with transaction.atomic():
-        run.save(update_fields=["followup_answer", "followup_answered_at"])
-        rollups.mark_stale(run.started_on)
+        changed = (
+            Run.objects.filter(pk=run.pk)
+            .exclude(followup_answer=answer)
+            .update(followup_answer=answer, followup_answered_at=now)
+        )
+        if changed:
+            rollups.mark_stale(run.started_on)
+    if changed:
+        run.followup_answer, run.followup_answered_at = answer, now
     return run
 
 

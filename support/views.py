@@ -13,7 +13,7 @@ from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib.auth.decorators import user_passes_test
-from django.http import Http404, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
@@ -339,14 +339,45 @@ def article_feedback(request, slug):
     return redirect(f"{url}?feedback={'thanks' if sent else 'error'}#feedback")
 
 
-@require_safe
+@require_http_methods(["GET", "HEAD", "POST"])
 def followup(request, token, answer):
-    """The one-click answer from the "Still fixed?" email, stored on the run."""
+    """A link of the "Still fixed?" email. Opening it only shows the question (mail security scanners open every
+    link in an email: they must not answer for sellers); the seller's POST stores the answer, then the page shows
+    what was stored. A repeated POST stores nothing new."""
     run = followups.run_for(token)
     if run is None or answer not in FOLLOWUP_ANSWERS:
-        raise Http404("This link has expired or isn't one of ours.")
-    followups.record(run, FOLLOWUP_ANSWERS[answer])
+        return _followup_gone(request)
+    chosen = FOLLOWUP_ANSWERS[answer]
+    if request.method == "POST":
+        followups.record(run, chosen)
+        return redirect("support:followup", token, answer)
+    if run.followup_answer != chosen:
+        return _followup_question(request, run, token, answer)
     return _followup_page(request, run, token)
+
+
+def _followup_question(request, run: Run, token: str, clicked: str):
+    """The question again, each answer a POST button, the one clicked in the email first."""
+    labels = {"fixed": "Yes, it's still fixed", "came-back": "No, it came back"}
+    order = sorted(FOLLOWUP_ANSWERS, key=lambda slug: slug != clicked)
+    return TemplateResponse(
+        request,
+        "support/followup_question.html",
+        {
+            "run": run,
+            "earlier": run.get_followup_answer_display(),
+            "choices": [
+                {"url": reverse("support:followup", args=[token, slug]), "label": labels[slug]} for slug in order
+            ],
+        },
+    )
+
+
+def _followup_gone(request):
+    """A forged, altered or expired link (or an answer that isn't one): said plainly, and nothing stored."""
+    return TemplateResponse(
+        request, "support/followup_gone.html", {"days": settings.HELPCENTER_FOLLOWUP_LINK_DAYS}, status=404
+    )
 
 
 def _followup_page(request, run: Run, token: str, form=None, status: int = 200):
@@ -373,7 +404,7 @@ def followup_support(request, token):
     """ "It came back": the support form, with the run attached."""
     run = followups.run_for(token)
     if run is None:
-        raise Http404("This link has expired or isn't one of ours.")
+        return _followup_gone(request)
     if getattr(run, "support_request", None) is None:
         form = SupportRequestForm(request.POST)
         if not form.is_valid():

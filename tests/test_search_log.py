@@ -90,10 +90,49 @@ def test_top_searches_without_results_and_without_clicks(library):
 def test_unknown_codes_are_counted(client, library):
     for code in ["nope-42", "NOPE-42", "other"]:
         assert client.get(f"/e/{code}/").status_code == 404
-    record_unknown_code("bad\x00code\n")  # NUL never reaches the database (PostgreSQL refuses it)
-    assert dict(UnknownCode.objects.values_list("code", "count")) == {"NOPE-42": 2, "OTHER": 1, "BADCODE": 1}
+    record_unknown_code("bad\x00code\n")  # not shaped like a code: NUL never reaches the database either
+    assert dict(UnknownCode.objects.values_list("code", "count")) == {"NOPE-42": 2, "OTHER": 1}
     client.get("/e/XC-001/")
     assert not UnknownCode.objects.filter(code="XC-001").exists()
+
+
+def unknown_code_page(response) -> bool:
+    """The helpful 404: the code isn't ours, with the search box and the list of problems."""
+    html = response.content.decode()
+    return response.status_code == 404 and "We don't know the code" in html and 'role="search"' in html
+
+
+def test_a_made_up_code_shaped_like_ours_is_recorded_once_and_counted_on_repeat(client, library):
+    for _ in range(3):
+        assert unknown_code_page(client.get("/e/zz-123/"))
+    assert list(UnknownCode.objects.values_list("code", "count")) == [("ZZ-123", 3)]
+    assert list(UnknownCodeDay.objects.values_list("count", flat=True)) == [3]
+
+
+@pytest.mark.parametrize(
+    "path", ["/e/%3Cscript%3Ealert(1)%3C%5Cscript%3E/", f"/e/{'A' * 200}/", "/e/..%5C..%5Cetc/", "/e/../", "/e/-x/",
+             "/e/a%20b/", "/e/caf%C3%A9/", f"/e/{'B' * 41}/"],
+)  # fmt: skip
+def test_a_code_not_shaped_like_ours_answers_the_page_and_is_not_recorded(client, library, path):
+    """200 made-up strings from one client made 200 rows for support leads to read."""
+    assert unknown_code_page(client.get(path))
+    assert not UnknownCode.objects.exists() and not UnknownCodeDay.objects.exists()
+
+
+@pytest.mark.parametrize("code", ["<script>", "A" * 200, "../../etc", "x" * 41, " ", "XC 001"])
+def test_record_unknown_code_keeps_only_codes_shaped_like_ours(db, code):
+    record_unknown_code(code)
+    assert not UnknownCode.objects.exists()
+
+
+def test_past_the_limit_unknown_codes_still_answer_the_page_and_nothing_more_is_recorded(client, library, settings):
+    settings.HELPCENTER_RATE_LIMITS = {**settings.HELPCENTER_RATE_LIMITS, "unknown_code": "3/m"}
+    for number in range(5):
+        assert unknown_code_page(client.get(f"/e/MADE-UP-{number}/"))
+    assert unknown_code_page(client.get("/e/MADE-UP-0/"))
+    assert dict(UnknownCode.objects.values_list("code", "count")) == {"MADE-UP-0": 1, "MADE-UP-1": 1, "MADE-UP-2": 1}
+    assert unknown_code_page(client.get("/e/MADE-UP-0/", REMOTE_ADDR="198.51.100.9"))  # another address counts
+    assert UnknownCode.objects.get(code="MADE-UP-0").count == 2
 
 
 def record_on(day_offset: int, code: str, times: int = 1) -> None:

@@ -127,11 +127,15 @@ def test_still_fixed_follow_up_end_to_end(client, checker, settings):
     call_command("sendfollowups")  # a second cron run queues nothing more
     run_tasks()
     assert len(mail.outbox) == 1 and mail.outbox[0].to == ["seller@shop.test"]
-    fixed, came_back = re.findall(r"http://\S+/followup/\S+/", mail.outbox[0].body)
-    assert client.get(fixed.replace(settings.PORTAL_URL, "")).status_code == 200
+    fixed, came_back = (
+        url.replace(settings.PORTAL_URL, "") for url in re.findall(r"http://\S+/followup/\S+/", mail.outbox[0].body)
+    )
+    assert "Is it still fixed?" in client.get(fixed).content.decode()  # opening the link only asks
+    assert Run.objects.get(pk=run.pk).followup_answer == ""
+    assert client.post(fixed).status_code == 302  # the seller's answer is a POST
     run.refresh_from_db()
     assert run.followup_answer == FollowUp.FIXED
-    page = client.get(came_back.replace(settings.PORTAL_URL, "")).content.decode()
+    page = client.post(came_back, follow=True).content.decode()
     run.refresh_from_db()
     assert run.followup_answer == FollowUp.CAME_BACK and "Send to support" in page
     support_url = re.search(r'action="(/followup/[^"]+/support/)"', page).group(1)

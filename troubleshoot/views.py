@@ -20,7 +20,7 @@ from django_htmx.http import push_url, replace_url
 
 from helpcenter.limits import over_limit
 from incidents.banners import active_incident_ids
-from search.log import record_opened, record_unknown_code
+from search.log import record_opened, record_unknown_code, shaped_code
 from support import followups
 from support.forms import FollowUpForm
 
@@ -121,7 +121,9 @@ def error_code(request, code):
         .first()
     )
     if found is None:
-        record_unknown_code(code)
+        # Only a code shaped like ours is worth support's time, and one client can't fill their list.
+        if shaped_code(code) is not None and not over_limit(request, "unknown_code"):
+            record_unknown_code(code)
         return TemplateResponse(
             request,
             "troubleshoot/error_code_unknown.html",
