@@ -82,6 +82,7 @@ def environment(database_url: str, redis_url: str, workdir: Path) -> dict:
         "RATE_LIMIT_START": "1000000/m",  # one address sends everything here
         "RATE_LIMIT_SUPPORT": "1000000/m",
         "RATE_LIMIT_SEARCH": "1000000/m",
+        "RATE_LIMIT_UNKNOWN_CODE": "1000000/m",
         "EMAIL_BACKEND": "django.core.mail.backends.dummy.EmailBackend",
     }
 

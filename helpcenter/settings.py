@@ -213,7 +213,7 @@ BENCHMARK = env_bool("BENCHMARK", False)
 # A run with no answer for this long counts as abandoned (decided when read, no background job).
 HELPCENTER_ABANDON_AFTER_MINUTES = int(os.environ.get("HELPCENTER_ABANDON_AFTER_MINUTES", "30"))
 # "Still fixed?": how many days after a resolved ending a seller who left their email is asked (manage.py
-# sendfollowups, run by cron), and how long the one-click links in that email work.
+# sendfollowups, run by cron), and how long the links in that email work.
 HELPCENTER_FOLLOWUP_AFTER_DAYS = int(os.environ.get("HELPCENTER_FOLLOWUP_AFTER_DAYS", "3"))
 HELPCENTER_FOLLOWUP_LINK_DAYS = int(os.environ.get("HELPCENTER_FOLLOWUP_LINK_DAYS", "30"))
 # `manage.py purgeruns` without --older-than removes personal data (emails, free text) from runs, requests and

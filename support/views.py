@@ -339,6 +339,7 @@ def article_feedback(request, slug):
     return redirect(f"{url}?feedback={'thanks' if sent else 'error'}#feedback")
 
 
+@never_cache  # the page shows what the seller answered (and, after "it came back", their email)
 @require_http_methods(["GET", "HEAD", "POST"])
 def followup(request, token, answer):
     """A link of the "Still fixed?" email. Opening it only shows the question (mail security scanners open every
@@ -399,6 +400,7 @@ def _followup_page(request, run: Run, token: str, form=None, status: int = 200):
     )
 
 
+@never_cache
 @require_POST
 def followup_support(request, token):
     """ "It came back": the support form, with the run attached."""

@@ -107,3 +107,10 @@ def test_a_bad_or_expired_link_gets_a_clear_page_and_records_nothing(client, che
     support = client.post(f"/followup/{expired}/support/", {"email": "seller@shop.test", "description": "Back"})
     assert support.status_code == 404 and "This link has expired" in support.content.decode()
     assert answered(run) == ("", None) and not SupportRequest.objects.exists()
+
+
+def test_follow_up_pages_are_never_stored_by_a_cache(client, checker):
+    """They show what the seller answered, and after "it came back" the email they wrote to support."""
+    run = resolved_run(client, checker)
+    for response in [client.get(link(run, "fixed")), client.post(link(run, "fixed"), follow=True)]:
+        assert "no-store" in response["Cache-Control"] and "private" in response["Cache-Control"]

@@ -340,7 +340,7 @@ class RunQuerySet(models.QuerySet):
 
 
 class FollowUp(models.TextChoices):
-    """The seller's one-click answer to "Still fixed?"."""
+    """The seller's answer to "Still fixed?" (confirmed on the page the email's link opens)."""
 
     FIXED = "fixed", "Still fixed"
     CAME_BACK = "came_back", "It came back"
