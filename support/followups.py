@@ -15,7 +15,6 @@ from django.utils import timezone
 
 from troubleshoot.models import FollowUp, Run
 
-from . import rollups
 from .models import FollowUpEmail, SupportRequest
 
 SALT = "support.followup"
@@ -59,13 +58,11 @@ def answer_urls(run: Run) -> dict[str, str]:
 
 
 def record(run: Run, answer: str) -> Run:
-    """Store the seller's answer (the last click counts: a seller may change their mind); the day-by-day counts of
-    the run's day no longer hold, and are counted again when next read."""
+    """Store the seller's answer (the last click counts: a seller may change their mind); the next fill of the
+    day-by-day counts (`rollups.fill`) counts the run's day again, found by `followup_answered_at`."""
     run.followup_answer = answer
     run.followup_answered_at = timezone.now()
-    with transaction.atomic():
-        run.save(update_fields=["followup_answer", "followup_answered_at"])
-        rollups.mark_stale(run.started_on)
+    run.save(update_fields=["followup_answer", "followup_answered_at"])
     return run
 
 
