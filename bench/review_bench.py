@@ -22,7 +22,7 @@ generates runs for the library's own checkers with `bulk_create`: each run walks
 (answers chosen at random, "None of these fit" now and then), ending resolved or escalated, or left open (abandoned,
 a few still in progress), spread over 180 days and 10 sources; withdrawn answers (Back) make up the rest of the
 answers; half the escalated runs have a support request, some resolved runs a follow-up answer, and articles get
-feedback. Then it counts the settled days as the cron job does (`manage.py rollupruns`, timed), signs in as a
+feedback. Then it fills the day tables as the cron job does (`manage.py rollupruns`, timed), signs in as a
 superuser and times every review page, over the last 30 days and over 181 days, with `django.test.Client` (every
 middleware; `--iterations` requests after one untimed): median, 95th percentile and the number of SQL queries. The
 CSV export of the biggest filter is timed once, with the process's peak memory before and after.
@@ -349,7 +349,7 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from support.models import RolledDay
+    from support.models import FillState
 
     settings.ALLOWED_HOSTS = ["*"]
     try:
@@ -359,7 +359,7 @@ def main() -> None:
         started = time.perf_counter()
         if args.reuse:
             if args.recount:
-                RolledDay.objects.all().delete()  # counted anew, as after a fresh generation
+                FillState.objects.all().delete()  # filled anew from the first run, as after a fresh generation
             data = found()
             # The kept data's shape, whatever --shape says (it named the library's when the data had 5,000 checkers).
             args.shape = "checkers" if data["checkers"] > 1000 else "library"

@@ -16,7 +16,6 @@ from django.utils import timezone
 
 from troubleshoot.models import FollowUp, Run
 
-from . import rollups
 from .models import FollowUpEmail, SupportRequest
 
 SALT = "support.followup"
@@ -60,18 +59,15 @@ def answer_urls(run: Run) -> dict[str, str]:
 
 
 def record(run: Run, answer: str) -> Run:
-    """Store the seller's answer (the last one counts: a seller may change their mind); the day-by-day counts of
-    the run's day no longer hold, and are counted again when next read. The same answer again (a double click, a
-    reloaded POST) changes nothing: one conditional update, so two at once store it once too."""
+    """Store the seller's answer (the last one counts: a seller may change their mind); the next fill of the
+    day-by-day counts (`rollups.fill`) counts the run's day again, found by `followup_answered_at`. The same answer
+    again (a double click, a reloaded POST) changes nothing: one conditional update, so two at once store it once."""
     now = timezone.now()
-    with transaction.atomic():
-        changed = (
-            Run.objects.filter(pk=run.pk)
-            .exclude(followup_answer=answer)
-            .update(followup_answer=answer, followup_answered_at=now)
-        )
-        if changed:
-            rollups.mark_stale(run.started_on)
+    changed = (
+        Run.objects.filter(pk=run.pk)
+        .exclude(followup_answer=answer)
+        .update(followup_answer=answer, followup_answered_at=now)
+    )
     if changed:
         run.followup_answer, run.followup_answered_at = answer, now
     return run

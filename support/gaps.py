@@ -1,9 +1,9 @@
 """The gap inbox: one ranked list of what to fix next, most sellers first.
 
-Each source is one small function `source(period) -> list[Gap]` (a few grouped queries, whatever the amount of
-data); `SOURCES` lists them: steps where sellers said "None of these fit", escalated or left; articles voted
-unhelpful; and, from the search app's logs, searches that found nothing or whose results nobody opened, and
-unknown error codes on /e/<code>/. A new signal is one more function.
+Each source is one small function `source(period, days) -> list[Gap]` (a few grouped queries, whatever the amount of
+data); `SOURCES` lists them: steps where sellers said "None of these fit", escalated or left (which steps lead is
+`gap_steps.py`'s to say); articles voted unhelpful; and, from the search app's logs, searches that found nothing or
+whose results nobody opened, and unknown error codes on /e/<code>/. A new signal is one more function.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from django.db import connection
-from django.db.models import Case, Count, IntegerField, Max, Q, QuerySet, Value, When
+from django.db.models import Case, Count, IntegerField, Max, Q, Value, When
 from django.urls import reverse
 
 from search.log import unknown_code_counts
@@ -20,9 +19,9 @@ from search.models import SearchLog
 from troubleshoot import versions
 from troubleshoot.models import Answer, Checker, Run
 
-from . import rollups, totals
-from .models import ArticleFeedback, PeriodStep, SupportRequest
-from .stats import Period, union_all
+from . import gap_steps, rollups
+from .models import ArticleFeedback, SupportRequest
+from .stats import Period
 
 EXAMPLES = 3
 
@@ -78,32 +77,6 @@ def _attach(gaps: dict, examples, key: Callable, text: str) -> None:
             gap.examples.append(row[text])
 
 
-def _none_fit_rows(days: rollups.Days, most: int | None = None) -> list[QuerySet]:
-    """Sellers who said "None of these fit" on the `days`, as parts for `_leading`: settled days from their total
-    (`totals`, one row per step), the others from their runs' answers (counted by the day the run started, like every
-    count on these pages)."""
-    answers = (
-        Answer.objects.live()
-        # Given after their run started: the bound lets the database read none-fit answers by time (a few) instead
-        # of every answer of every run of the live days.
-        .filter(answer_index=Answer.NONE_FIT, answered_at__gte=days.live_start(), run__in=days.live_runs())
-        .order_by()
-        if days.live
-        else Answer.objects.none()
-    )
-    checkers, keys = answers.values("run__checker_id"), answers.values("step_key")
-    return [
-        answers.values_list("run__checker_id", "step_key", Value(1), "step_title"),
-        *_counted(days, PeriodStep.NONE_FIT, most, checkers, keys),
-    ]
-
-
-def _counted(days: rollups.Days, kind: str, most: int | None, checkers: QuerySet, keys: QuerySet) -> list[QuerySet]:
-    """The parts of `days`' counted steps: all, or with `most` those that can lead (`totals.leading_steps`)."""
-    found = [totals.steps(days, kind)] if most is None else totals.leading_steps(days, kind, most, checkers, keys)
-    return [rows.values_list("checker_id", "step_key", "sellers", "step_title") for rows in found]
-
-
 def none_fit(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Steps where sellers said "None of these fit", with their lines."""
 
@@ -119,7 +92,7 @@ def none_fit(period: Period, days: rollups.Days | None = None) -> list[Gap]:
             fix_label="Edit the checker's draft",
         )
 
-    gaps = _leading(period, days or _split(period), _none_fit_rows, make)
+    gaps = _leading(period, days, gap_steps.none_fit, make)
     # The latest 200, newest first from the (answer, time) index; empty lines (purged, so older than any kept) are
     # skipped by `_attach`. Filtered out here, PostgreSQL expected a few rows and joined all 8,000 of 181 days to
     # their runs first (0.3 s).
@@ -134,100 +107,18 @@ def none_fit(period: Period, days: rollups.Days | None = None) -> list[Gap]:
 
 
 def _split(period: Period) -> rollups.Days:
-    """The days of `period` and the period before (for trends), split into counted and live ones."""
-    return rollups.split(period.before().first, period.last)
+    """The days of `period` and the period before (for trends), split where the Day… tables are filled through."""
+    return rollups.days(period.before().first, period.last)
 
 
-def _halves(days: rollups.Days, period: Period) -> tuple[rollups.Days, rollups.Days]:
-    """`_split(period)`'s days in `period`, and in the period before."""
-    before = period.before()
-    return days.within(period.first, period.last), days.within(before.first, before.last)
-
-
-def make_totals(period: Period) -> None:
-    """Make the totals of counted days the inbox reads for `period` and the period before (the overview's for
-    `period` too) ahead of the first page that would: `rollupruns` does, for the default period."""
-    for days in _halves(_split(period), period):
-        totals.total(days)
-
-
-def _positions(status: str) -> Callable[..., list[QuerySet]]:
-    """`_leading`'s parts for the runs escalated or abandoned (`status`) on some days, by checker and step (where
-    they ended, or were left), with the step's title as it read when they ended there: settled days from their
-    total (`totals`, one row per step), the others from their runs."""
-    ended = status == Run.Outcome.ESCALATED
-
-    def rows(days: rollups.Days, most: int | None = None) -> list[QuerySet]:
-        live = days.live_runs().order_by()
-        live = live.filter(outcome=status) if ended else live.abandoned()
-        step = "end_step_key" if ended else "current_step_key"
-        return [
-            live.values_list("checker_id", step, Value(1), "end_step_title"),
-            *_counted(days, status, most, live.values("checker_id"), live.values(step)),
-        ]
-
-    return rows
-
-
-# The parts' rows (the part's number, checker, step key, sellers, the step's title) as one table for `RANKED` and
-# `BEFORE`.
-PARTS = "WITH parts (part, checker, step, sellers, title) AS ({parts})"
-# The steps of a checker source that can be among the SHOWN the inbox shows, ranked in the database on the period's
-# days alone: the rows added up per step, titled as the counted days' total has it, else as the live runs (part 0);
-# then those with as many sellers as the SHOWN-th, ties included (the inbox orders them by growth and the rest). At
-# 5,000 checkers 6,000 steps have an escalation in 30 days; the parts hold only the counted steps that can lead and
-# today's (`totals.leading_steps`), and a few dozen rows come back. One grouping, of the rows
-# themselves: its sums of integers are bigints, where sums of grouped counts were numerics (23 ms with the period
-# before, against 7).
-RANKED = """
-SELECT checker, step, sellers, title FROM (
-    SELECT checker, step, SUM(sellers) AS sellers,
-        COALESCE(MAX(title) FILTER (WHERE part > 0), MAX(title) FILTER (WHERE part = 0)) AS title,
-        RANK() OVER (ORDER BY SUM(sellers) DESC) AS place
-    FROM parts GROUP BY checker, step HAVING SUM(sellers) > 0
-) AS ranked WHERE place <= %s
-"""
-# Their sellers in the period before (for the trend): the steps of those checkers with those keys (a few pairs more,
-# left out by the caller).
-BEFORE = """
-SELECT checker, step, SUM(sellers) FROM parts WHERE checker IN ({checkers}) AND step IN ({steps})
-GROUP BY checker, step
-"""
-
-
-def _leading(
-    period: Period,
-    days: rollups.Days,
-    parts: Callable[..., list[QuerySet]],
-    make: Callable[[int, str, str], Gap],
-) -> dict:
-    """Gaps (by `make(checker, key, title)`) for the steps that can be among the SHOWN the inbox shows, with their
-    sellers in `period` (`RANKED`) and in the period before (`BEFORE`): two queries at most. `parts(days, most)`
-    gives queries of (checker, step key, sellers, title) rows on those days, one row per run or per counted step
-    (with `most`, only the counted steps that can be among the first `most`: `totals.leading_steps`)."""
+def _leading(period: Period, days: rollups.Days | None, parts: Callable, make: Callable[[int, str, str], Gap]) -> dict:
+    """Gaps (by `make(checker, key, title)`) for the steps of `parts` (a kind of `gap_steps`) that can be among the
+    SHOWN the inbox shows, with their sellers in `period` and in the period before."""
     gaps = {}
-    during, earlier = _halves(days, period)
-    for checker, key, now, title in _rows(RANKED, parts(during, SHOWN), [SHOWN]):
-        gap = gaps[(checker, key)] = make(checker, key, title)
-        gap.count = now
-    if gaps:
-        checkers, keys = {checker for checker, _ in gaps}, {key for _, key in gaps}
-        before = BEFORE.format(checkers=", ".join(["%s"] * len(checkers)), steps=", ".join(["%s"] * len(keys)))
-        for checker, key, sellers in _rows(before, parts(earlier), [*checkers, *keys]):
-            if (checker, key) in gaps:
-                gaps[(checker, key)].before = sellers
+    for step in gap_steps.leading(period, days or _split(period), parts, SHOWN):
+        gap = gaps[(step.checker, step.key)] = make(step.checker, step.key, step.title)
+        gap.count, gap.before = step.count, step.before
     return gaps
-
-
-def _rows(sql: str, parts: list[QuerySet], params: list) -> list[tuple]:
-    """The rows of `sql` over `PARTS`, the UNION ALL of `parts` (each row led by its part's number); none, and no
-    query, when no part has days of its kind."""
-    union = union_all(parts, numbered=True)
-    if union is None:
-        return []
-    with connection.cursor() as cursor:
-        cursor.execute(PARTS.format(parts=union[0]) + sql, [*union[1], *params])
-        return cursor.fetchall()
 
 
 def escalations(period: Period, days: rollups.Days | None = None) -> list[Gap]:
@@ -246,7 +137,7 @@ def escalations(period: Period, days: rollups.Days | None = None) -> list[Gap]:
             fix_label="Edit the checker's draft",
         )
 
-    gaps = _leading(period, days or _split(period), _positions(Run.Outcome.ESCALATED), make)
+    gaps = _leading(period, days, gap_steps.ended_at(Run.Outcome.ESCALATED), make)
     examples = (
         SupportRequest.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
         .order_by("-created_at")
@@ -272,7 +163,7 @@ def abandons(period: Period, days: rollups.Days | None = None) -> list[Gap]:
             fix_label="Edit the checker's draft",
         )
 
-    return list(_leading(period, days or _split(period), _positions(Run.ABANDONED), make).values())
+    return list(_leading(period, days, gap_steps.ended_at(Run.ABANDONED), make).values())
 
 
 def unhelpful_articles(period: Period, days: rollups.Days | None = None) -> list[Gap]:
@@ -362,7 +253,7 @@ def unknown_codes(period: Period, days: rollups.Days | None = None) -> list[Gap]
 
 MOST_SEARCHES = 20
 SHOWN = 50  # gaps the inbox shows
-# Each source takes the period and its days split into counted and live ones (split once for them all; a source
+# Each source takes the period and its days split into filled and live ones (split once for them all; a source
 # called alone splits them itself).
 SOURCES: list[Callable[[Period, rollups.Days | None], list[Gap]]] = [
     none_fit,

@@ -7,7 +7,6 @@ import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
-from django.db.models.functions import Now
 from django.utils import timezone
 
 from troubleshoot.fields import LineField, WebURLField
@@ -127,25 +126,29 @@ class FollowUpEmail(models.Model):
         return f"follow-up email for {self.run}"
 
 
-# Day-by-day counts of settled days (see rollups.py): what the review pages read instead of scanning every run. Their
-# foreign keys have no index of their own: SQLite would scan one in key order rather than search a day range.
+# Day-by-day counts (see rollups.py), filled by the scheduled job `manage.py rollupruns` and only read by the review
+# pages. Their foreign keys have no index of their own: SQLite would scan one in key order rather than search a day
+# range.
 
 
-class RolledDay(models.Model):
-    """A day whose runs are counted in the Day… tables (by the day each run started). Every run of the day had its
-    last activity before `settled_before`; a run touched since (a seller back on an old run) makes the day stale, and
-    it is counted again."""
+class FillState(models.Model):
+    """Up to when the Day… tables are filled (after Zulip's analytics `FillState`): the job fills them on from
+    `filled_through`, and the review pages read the days up to it from them, the days after it from the runs. One
+    row: every Day… table is filled from the same runs in one transaction, so they are always filled through the same
+    day."""
 
-    day = models.DateField(primary_key=True)
-    settled_before = models.DateTimeField(help_text="Every run of the day had its last activity before this.")
-    # When the day's rows were written: what `PeriodTotal.key` is made of (`settled_before` moves on without a count).
-    # The database's default lets an app server still on the code before it count days while a deploy rolls out.
-    counted_at = models.DateTimeField(
-        default=timezone.now, db_default=Now(), help_text="When the day's runs were counted."
+    DAY_TABLES = "day tables"
+
+    name = models.CharField(max_length=40, unique=True, help_text="What is filled: the Day… tables.")
+    filled_through = models.DateField(help_text="The last day whose runs the Day… tables hold.")
+    settled_before = models.DateTimeField(
+        help_text="Every run of the filled days had its last activity before this when counted; a run active since "
+        "(a seller back on an old run) or with a follow-up answer since has its day counted again by the next fill."
     )
+    filled_at = models.DateTimeField(help_text="When the job last filled the tables.")
 
     def __str__(self) -> str:
-        return f"{self.day} (settled before {self.settled_before:%Y-%m-%d %H:%M})"
+        return f"{self.name} filled through {self.filled_through} (at {self.filled_at:%Y-%m-%d %H:%M})"
 
 
 class DayOutcome(models.Model):
@@ -198,27 +201,18 @@ class DaySource(models.Model):
         return f"{self.day} {self.source} {self.status}: {self.runs}"
 
 
-class CheckerOutcomes(models.Model):
-    """A checker's counted runs by how they ended, side by side (a counted day has no run in progress), with their
-    follow-up answers."""
+class DayChecker(models.Model):
+    """Runs of a settled day by checker, their outcomes side by side (a settled day has no run in progress), with
+    their follow-up answers: DayOutcome summed over versions and sources, so that the overview ranks checkers from
+    one row per checker and day (at 5,000 checkers DayOutcome has nearly two)."""
 
+    day = models.DateField()
     checker = models.ForeignKey("troubleshoot.Checker", on_delete=models.CASCADE, related_name="+", db_index=False)
     resolved = models.PositiveIntegerField()
     escalated = models.PositiveIntegerField()
     abandoned = models.PositiveIntegerField()
     confirmed = models.PositiveIntegerField()
     came_back = models.PositiveIntegerField()
-
-    class Meta:
-        abstract = True
-
-
-class DayChecker(CheckerOutcomes):
-    """Runs of a settled day by checker, their outcomes side by side: DayOutcome summed over versions and sources,
-    so that the overview ranks checkers from one row per checker and day (at 5,000 checkers DayOutcome has nearly
-    two)."""
-
-    day = models.DateField()
 
     class Meta:
         indexes = [
@@ -319,70 +313,3 @@ class DayDuration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.version_id} {self.seconds} s: {self.runs}"
-
-
-class PeriodTotal(models.Model):
-    """The Day… rows of a period's counted days added up once (`totals.py`): the overview ranks its checkers, and the
-    gap inbox its steps, from one row per checker or step instead of one per day. `key` names the days and when each
-    was counted, so a day counted again makes a new key, and the total is made again when next read."""
-
-    key = models.CharField(max_length=64, unique=True, help_text="The days added up and when each was counted.")
-    first = models.DateField()
-    last = models.DateField()
-    made_at = models.DateTimeField(default=timezone.now, db_index=True)
-    checker_count = models.PositiveIntegerField(default=0, help_text="How many checkers had runs on these days.")
-
-    def __str__(self) -> str:
-        return f"{self.first} to {self.last} (made {self.made_at:%Y-%m-%d %H:%M})"
-
-
-# The overview's orders that runs not counted yet can only raise a checker in, each read from the top of its index
-# (`totals.leading_checkers`).
-RANKED_BY = ("runs", "resolved", "escalated", "abandoned", "confirmed")
-
-
-class PeriodChecker(CheckerOutcomes):
-    """A checker's runs over a `PeriodTotal`'s days, by outcome (`DayChecker` added up)."""
-
-    total = models.ForeignKey(PeriodTotal, on_delete=models.CASCADE, related_name="checkers", db_index=False)
-    runs = models.PositiveIntegerField()  # resolved, escalated and abandoned: a counted day has no run in progress
-
-    class Meta:
-        indexes = [
-            models.Index(
-                fields=["total", "checker", "resolved", "escalated", "abandoned", "confirmed", "came_back"],
-                name="periodchecker_total",
-            ),
-            *(models.Index(fields=["total", f"-{column}"], name=f"periodchecker_{column}") for column in RANKED_BY),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.total_id} {self.checker_id}: {self.resolved}/{self.escalated}/{self.abandoned}"
-
-
-class PeriodStep(models.Model):
-    """Sellers at a step over a `PeriodTotal`'s days, for one of the gap inbox's checker sources (`kind`): runs
-    escalated or abandoned there (`DayPosition` added up), or its "None of these fit" answers (`DayAnswer`)."""
-
-    NONE_FIT = "none_fit"
-
-    total = models.ForeignKey(PeriodTotal, on_delete=models.CASCADE, related_name="steps", db_index=False)
-    kind = models.CharField(max_length=10)  # a run status (escalated, abandoned) or NONE_FIT
-    checker = models.ForeignKey("troubleshoot.Checker", on_delete=models.CASCADE, related_name="+", db_index=False)
-    step_key = models.CharField(max_length=60)
-    step_title = models.CharField(max_length=120)
-    sellers = models.PositiveIntegerField()
-
-    class Meta:
-        indexes = [
-            models.Index(
-                fields=["total", "kind", "checker", "step_key", "sellers", "step_title"], name="periodstep_total"
-            ),
-            # The inbox's leading steps: those with the most sellers, read from the top (`totals.steps(…, most)`).
-            models.Index(
-                fields=["total", "kind", "-sellers", "checker", "step_key", "step_title"], name="periodstep_sellers"
-            ),
-        ]
-
-    def __str__(self) -> str:
-        return f"{self.total_id} {self.kind} {self.checker_id} {self.step_key}: {self.sellers}"

@@ -26,7 +26,7 @@ from troubleshoot.forms import SupportRequestForm
 from troubleshoot.graph import picture
 from troubleshoot.models import Answer, Article, Checker, FollowUp, Run
 
-from . import charts, followups, gaps, rollups, stats
+from . import charts, flowcounts, followups, gaps, rollups, stats
 from .forms import FOLLOWUP_ANSWERS, ArticleFeedbackForm, RequestUpdateForm, RunFilterForm
 from .models import SupportRequest
 from .readouts import RequestsReadout, RunsReadout
@@ -102,11 +102,11 @@ def _took(duration) -> str:
 def _version_report(version: dict, days: rollups.Days) -> dict:
     """Everything the checker page shows for one version (9 queries, plus the version's flow unless cached)."""
     flow = versions.flow_of(version["id"])
-    numbers = stats.version_numbers(version["id"], days)
+    numbers = flowcounts.version_numbers(version["id"], days)
     counts = numbers.steps
     steps = []
     for step in flow.steps:
-        found = counts.get(step.key) or stats.StepCount(step.key)
+        found = counts.get(step.key) or flowcounts.StepCount(step.key)
         answers = [(answer.label, answer.outcome or "", found.answers.get(answer.index, 0)) for answer in step.answers]
         answers.append(("None of these fit", "escalate", found.none_fit))
         steps.append({"step": step, "counts": found, "answers": answers})
@@ -156,7 +156,7 @@ def checker_report(request, slug):
     shown = number("version", live)
     compare = number("compare", None)
     chosen = [n for n in (shown, compare) if n is not None]
-    days = rollups.split(period.first, period.last) if chosen else None
+    days = rollups.days(period.first, period.last)
     reports = [_version_report(by_number[n], days) for n in dict.fromkeys(chosen)]
     return TemplateResponse(
         request,
@@ -168,6 +168,7 @@ def checker_report(request, slug):
             "shown": shown,
             "compare": compare,
             "reports": reports,
+            "days": days,
             "range": _query(period.params()),
         },
     )
@@ -316,7 +317,12 @@ def gap_inbox(request):
     return TemplateResponse(
         request,
         "support/gaps.html",
-        {"period": period, "gaps": gaps.inbox(period), "range": _query(period.params())},
+        {
+            "period": period,
+            "gaps": gaps.inbox(period),
+            "days": rollups.days(period.first, period.last),
+            "range": _query(period.params()),
+        },
     )
 
 

@@ -1,20 +1,21 @@
-"""Count the runs of every settled day into the day-by-day tables the review pages read, and add up the default
-period's (the overview's and the gap inbox's last 30 days, and the 30 before them for its trends). Run it from cron,
-e.g. every hour (the pages also count a missing day, and make a missing total, themselves when read, but the first
-read of a long period then waits for it):
+"""Fill the day-by-day tables the review pages read (`support/rollups.py`): the settled days after those filled, and
+the filled days whose runs changed since the last fill (a seller back on an old run, a follow-up answer). The pages
+only read: they add the days not yet filled (today, mostly) from the runs. Run it from cron, hourly:
 
     7 * * * *  cd /srv/helpcenter && .venv/bin/python manage.py rollupruns
 """
 
 from django.core.management.base import BaseCommand
 
-from support import gaps, rollups
-from support.stats import Period
+from support import rollups
+from support.models import FillState
 
 
 class Command(BaseCommand):
-    help = "Count the runs of every settled day into the day-by-day tables the review pages read (run it from cron)."
+    help = "Fill the day-by-day tables the review pages read (run it from cron, hourly)."
 
     def handle(self, *args, **options):
-        self.stdout.write(f"{rollups.roll_settled()} settled day(s) counted and up to date.")
-        gaps.make_totals(Period.ending_today())
+        counted = rollups.fill()
+        state = FillState.objects.filter(name=FillState.DAY_TABLES).first()
+        through = f"filled through {state.filled_through}" if state else "no runs yet"
+        self.stdout.write(f"{counted} day(s) counted; {through}.")

@@ -1,0 +1,103 @@
+"""The gap inbox's steps: where the most sellers said "None of these fit", ended in escalate or gave up, over a
+period, with their sellers in the period before (for the trend).
+
+Each kind of step is read from two places: the days the job has filled, from the Day… tables (`DayAnswer`,
+`DayPosition`: one row per step and day), and the days after them (today, mostly) from the runs; the two are added
+up per step here and ranked. A step is titled as the filled days have it (the step's title in the version those
+sellers walked), else as today's runs do.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from django.db.models import Count, F, Max, QuerySet, Sum
+
+from troubleshoot.models import Answer, Run
+
+from . import rollups
+from .models import DayAnswer, DayPosition
+from .stats import Period
+
+
+@dataclass
+class StepSellers:
+    """Sellers at one step of one checker, in a period and in the period before."""
+
+    checker: int
+    key: str
+    title: str
+    count: int = 0
+    before: int = 0
+
+
+def _grouped(rows: QuerySet, checker: str, key: str, title: str, sellers) -> QuerySet:
+    """`rows` summed per (checker, step key), as (checker, key, title, sellers) rows named alike for every kind."""
+    named = rows.annotate(gap_checker=F(checker), gap_step=F(key))
+    return named.values_list("gap_checker", "gap_step").annotate(gap_title=Max(title), gap_sellers=sellers).order_by()
+
+
+def none_fit(days: rollups.Days) -> tuple[QuerySet, QuerySet]:
+    """The "None of these fit" answers still live on the filled days and on the live days (counted by the day the run
+    started, like every count on these pages)."""
+    counted = days.rows(DayAnswer).filter(answer_index=Answer.NONE_FIT, live__gt=0)
+    live = Answer.objects.none()
+    if days.live:
+        # Given after their run started: the bound lets the database read none-fit answers by time (a few) instead
+        # of every answer of every run of the live days.
+        start = rollups.midnight(days.live[0])
+        live = Answer.objects.live().filter(answer_index=Answer.NONE_FIT, answered_at__gte=start)
+        live = live.filter(run__in=days.live_runs())
+    return (
+        _grouped(counted, "version__checker_id", "step_key", "step_title", Sum("live")),
+        _grouped(live, "run__checker_id", "step_key", "step_title", Count("pk")),
+    )
+
+
+def ended_at(status: str) -> Callable[[rollups.Days], tuple[QuerySet, QuerySet]]:
+    """Runs escalated or abandoned (`status`), by the step where they ended or were left (an open run stores only
+    its step's key: its title is left empty)."""
+
+    def parts(days: rollups.Days) -> tuple[QuerySet, QuerySet]:
+        counted = days.rows(DayPosition).filter(status=status)
+        live = days.live_runs()
+        live = live.filter(outcome=status) if status == Run.Outcome.ESCALATED else live.abandoned()
+        key = "end_step_key" if status == Run.Outcome.ESCALATED else "current_step_key"
+        return (
+            _grouped(counted, "checker_id", "step_key", "step_title", Sum("runs")),
+            _grouped(live, "checker_id", key, "end_step_title", Count("*")),
+        )
+
+    return parts
+
+
+def _sellers(parts: tuple[QuerySet, QuerySet], only: set | None = None) -> dict[tuple, StepSellers]:
+    """The parts' rows added up per step, titled as the filled days have it; with `only`, just those steps (the
+    rows read are those of their checkers and keys)."""
+    found: dict[tuple, StepSellers] = {}
+    for rows in parts:
+        if only is not None:
+            rows = rows.filter(gap_checker__in={c for c, _ in only}, gap_step__in={k for _, k in only})
+        for checker, key, title, sellers in rows:
+            step = found.setdefault((checker, key), StepSellers(checker, key, title))
+            step.count += sellers
+            step.title = step.title or title
+    return {pair: step for pair, step in found.items() if only is None or pair in only}
+
+
+def leading(
+    period: Period, days: rollups.Days, parts: Callable[[rollups.Days], tuple[QuerySet, QuerySet]], most: int
+) -> list[StepSellers]:
+    """The steps with the most sellers in `period` (as many as the `most`-th or more: ties at the cut are kept, for
+    the inbox to order by growth), with their sellers in the period before. Two to four queries."""
+    now = _sellers(parts(days.within(period.first, period.last)))
+    ordered = sorted((step for step in now.values() if step.count > 0), key=lambda step: -step.count)
+    if not ordered:
+        return []
+    cut = ordered[min(most, len(ordered)) - 1].count
+    shown = {(step.checker, step.key): step for step in ordered if step.count >= cut}
+    before = period.before()
+    for pair, step in _sellers(parts(days.within(before.first, before.last)), set(shown)).items():
+        shown[pair].before = step.count
+    return list(shown.values())
