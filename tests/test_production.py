@@ -164,6 +164,8 @@ class Server:
                 "-m",
                 "gunicorn",
                 "helpcenter.wsgi",
+                "--config",
+                "helpcenter/gunicorn.conf.py",  # as `make serve` runs it (its --bind wins over the file's)
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
@@ -343,15 +345,47 @@ def test_a_content_change_shows_on_every_app_server_within_the_generations_ttl(t
             time.sleep(0.1)
 
 
+# `make serve` with the virtualenv taken as it is (-o: never installed into from a test).
+MAKE_SERVE = ["make", "-s", "-o", ".venv/.installed", "serve"]
+
+
 def test_make_serve_refuses_to_start_without_a_secret_key_or_with_debug_on():
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
-    result = subprocess.run(["make", "-s", "serve"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
-                            timeout=60)  # fmt: skip
+    result = subprocess.run(MAKE_SERVE, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "SECRET_KEY" in result.stdout + result.stderr
     env |= {"SECRET_KEY": "x" * 50, "DEBUG": "true"}
-    result = subprocess.run(["make", "-s", "serve"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
-                            timeout=60)  # fmt: skip
+    result = subprocess.run(MAKE_SERVE, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "DEBUG" in result.stdout + result.stderr
+
+
+def gunicorn_settings(tmp_path, **environ: str) -> dict:
+    """The settings `make serve` starts gunicorn with under `environ`: gunicorn prints them and exits
+    (--print-config); the manage.py commands before it (migrate, collectstatic, the task worker) are skipped."""
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\ncase "$1" in manage.py) exit 0;; esac\nexec {sys.executable} "$@" --print-config\n')
+    python.chmod(0o755)
+    unset = ("DEBUG", "PORT", "BIND", "BEHIND_TLS_PROXY", "FORWARDED_ALLOW_IPS", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in unset} | {"SECRET_KEY": "x" * 50} | environ
+    result = subprocess.run([*MAKE_SERVE, f"PY={python}"], cwd=settings.BASE_DIR, env=env, capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return dict(re.findall(r"^(\w+) += (.*)$", result.stdout, re.MULTILINE))
+
+
+@pytest.mark.parametrize(
+    ("environ", "bind", "trusted"),
+    [
+        ({}, "['127.0.0.1:8000']", "[]"),  # nobody may say a plain HTTP request came over HTTPS
+        ({"PORT": "8001", "BEHIND_TLS_PROXY": "true"}, "['127.0.0.1:8001']", "['127.0.0.1']"),  # PORT as `make run`
+        ({"PORT": "8001", "BIND": "0.0.0.0:9000", "FORWARDED_ALLOW_IPS": "10.0.0.2"}, "['0.0.0.0:9000']", "[]"),
+        ({"BEHIND_TLS_PROXY": "true", "FORWARDED_ALLOW_IPS": "10.0.0.0/8"}, "['127.0.0.1:8000']", "['10.0.0.0/8']"),
+    ],
+)
+def test_make_serve_listens_on_port_or_bind_and_trusts_x_forwarded_proto_only_behind_the_tls_proxy(
+    tmp_path, environ, bind, trusted
+):
+    served = gunicorn_settings(tmp_path, **environ)
+    assert (served["bind"], served["forwarded_allow_ips"]) == (bind, trusted)
 
 
 # Cached pages
