@@ -190,11 +190,15 @@ class Server:
         self.stop()
         raise AssertionError(f"gunicorn did not start: {self.process.stderr.read().decode()[-2000:]}")
 
-    def request(self, path: str, cookies: dict, data: dict | None = None) -> tuple[int, str, str]:
+    def request(
+        self, path: str, cookies: dict, data: dict | None = None, forwarded_for: str = "203.0.113.50"
+    ) -> tuple[int, str, str]:
+        """A request as the TLS proxy passes it on: `forwarded_for` as its X-Forwarded-For ends up (a client that
+        sends its own header gets the proxy's entry appended: "what it sent, its address")."""
         headers = {
             "Host": self.HOST,
             "X-Forwarded-Proto": "https",
-            "X-Forwarded-For": "203.0.113.50",
+            "X-Forwarded-For": forwarded_for,
             "Origin": f"https://{self.HOST}",
             "Referer": f"https://{self.HOST}/",
             "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
@@ -315,16 +319,21 @@ def test_one_run_carried_across_two_app_servers(two_servers):
 
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: one Redis shared by both servers")
-def test_two_app_servers_share_rate_limits_through_redis(two_servers):
+def test_two_app_servers_share_rate_limits_through_redis_per_client_behind_the_proxy(two_servers):
     a, b = two_servers
     checker = make_checker("limits")
     cookies: dict = {}
-    statuses = []
-    for server in [a, b, a, b]:  # RATE_LIMIT_START is 3 a minute, counted across both servers
+
+    def start(server: Server, forwarded_for: str = "203.0.113.50") -> int:
         html = server.request(f"/troubleshoot/{checker.slug}/", cookies)[2]
         form = form_values(html) | {"answer": first_choice(html, "Yes")}
-        statuses.append(server.request(f"/troubleshoot/{checker.slug}/start/", cookies, form)[0])
-    assert statuses == [302, 302, 302, 429]
+        return server.request(f"/troubleshoot/{checker.slug}/start/", cookies, form, forwarded_for)[0]
+
+    # RATE_LIMIT_START is 3 a minute, counted across both servers, for the address the proxy wrote: an entry the
+    # client put to its left changes nothing, and another client has its own allowance.
+    assert [start(a), start(b), start(a, "192.0.2.1, 203.0.113.50"), start(b)] == [302, 302, 302, 429]
+    assert start(a, "192.0.2.2, 203.0.113.50") == 429
+    assert [start(b, "203.0.113.51"), start(a, "203.0.113.50, 203.0.113.52")] == [302, 302]
 
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: one Redis shared by both servers")
