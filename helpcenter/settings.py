@@ -86,6 +86,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "lockout.html"
 # The client's address is helpcenter/client_ip.py's, the same the rate limits count by.
 AXES_CLIENT_IP_CALLABLE = "helpcenter.client_ip.client_ip"
+# No "AXES: BEGIN version ..." line at the start of every process (each manage.py command printed it); lockouts
+# and failed sign-ins are still logged, naming the address and username they count.
+AXES_VERBOSE = env_bool("AXES_VERBOSE", False)
 
 ROOT_URLCONF = "helpcenter.urls"
 # Staff pages outside the admin (the draft preview) send anyone signed out to the admin's login.
