@@ -44,6 +44,18 @@ def test_no_page_has_inline_script(client, checker, library):
         assert not re.search(r"\son[a-z]+=", html), url
 
 
+def test_the_draft_preview_is_kept_by_no_cache_like_every_staff_page(admin_client, checker):
+    url = f"/troubleshoot/{checker.slug}/preview/"
+    responses = [
+        admin_client.get(url),
+        admin_client.get(f"{url}?path=0", HTTP_HX_REQUEST="true"),
+        admin_client.post(url, {"step": "start", "answer": "0", "path": ""}),
+    ]
+    assert [response.status_code for response in responses] == [200, 200, 302]
+    for response in responses:
+        assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
+
+
 def test_request_id_is_made_or_kept_and_sent_back(client):
     made = client.get("/")["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", made)
