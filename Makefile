@@ -31,18 +31,20 @@ run: $(VENV)/.installed
 	$(PY) manage.py runserver 127.0.0.1:$(PORT)
 
 # Production: gunicorn (WORKERS processes of THREADS threads) and the task worker, with settings from the
-# environment or from .env (see .env.example). Refuses to start without SECRET_KEY or with DEBUG on.
+# environment or from .env (see .env.example). Refuses to start without SECRET_KEY or with DEBUG on. gunicorn listens
+# on 127.0.0.1:PORT, or BIND when set; helpcenter/gunicorn.conf.py reads both, and trusts X-Forwarded-Proto only
+# behind the TLS proxy (BEHIND_TLS_PROXY, from FORWARDED_ALLOW_IPS).
 WORKERS ?= 3
 THREADS ?= 4
 serve: $(VENV)/.installed
 	@set -a; if [ -f .env ]; then . ./.env; fi; set +a; \
 	if [ -z "$$SECRET_KEY" ]; then echo "make serve: SECRET_KEY is not set (copy .env.example to .env and fill it in)"; exit 1; fi; \
 	case "$$(echo "$${DEBUG:-false}" | tr A-Z a-z)" in 1|true|yes|on) echo "make serve: DEBUG must be off in production"; exit 1;; esac; \
-	export DEBUG=false; \
+	export DEBUG=false PORT="$${PORT:-$(PORT)}"; \
 	$(PY) manage.py migrate --no-input && $(PY) manage.py collectstatic --no-input -v0 || exit 1; \
 	$(PY) manage.py db_worker --no-reload & worker=$$!; trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
-	$(PY) -m gunicorn helpcenter.wsgi --bind "$${BIND:-127.0.0.1:8000}" --workers $(WORKERS) --threads $(THREADS) \
-		--access-logfile - --forwarded-allow-ips "$${FORWARDED_ALLOW_IPS:-127.0.0.1}"
+	$(PY) -m gunicorn helpcenter.wsgi --config helpcenter/gunicorn.conf.py --workers $(WORKERS) --threads $(THREADS) \
+		--access-logfile -
 
 # Browser tests drive Debian's chromium; Playwright never downloads a browser of its own.
 browser:

@@ -12,19 +12,9 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from helpcenter.env import env_bool, env_list
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-
-def env_bool(name: str, default: bool) -> bool:
-    value = os.environ.get(name)
-    if value is None:
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_list(name: str, default: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
 
 DEBUG = env_bool("DEBUG", True)
 
@@ -94,11 +84,11 @@ AXES_COOLOFF_TIME = timedelta(minutes=int(os.environ.get("AXES_COOLOFF_MINUTES",
 AXES_LOCKOUT_PARAMETERS = ["ip_address", "username"]
 AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "lockout.html"
-# Behind a TLS proxy the client's address comes from X-Forwarded-For (one proxy in front of the app).
-AXES_IPWARE_PROXY_COUNT = 1 if env_bool("BEHIND_TLS_PROXY", False) else None
-AXES_IPWARE_META_PRECEDENCE_ORDER = (
-    ["HTTP_X_FORWARDED_FOR", "REMOTE_ADDR"] if env_bool("BEHIND_TLS_PROXY", False) else ["REMOTE_ADDR"]
-)
+# The client's address is helpcenter/client_ip.py's, the same the rate limits count by.
+AXES_CLIENT_IP_CALLABLE = "helpcenter.client_ip.client_ip"
+# No "AXES: BEGIN version ..." line at the start of every process (each manage.py command printed it); lockouts
+# and failed sign-ins are still logged, naming the address and username they count.
+AXES_VERBOSE = env_bool("AXES_VERBOSE", False)
 
 ROOT_URLCONF = "helpcenter.urls"
 # Staff pages outside the admin (the draft preview) send anyone signed out to the admin's login.
@@ -231,8 +221,13 @@ SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", not DEBUG)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env_bool("BEHIND_TLS_PROXY", False):
+# Behind a proxy that terminates TLS (`make serve` then trusts its X-Forwarded-Proto too, helpcenter/gunicorn.conf.py).
+BEHIND_TLS_PROXY = env_bool("BEHIND_TLS_PROXY", False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# How many proxies in front of the app append to X-Forwarded-For: the client's address is the entry the outermost
+# of them wrote (helpcenter/client_ip.py). 0 ignores the header, for an app server that clients reach directly.
+TRUSTED_PROXY_COUNT = int(os.environ.get("TRUSTED_PROXY_COUNT", "1" if BEHIND_TLS_PROXY else "0"))
 
 # Headers. Content-Security-Policy (django-csp): scripts only from our own static files, never inline or eval'd,
 # the same under DEBUG (Django's debug pages then show without their few toggles); styles may be inline because
@@ -255,7 +250,7 @@ PERMISSIONS_POLICY = (
 )
 
 # Rate limits per client address (django-ratelimit, counted in the cache: share it with REDIS_URL when more than
-# one app server runs). "N/m" is N a minute. The address is the one django-axes reads (helpcenter/client_ip.py), so
+# one app server runs). "N/m" is N a minute. The address is helpcenter/client_ip.py's, which django-axes reads too, so
 # sign-in throttling and rate limits agree on who a client is behind a proxy.
 RATELIMIT_IP_META_KEY = "helpcenter.client_ip.client_ip"
 HELPCENTER_RATE_LIMITS = {

@@ -44,6 +44,18 @@ def test_no_page_has_inline_script(client, checker, library):
         assert not re.search(r"\son[a-z]+=", html), url
 
 
+def test_the_draft_preview_is_kept_by_no_cache_like_every_staff_page(admin_client, checker):
+    url = f"/troubleshoot/{checker.slug}/preview/"
+    responses = [
+        admin_client.get(url),
+        admin_client.get(f"{url}?path=0", HTTP_HX_REQUEST="true"),
+        admin_client.post(url, {"step": "start", "answer": "0", "path": ""}),
+    ]
+    assert [response.status_code for response in responses] == [200, 200, 302]
+    for response in responses:
+        assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"]
+
+
 def test_request_id_is_made_or_kept_and_sent_back(client):
     made = client.get("/")["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", made)
@@ -164,6 +176,8 @@ class Server:
                 "-m",
                 "gunicorn",
                 "helpcenter.wsgi",
+                "--config",
+                "helpcenter/gunicorn.conf.py",  # as `make serve` runs it (its --bind wins over the file's)
                 "--bind",
                 f"127.0.0.1:{self.port}",
                 "--workers",
@@ -188,11 +202,15 @@ class Server:
         self.stop()
         raise AssertionError(f"gunicorn did not start: {self.process.stderr.read().decode()[-2000:]}")
 
-    def request(self, path: str, cookies: dict, data: dict | None = None) -> tuple[int, str, str]:
+    def request(
+        self, path: str, cookies: dict, data: dict | None = None, forwarded_for: str = "203.0.113.50"
+    ) -> tuple[int, str, str]:
+        """A request as the TLS proxy passes it on: `forwarded_for` as its X-Forwarded-For ends up (a client that
+        sends its own header gets the proxy's entry appended: "what it sent, its address")."""
         headers = {
             "Host": self.HOST,
             "X-Forwarded-Proto": "https",
-            "X-Forwarded-For": "203.0.113.50",
+            "X-Forwarded-For": forwarded_for,
             "Origin": f"https://{self.HOST}",
             "Referer": f"https://{self.HOST}/",
             "Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items()),
@@ -313,16 +331,21 @@ def test_one_run_carried_across_two_app_servers(two_servers):
 
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: one Redis shared by both servers")
-def test_two_app_servers_share_rate_limits_through_redis(two_servers):
+def test_two_app_servers_share_rate_limits_through_redis_per_client_behind_the_proxy(two_servers):
     a, b = two_servers
     checker = make_checker("limits")
     cookies: dict = {}
-    statuses = []
-    for server in [a, b, a, b]:  # RATE_LIMIT_START is 3 a minute, counted across both servers
+
+    def start(server: Server, forwarded_for: str = "203.0.113.50") -> int:
         html = server.request(f"/troubleshoot/{checker.slug}/", cookies)[2]
         form = form_values(html) | {"answer": first_choice(html, "Yes")}
-        statuses.append(server.request(f"/troubleshoot/{checker.slug}/start/", cookies, form)[0])
-    assert statuses == [302, 302, 302, 429]
+        return server.request(f"/troubleshoot/{checker.slug}/start/", cookies, form, forwarded_for)[0]
+
+    # RATE_LIMIT_START is 3 a minute, counted across both servers, for the address the proxy wrote: an entry the
+    # client put to its left changes nothing, and another client has its own allowance.
+    assert [start(a), start(b), start(a, "192.0.2.1, 203.0.113.50"), start(b)] == [302, 302, 302, 429]
+    assert start(a, "192.0.2.2, 203.0.113.50") == 429
+    assert [start(b, "203.0.113.51"), start(a, "203.0.113.50, 203.0.113.52")] == [302, 302]
 
 
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: one Redis shared by both servers")
@@ -343,15 +366,47 @@ def test_a_content_change_shows_on_every_app_server_within_the_generations_ttl(t
             time.sleep(0.1)
 
 
+# `make serve` with the virtualenv taken as it is (-o: never installed into from a test).
+MAKE_SERVE = ["make", "-s", "-o", ".venv/.installed", "serve"]
+
+
 def test_make_serve_refuses_to_start_without_a_secret_key_or_with_debug_on():
     env = {k: v for k, v in os.environ.items() if k not in ("SECRET_KEY", "DEBUG")}
-    result = subprocess.run(["make", "-s", "serve"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
-                            timeout=60)  # fmt: skip
+    result = subprocess.run(MAKE_SERVE, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "SECRET_KEY" in result.stdout + result.stderr
     env |= {"SECRET_KEY": "x" * 50, "DEBUG": "true"}
-    result = subprocess.run(["make", "-s", "serve"], cwd=settings.BASE_DIR, env=env, capture_output=True, text=True,
-                            timeout=60)  # fmt: skip
+    result = subprocess.run(MAKE_SERVE, cwd=settings.BASE_DIR, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "DEBUG" in result.stdout + result.stderr
+
+
+def gunicorn_settings(tmp_path, **environ: str) -> dict:
+    """The settings `make serve` starts gunicorn with under `environ`: gunicorn prints them and exits
+    (--print-config); the manage.py commands before it (migrate, collectstatic, the task worker) are skipped."""
+    python = tmp_path / "python"
+    python.write_text(f'#!/bin/sh\ncase "$1" in manage.py) exit 0;; esac\nexec {sys.executable} "$@" --print-config\n')
+    python.chmod(0o755)
+    unset = ("DEBUG", "PORT", "BIND", "BEHIND_TLS_PROXY", "FORWARDED_ALLOW_IPS", "DJANGO_ALLOW_ASYNC_UNSAFE")
+    env = {k: v for k, v in os.environ.items() if k not in unset} | {"SECRET_KEY": "x" * 50} | environ
+    result = subprocess.run([*MAKE_SERVE, f"PY={python}"], cwd=settings.BASE_DIR, env=env, capture_output=True,
+                            text=True, timeout=60)  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+    return dict(re.findall(r"^(\w+) += (.*)$", result.stdout, re.MULTILINE))
+
+
+@pytest.mark.parametrize(
+    ("environ", "bind", "trusted"),
+    [
+        ({}, "['127.0.0.1:8000']", "[]"),  # nobody may say a plain HTTP request came over HTTPS
+        ({"PORT": "8001", "BEHIND_TLS_PROXY": "true"}, "['127.0.0.1:8001']", "['127.0.0.1']"),  # PORT as `make run`
+        ({"PORT": "8001", "BIND": "0.0.0.0:9000", "FORWARDED_ALLOW_IPS": "10.0.0.2"}, "['0.0.0.0:9000']", "[]"),
+        ({"BEHIND_TLS_PROXY": "true", "FORWARDED_ALLOW_IPS": "10.0.0.0/8"}, "['127.0.0.1:8000']", "['10.0.0.0/8']"),
+    ],
+)
+def test_make_serve_listens_on_port_or_bind_and_trusts_x_forwarded_proto_only_behind_the_tls_proxy(
+    tmp_path, environ, bind, trusted
+):
+    served = gunicorn_settings(tmp_path, **environ)
+    assert (served["bind"], served["forwarded_allow_ips"]) == (bind, trusted)
 
 
 # Cached pages

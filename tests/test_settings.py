@@ -57,3 +57,16 @@ def test_production_refuses_to_start_without_a_secret_key():
 def test_no_migration_is_missing():
     result = manage("makemigrations", "--check", "--dry-run")
     assert result.returncode == 0, result.stdout
+
+
+def test_manage_commands_do_not_print_the_sign_in_throttles_banner():
+    result = manage("check")
+    assert result.returncode == 0 and "System check identified no issues" in result.stdout
+    assert "AXES" not in result.stdout + result.stderr  # its "AXES: BEGIN version ..." line, once a command
+
+
+def test_behind_the_tls_proxy_one_proxy_is_trusted_with_x_forwarded_for_and_none_without():
+    show = ["shell", "-v0", "-c", "from django.conf import settings; print(settings.TRUSTED_PROXY_COUNT)"]
+    assert manage(*show, env={"BEHIND_TLS_PROXY": "true"}).stdout.split() == ["1"]
+    assert manage(*show, env={"BEHIND_TLS_PROXY": "false"}).stdout.split() == ["0"]
+    assert manage(*show, env={"BEHIND_TLS_PROXY": "true", "TRUSTED_PROXY_COUNT": "2"}).stdout.split() == ["2"]

@@ -15,6 +15,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import push_url, replace_url
 
@@ -398,6 +399,7 @@ def _preview_answer(current: walk.Flow, post) -> tuple[list[int], str]:
     return [*path, form.cleaned_data["answer"]], ""
 
 
+@never_cache  # like every staff page (support/views.py): no cache, shared or the browser's, keeps a draft
 @staff_member_required
 @require_http_methods(["GET", "POST"])
 def preview(request, slug):
