@@ -13,7 +13,7 @@ from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Count, F, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -21,6 +21,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from helpcenter import params
 from support.models import SupportRequest
 
 from . import graph, versions
@@ -207,15 +208,18 @@ class VersionedPagesMixin:
         name = self.model._meta.model_name
         item = self._item(request, object_id, f"publish_{name}")
         live = item.live_version
-        problems = []
-        if request.method == "POST":
-            base = request.POST.get("base", "")
+        live_number = live.number if live else 0
+        # The editor's page says which version was live when they opened the draft; if another was published since,
+        # they see it here before anything happens, and publishing from this page would be refused anyway.
+        opened = params.optional_number(request.GET, "base", highest=live_number)
+        base = live_number if opened is None else opened
+        problems, error = [], ""
+        if request.method == "POST" and (posted_base := params.number(request.POST.get("base"))) is None:
+            error = "This form didn't say which version it was opened on. Nothing was published: reload the page."
+        elif request.method == "POST":
             try:
                 version = self.publish_item(
-                    item,
-                    user=request.user,
-                    note=request.POST.get("note", "").strip(),
-                    base=int(base) if base.isdigit() else None,
+                    item, user=request.user, note=request.POST.get("note", "").strip(), base=posted_base
                 )
             except versions.PublishConflict as conflict:
                 messages.error(request, str(conflict))
@@ -227,11 +231,6 @@ class VersionedPagesMixin:
                 return redirect(f"admin:troubleshoot_{name}_change", item.pk)
         draft = self.draft_of(item)
         problems = problems or self.problems_in(draft)
-        live_number = live.number if live else 0
-        # The editor's page says which version was live when they opened the draft; if another was published since,
-        # they see it here before anything happens, and publishing from this page would be refused anyway.
-        opened = request.GET.get("base", "")
-        base = int(opened) if opened.isdigit() and int(opened) <= live_number else live_number
         return self._page(
             request,
             item,
@@ -241,12 +240,15 @@ class VersionedPagesMixin:
             base=base,
             published_since=base != live_number,
             problems=problems,
+            error=error,
             changes=self.changes_between(live.data if live else {}, draft),
         )
 
     def restore_view(self, request, object_id, number):
         name = self.model._meta.model_name
         item = self._item(request, object_id, f"publish_{name}")
+        if not item.versions.filter(number=number).exists():
+            raise Http404(f"This {name} has no version {number}.")
         if request.method != "POST":
             return redirect(f"admin:troubleshoot_{name}_versions", item.pk)
         self.restore_item(item, number)
@@ -392,15 +394,12 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
 
     def diff_view(self, request, object_id):
         checker = self._item(request, object_id, "view_checker")
-        numbers = {name: request.GET.get(name, "") for name in ("old", "new")}
-        found = {
-            v.number: v
-            for v in CheckerVersion.objects.filter(
-                checker=checker, number__in=[int(n) for n in numbers.values() if n.isdigit()]
-            )
-        }
-        old = found.get(int(numbers["old"])) if numbers["old"].isdigit() else None
-        new = found.get(int(numbers["new"])) if numbers["new"].isdigit() else None
+        numbers = [params.optional_number(request.GET, name, lowest=1) for name in ("old", "new")]
+        asked = {n for n in numbers if n is not None}
+        found = {v.number: v for v in CheckerVersion.objects.filter(checker=checker, number__in=asked)}
+        if asked - found.keys():
+            raise Http404(f"{checker.title} has no version {min(asked - found.keys())}.")
+        old, new = (found.get(n) for n in numbers)
         new_data = new.data if new else versions.draft_data(checker)  # no "new": compare with the draft
         return self._page(
             request,
