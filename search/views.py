@@ -8,6 +8,7 @@ from django.http import JsonResponse
 from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
 
+from helpcenter import params
 from helpcenter.limits import over_limit
 from troubleshoot.browse import categories_overview
 from troubleshoot.pagecache import PAGE_TIMEOUT, content_generation
@@ -65,10 +66,8 @@ def api_search(request):
         response["Retry-After"] = "60"
         return response
     query = request.GET.get("q", "")[:MAX_QUERY]
-    try:
-        limit = max(1, min(int(request.GET.get("limit", API_DEFAULT_LIMIT)), MAX_RESULTS))
-    except ValueError:
-        limit = API_DEFAULT_LIMIT
+    asked = params.number(request.GET.get("limit"), lowest=-params.LARGEST)  # any whole number, then bounded
+    limit = API_DEFAULT_LIMIT if asked is None else max(1, min(asked, MAX_RESULTS))
     results = cached_search(query, limit)
     if query.strip() and request.method == "GET":
         log_search(None, query, len(results), SearchLog.Source.API)

@@ -20,6 +20,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from helpcenter import params
 from helpcenter.limits import over_limit
 from troubleshoot import versions
 from troubleshoot.forms import SupportRequestForm
@@ -149,8 +150,8 @@ def checker_report(request, slug):
     by_number = {version["number"]: version for version in published}
 
     def number(param: str, default: int | None) -> int | None:
-        value = request.GET.get(param, "")
-        return int(value) if value.isdigit() and int(value) in by_number else default
+        chosen = params.number(request.GET.get(param), lowest=1)  # a filter: anything but a version is the default
+        return chosen if chosen in by_number else default
 
     live = checker.live_version.number if checker.live_version_id else (published[0]["number"] if published else None)
     shown = number("version", live)
@@ -261,7 +262,7 @@ def requests(request):
     tabs = [(value, label, _tally_text([tallies[value]])) for value, label in SupportRequest.Status.choices]
     when, _, pk = request.GET.get("before", "").partition("|")
     try:
-        before = (datetime.fromisoformat(when), int(pk))
+        before = (datetime.fromisoformat(when), number) if (number := params.number(pk, lowest=1)) else None
     except ValueError:
         before = None
     shown, more = readout.page(before)

@@ -10,10 +10,10 @@ import uuid
 import nested_admin
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied
-from django.db.models import Count, F, OuterRef, QuerySet, Subquery
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Count, F, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
-from django.http import HttpResponse
+from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
@@ -21,6 +21,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
+from helpcenter import params
 from support.models import SupportRequest
 
 from . import graph, versions
@@ -54,12 +55,74 @@ class CategoryAdmin(admin.ModelAdmin):
     prepopulated_fields = {"slug": ["name"]}
 
 
-class ErrorCodeInline(nested_admin.NestedTabularInline):
+class OwnRowsFormSet(nested_admin.NestedInlineFormSet):
+    """A formset of the editor that reads and saves the rows of the object being saved only.
+
+    Each row's form names its row by a hidden id. To let an answer be dragged to another step, nested-admin looks
+    the posted ids up in the whole table (and saves whichever row an id names, moving or deleting it): another
+    checker's answer, link, step or error code named in this checker's form was taken from it. Here the ids are
+    looked up among the rows of the object at the top of the page (the checker), through every level in between
+    (an answer's step's checker), so a row may still move between this checker's steps; an id that names anything
+    else leaves its form without a row and refuses the whole save."""
+
+    row_names = ("row", "rows")  # the inline's verbose names, for the message (set by OwnRowsInline)
+
+    def owner(self) -> tuple[str, Model]:
+        """The object being saved, at the top of the page, and the lookup from this formset's rows to it:
+        `checker` for steps and error codes, `step__checker` for answers and links."""
+        formset, lookup = self, []
+        while True:
+            lookup.append(formset.fk.name)
+            parent_form = getattr(formset, "parent_form", None)  # nested-admin's: the form this formset is under
+            if parent_form is None:
+                return "__".join(lookup), formset.instance
+            formset = parent_form.parent_formset
+
+    def get_queryset(self):
+        if not self.is_bound:  # a page shown: Django's own rows of the parent
+            return super().get_queryset()
+        lookup, owner = self.owner()
+        if owner.pk is None:  # a checker being added owns no rows yet
+            return self.model._default_manager.none()
+        return super().get_queryset().filter(**{lookup: owner})
+
+    def clean(self):
+        super().clean()
+        pk_name = self.model._meta.pk.name
+        for form in self.initial_forms:  # deleted ones too: a DELETE of another's row is refused as well
+            if form.instance.pk is None:  # the id posted isn't one of the owner's rows (see get_queryset)
+                _, owner = self.owner()
+                name, names = self.row_names
+                raise ValidationError(
+                    "Nothing was saved: %(name)s %(id)s is not one of the %(names)s of this %(owner)s. "
+                    "Reload the page and make the change again.",
+                    code="not_owned",
+                    params={
+                        "name": name,
+                        "names": names,
+                        "owner": owner._meta.verbose_name,
+                        "id": form[pk_name].data or "(none)",
+                    },
+                )
+
+
+class OwnRowsInline:
+    """Every inline of the editor, at every level: its formset saves the edited object's own rows only."""
+
+    formset = OwnRowsFormSet
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)  # a class made for this call
+        formset.row_names = (self.verbose_name, self.verbose_name_plural)
+        return formset
+
+
+class ErrorCodeInline(OwnRowsInline, nested_admin.NestedTabularInline):
     model = ErrorCode
     extra = 0
 
 
-class ChoiceInline(nested_admin.NestedTabularInline):
+class ChoiceInline(OwnRowsInline, nested_admin.NestedTabularInline):
     model = Choice
     fk_name = "step"
     fields = ["position", "label", "outcome", "next_step"]
@@ -78,7 +141,7 @@ class ChoiceInline(nested_admin.NestedTabularInline):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
-class StepLinkInline(nested_admin.NestedTabularInline):
+class StepLinkInline(OwnRowsInline, nested_admin.NestedTabularInline):
     model = StepLink
     fields = ["position", "label", "url"]
     sortable_field_name = "position"
@@ -86,7 +149,7 @@ class StepLinkInline(nested_admin.NestedTabularInline):
     verbose_name = "action link"
 
 
-class StepInline(nested_admin.NestedStackedInline):
+class StepInline(OwnRowsInline, nested_admin.NestedStackedInline):
     model = Step
     fields = ["position", ("key", "title"), "question", ("body", "body_preview")]
     readonly_fields = ["body_preview"]
@@ -145,15 +208,18 @@ class VersionedPagesMixin:
         name = self.model._meta.model_name
         item = self._item(request, object_id, f"publish_{name}")
         live = item.live_version
-        problems = []
-        if request.method == "POST":
-            base = request.POST.get("base", "")
+        live_number = live.number if live else 0
+        # The editor's page says which version was live when they opened the draft; if another was published since,
+        # they see it here before anything happens, and publishing from this page would be refused anyway.
+        opened = params.optional_number(request.GET, "base", highest=live_number)
+        base = live_number if opened is None else opened
+        problems, error = [], ""
+        if request.method == "POST" and (posted_base := params.number(request.POST.get("base"))) is None:
+            error = "This form didn't say which version it was opened on. Nothing was published: reload the page."
+        elif request.method == "POST":
             try:
                 version = self.publish_item(
-                    item,
-                    user=request.user,
-                    note=request.POST.get("note", "").strip(),
-                    base=int(base) if base.isdigit() else None,
+                    item, user=request.user, note=request.POST.get("note", "").strip(), base=posted_base
                 )
             except versions.PublishConflict as conflict:
                 messages.error(request, str(conflict))
@@ -165,11 +231,6 @@ class VersionedPagesMixin:
                 return redirect(f"admin:troubleshoot_{name}_change", item.pk)
         draft = self.draft_of(item)
         problems = problems or self.problems_in(draft)
-        live_number = live.number if live else 0
-        # The editor's page says which version was live when they opened the draft; if another was published since,
-        # they see it here before anything happens, and publishing from this page would be refused anyway.
-        opened = request.GET.get("base", "")
-        base = int(opened) if opened.isdigit() and int(opened) <= live_number else live_number
         return self._page(
             request,
             item,
@@ -179,12 +240,15 @@ class VersionedPagesMixin:
             base=base,
             published_since=base != live_number,
             problems=problems,
+            error=error,
             changes=self.changes_between(live.data if live else {}, draft),
         )
 
     def restore_view(self, request, object_id, number):
         name = self.model._meta.model_name
         item = self._item(request, object_id, f"publish_{name}")
+        if not item.versions.filter(number=number).exists():
+            raise Http404(f"This {name} has no version {number}.")
         if request.method != "POST":
             return redirect(f"admin:troubleshoot_{name}_versions", item.pk)
         self.restore_item(item, number)
@@ -330,15 +394,12 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
 
     def diff_view(self, request, object_id):
         checker = self._item(request, object_id, "view_checker")
-        numbers = {name: request.GET.get(name, "") for name in ("old", "new")}
-        found = {
-            v.number: v
-            for v in CheckerVersion.objects.filter(
-                checker=checker, number__in=[int(n) for n in numbers.values() if n.isdigit()]
-            )
-        }
-        old = found.get(int(numbers["old"])) if numbers["old"].isdigit() else None
-        new = found.get(int(numbers["new"])) if numbers["new"].isdigit() else None
+        numbers = [params.optional_number(request.GET, name, lowest=1) for name in ("old", "new")]
+        asked = {n for n in numbers if n is not None}
+        found = {v.number: v for v in CheckerVersion.objects.filter(checker=checker, number__in=asked)}
+        if asked - found.keys():
+            raise Http404(f"{checker.title} has no version {min(asked - found.keys())}.")
+        old, new = (found.get(n) for n in numbers)
         new_data = new.data if new else versions.draft_data(checker)  # no "new": compare with the draft
         return self._page(
             request,

@@ -19,6 +19,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import push_url, replace_url
 
+from helpcenter import params
 from helpcenter.limits import over_limit
 from incidents.banners import active_incident_ids
 from search.log import record_opened, record_unknown_code, shaped_code
@@ -375,8 +376,11 @@ def run_support(request, slug, run_id):
 # The editor's preview: the draft, walked with the seller's template, stored nowhere.
 
 
-def _path(text: str) -> list[int]:
-    return [int(part) for part in text.split(".") if part.isdigit()][:200]
+def _path(text: str) -> list[int] | None:
+    """The answers of a preview's path ("0.2.1": the first answer, then the third, ...); None if it isn't one."""
+    parts = text.split(".", 200) if text else []
+    path = [params.number(part, highest=999) for part in parts]
+    return None if len(parts) > 200 or None in path else path
 
 
 def _path_url(slug: str, path: list[int]) -> str:
@@ -387,8 +391,8 @@ def _preview_answer(current: walk.Flow, post) -> tuple[list[int], str]:
     """The preview's path after the posted answer, and a message if the answer was refused (path unchanged)."""
     form = PreviewForm(post)
     if not form.is_valid():
-        return _path(post.get("path", "")), "That answer wasn't understood. Please pick again."
-    path = _path(form.cleaned_data["path"])
+        return _path(post.get("path", "")) or [], "That answer wasn't understood. Please pick again."
+    path = _path(form.cleaned_data["path"]) or []
     step = walk.replay(current, path).step
     if step is None or step.key != form.cleaned_data["step"]:
         return path, "The draft changed under this preview. Here is where it stands now."
@@ -409,6 +413,8 @@ def preview(request, slug):
     checker = get_object_or_404(Checker.objects.select_related("category"), slug=slug)
     current = versions.draft_flow(checker)
     path, message = _path(request.GET.get("path", "")), ""
+    if path is None:
+        raise Http404("That preview path is not a list of answers.")
     if request.method == "POST":
         path, message = _preview_answer(current, request.POST)
         if not message and not request.htmx:
