@@ -259,6 +259,16 @@ def test_simultaneous_different_answers_to_one_step_record_one_and_tell_the_othe
 
 
 @pytest.mark.django_db(transaction=True)
+def test_a_first_answer_double_submitted_at_the_same_instant_starts_one_run():
+    """Both requests carry the run id minted with the first step: neither finds the run yet, both try to start it."""
+    checker = make_checker("race-start")
+    run_id = uuid.uuid4()
+    runs = race(*[lambda: walk.start_run(live(checker), run_id, "start", 0)] * 2)
+    assert [run.pk for run in runs] == [run_id, run_id]
+    assert Run.objects.count() == 1 and Answer.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("attempt", range(10))
 def test_back_and_support_request_at_the_same_instant_never_leave_an_open_run_with_a_request(attempt):
     """Outside testing left the run "open" with a support request in 2-15 of 20 tries."""

@@ -8,7 +8,7 @@ The functions take and return plain values and model instances; views only trans
 import uuid
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from support.models import SupportRequest
@@ -266,7 +266,12 @@ def start_run(
         "source_detail": source_detail[:200],
         "error_code": error_code[:40],
     }
-    return _begin(flow, run_id, answer, details, note)
+    try:
+        return _begin(flow, run_id, answer, details, note)
+    except IntegrityError:
+        # Both submits of a double tap at the same instant found no run with this id (no row lock can be taken on
+        # a row not there yet) and both inserted it: the first one's run is stored now, and this one finds it.
+        return _begin(flow, run_id, answer, details, note)
 
 
 def _lock(run: Run) -> Run:
