@@ -2,6 +2,7 @@
 
 import os
 import re
+import threading
 from datetime import datetime, time
 from pathlib import Path
 from unittest import mock
@@ -12,7 +13,7 @@ os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
 import pytest  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.core.management import call_command  # noqa: E402
-from django.db import transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from troubleshoot import versions  # noqa: E402
@@ -119,6 +120,36 @@ def last_answer_id(run) -> int:
 def tokenless(html: str) -> str:
     """A page as compared with another: each response masks the seller's CSRF token afresh."""
     return re.sub(r'name="csrfmiddlewaretoken" value="\w+"', 'name="csrfmiddlewaretoken"', html)
+
+
+def race(*actions, told: tuple[type[Exception], ...] = ()) -> list:
+    """Run `actions` in threads released at the same instant, each on its own database connection (so the test
+    needs `django_db(transaction=True)`); return what each returned, in order, or the exception it raised if that
+    is one of `told` (the loser of a race being told is often the point). Any other exception fails the test, once
+    every thread has finished."""
+    barrier = threading.Barrier(len(actions))
+    outcomes: list = [None] * len(actions)
+    failures: list[BaseException] = []
+
+    def go(number: int, action) -> None:
+        try:
+            barrier.wait(timeout=30)
+            outcomes[number] = action()
+        except told as exc:
+            outcomes[number] = exc
+        except BaseException as exc:  # noqa: BLE001 - raised in the test's own thread below
+            failures.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=go, args=[number, action]) for number, action in enumerate(actions)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if failures:
+        raise failures[0]
+    return outcomes
 
 
 @pytest.fixture

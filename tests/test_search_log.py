@@ -1,7 +1,6 @@
 """The search log, the unknown-code log, and staff acting on them in the admin."""
 
 import re
-import threading
 import uuid
 from datetime import timedelta
 from unittest import mock
@@ -13,6 +12,7 @@ from django.utils import timezone
 from search.log import record_unknown_code, unknown_code_counts
 from search.models import Phrasing, SearchLog, UnknownCode, UnknownCodeDay
 from search.search import search
+from tests.conftest import race
 from troubleshoot.roles import EDITORS
 
 pytestmark = pytest.mark.django_db
@@ -179,26 +179,12 @@ def test_unknown_codes_are_counted_per_day_with_their_trend(db):
 @pytest.mark.django_db(transaction=True)
 def test_unknown_codes_arriving_at_once_are_all_counted():
     """Sellers opening the same new code at the same moment: every arrival counts, in the total and the day."""
-    from django.db import connection
-
-    barrier, errors = threading.Barrier(4), []
 
     def arrive():
-        try:
-            barrier.wait()
-            for _ in range(5):
-                record_unknown_code("RACE-1")
-        except Exception as error:  # noqa: BLE001 - reported by the assertion below
-            errors.append(error)
-        finally:
-            connection.close()
+        for _ in range(5):
+            record_unknown_code("RACE-1")
 
-    threads = [threading.Thread(target=arrive) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors
+    race(*[arrive] * 4)
     assert UnknownCode.objects.get(code="RACE-1").count == 20
     assert UnknownCodeDay.objects.get(unknown_code__code="RACE-1").count == 20
 

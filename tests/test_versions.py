@@ -5,7 +5,7 @@ import uuid
 
 import pytest
 
-from tests.conftest import make_checker
+from tests.conftest import make_checker, race
 from troubleshoot import versions, walk
 from troubleshoot.models import Checker, CheckerVersion, Choice, Run, Step
 
@@ -152,27 +152,12 @@ def test_versions_are_numbered_per_checker(checker):
 
 @pytest.mark.django_db(transaction=True)
 def test_two_editors_publishing_at_the_same_instant_make_one_version_and_the_other_is_told():
-    import threading
-
-    from django.db import connection
-
     checker = make_checker("race-publish")
     Step.objects.filter(checker=checker, key="third").update(title="Third, edited")
-    barrier, outcomes = threading.Barrier(2), []
 
     def publish():
-        try:
-            barrier.wait()
-            outcomes.append(versions.publish(Checker.objects.get(pk=checker.pk), base=1).number)
-        except (versions.PublishConflict, versions.PublishRefused) as told:
-            outcomes.append(type(told).__name__)
-        finally:
-            connection.close()
+        return versions.publish(Checker.objects.get(pk=checker.pk), base=1).number
 
-    threads = [threading.Thread(target=publish) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert sorted(map(str, outcomes)) == ["2", "PublishConflict"]
+    outcomes = race(publish, publish, told=(versions.PublishConflict, versions.PublishRefused))
+    assert sorted(str(o) if isinstance(o, int) else type(o).__name__ for o in outcomes) == ["2", "PublishConflict"]
     assert CheckerVersion.objects.filter(checker=checker).count() == 2

@@ -6,7 +6,6 @@ from html import unescape
 
 import pytest
 from django.core import mail
-from django.db import connection
 from django.test import Client
 
 from support.models import SupportRequest
@@ -451,10 +450,10 @@ def test_step_transition_query_count(client, checker, django_assert_num_queries)
     client.get(run.get_absolute_url())  # the checker is read once per process, then kept until content changes
     # 1 the run (with its support request); its version comes from the cache, never re-read, and so does its
     # checker (with its category, kept in memory under the content generation). Then the update of the run where it
-    # still stands where the seller saw it (its row lock) and the insert of the answer: on PostgreSQL one statement,
-    # on SQLite two inside a transaction (a savepoint here, BEGIN/COMMIT in production, so +2). The answers so far
-    # come from the run's path and its version: not read again.
-    with django_assert_num_queries(2 if connection.vendor == "postgresql" else 5):
+    # still stands where the seller saw it (its row lock) and the insert of the answer, in one transaction (a
+    # savepoint here, so +2; BEGIN and COMMIT in production). The answers so far come from the run's path and its
+    # version: not read again.
+    with django_assert_num_queries(5):
         response = client.post(url, data, **HTMX)
     assert response.status_code == 200 and "Step 3" in response.content.decode()
 

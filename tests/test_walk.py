@@ -8,7 +8,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from support.models import SupportRequest
-from tests.conftest import choice, first_step, last_answer_id, make_checker
+from tests.conftest import choice, first_step, last_answer_id, make_checker, race
 from troubleshoot import versions, walk
 from troubleshoot.graph import Flow
 from troubleshoot.models import Answer, Choice, Run, Step
@@ -228,61 +228,44 @@ def test_preview_replays_a_path_and_stops_where_it_no_longer_fits(checker):
 
 @pytest.mark.django_db(transaction=True)
 def test_simultaneous_answers_to_one_step_are_recorded_once():
-    """Two requests answering the same step at the same moment (a double tap on a slow phone)."""
-    import threading
-
-    from django.db import connection
-
+    """Requests answering the same step at the same moment (a double tap on a slow phone), each with the run as its
+    view read it before any of them wrote."""
     checker = make_checker("race")
     run = start(checker)
     current = live(checker)
-    barrier, errors = threading.Barrier(4), []
-
-    def answer():
-        try:
-            barrier.wait()
-            walk.record_answer(current, run, "second", 1)
-        except Exception as exc:  # noqa: BLE001 - collected and asserted below
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=answer) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    race(*[lambda: walk.record_answer(current, Run.objects.get(pk=run.pk), "second", 1)] * 4)
     assert run.answers.filter(withdrawn_at__isnull=True).count() == 2
     run.refresh_from_db()
-    assert run.current_step_key == "third"
+    assert run.current_step_key == "third" and run.path == "start:0/second:1"
 
 
-def race(*actions) -> list[Exception]:
-    """Run `actions` in threads released at the same instant; return what they raised besides StaleAnswer."""
-    import threading
+@pytest.mark.django_db(transaction=True)
+def test_simultaneous_different_answers_to_one_step_record_one_and_tell_the_others():
+    """Two tabs answering the same step differently at the same moment: one answer is recorded, the other is told."""
+    checker = make_checker("race-two")
+    run = start(checker)
+    current = live(checker)
+    seen = Run.objects.get(pk=run.pk)
+    outcomes = race(
+        lambda: walk.record_answer(current, Run.objects.get(pk=seen.pk), "second", 0),
+        lambda: walk.record_answer(current, Run.objects.get(pk=seen.pk), "second", 1),
+        told=(walk.StaleAnswer,),
+    )
+    told = [o for o in outcomes if isinstance(o, walk.StaleAnswer)]
+    assert len(told) == 1 and "already" in str(told[0])
+    run.refresh_from_db()
+    assert run.answers.filter(withdrawn_at__isnull=True).count() == 2
+    assert run.path in ["start:0/second:0", "start:0/second:1"]
 
-    from django.db import connection
 
-    barrier, errors = threading.Barrier(len(actions)), []
-
-    def go(action):
-        try:
-            barrier.wait()
-            action()
-        except walk.StaleAnswer:
-            pass  # the loser of the race is told; that's the point
-        except Exception as exc:  # noqa: BLE001 - collected and asserted by the caller
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=go, args=[action]) for action in actions]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    return errors
+@pytest.mark.django_db(transaction=True)
+def test_a_first_answer_double_submitted_at_the_same_instant_starts_one_run():
+    """Both requests carry the run id minted with the first step: neither finds the run yet, both try to start it."""
+    checker = make_checker("race-start")
+    run_id = uuid.uuid4()
+    runs = race(*[lambda: walk.start_run(live(checker), run_id, "start", 0)] * 2)
+    assert [run.pk for run in runs] == [run_id, run_id]
+    assert Run.objects.count() == 1 and Answer.objects.count() == 1
 
 
 @pytest.mark.django_db(transaction=True)
@@ -292,13 +275,13 @@ def test_back_and_support_request_at_the_same_instant_never_leave_an_open_run_wi
     checker = make_checker(f"race-{attempt}")
     run = start(checker, label="No")
     undo = last_answer_id(run)
-    errors = race(
+    race(
         lambda: walk.go_back(Run.objects.get(pk=run.pk), undo),
         lambda: walk.request_support(
             Run.objects.get(pk=run.pk), SupportRequest(email="seller@shop.test", description="Help")
         ),
+        told=(walk.StaleAnswer,),  # the loser of the race is told
     )
-    assert errors == []
     run.refresh_from_db()
     has_request = SupportRequest.objects.filter(run=run).exists()
     assert (run.outcome, has_request) in [(Run.Outcome.ESCALATED, True), (Run.Outcome.OPEN, False)]
@@ -309,9 +292,11 @@ def test_double_back_at_the_same_instant_undoes_one_answer():
     checker = make_checker("double-back")
     run = record(start(checker), "second", "No")
     undo = last_answer_id(run)
-    assert race(*[lambda: walk.go_back(Run.objects.get(pk=run.pk), undo)] * 3) == []
+    race(*[lambda: walk.go_back(Run.objects.get(pk=run.pk), undo)] * 3)
     assert run.answers.filter(withdrawn_at__isnull=True).count() == 1
     assert run.answers.filter(withdrawn_at__isnull=False).count() == 1
+    run.refresh_from_db()
+    assert (run.current_step_key, run.path) == ("second", "start:0")
 
 
 def test_editor_answer_rules_in_plain_words(checker):
@@ -325,41 +310,71 @@ def test_editor_answer_rules_in_plain_words(checker):
         Choice(step=step, label="Onwards", position=6, outcome="next").full_clean()
 
 
-# A step answer's statements are SQL built once (walk._sql): they must read and write exactly what the ORM does.
-
-
-def test_read_run_reads_every_field_as_the_orm_does(checker):
-    run = record(start(checker, source="email", error_code="XC-001"), "second", "Yes")  # resolved: ended_at set
-    Run.objects.filter(pk=run.pk).update(
-        followup_email="seller@example.com", followup_due=timezone.now() + timedelta(days=3), fixed_note="Restart"
-    )
-    expected = Run.objects.get(pk=run.pk)
-    read = walk.read_run(run.pk)
-    fields = [field.attname for field in Run._meta.concrete_fields]
-    assert [getattr(read, name) for name in fields] == [getattr(expected, name) for name in fields]
-    assert read.ended_at is not None and read.followup_sent_at is None  # a date and a NULL, converted alike
-    assert not read._state.adding and read._state.db == "default"
-
-
 def test_read_run_of_an_unknown_id_is_none(checker):
     assert walk.read_run(uuid.uuid4()) is None
 
 
-def test_answer_is_stored_as_the_orm_stores_it(checker):
+def test_the_answers_so_far_an_answer_returns_are_the_stored_ones(checker):
+    """The next panel lists the answers so far from the run's path and the answer just logged, without reading
+    them again: they must be what is stored."""
     run = record(start(checker), "second", "No")
-    said = run.answers_so_far[-1]
-    stored = Answer.objects.get(pk=said.pk)
-    fields = [field.attname for field in Answer._meta.concrete_fields]
-    assert [getattr(said, name) for name in fields] == [getattr(stored, name) for name in fields]
+    fields = ["step_key", "answer_index", "step_title", "question", "choice_label", "note"]
+    stored = list(Answer.objects.filter(run=run).values_list(*fields))
+    assert [tuple(getattr(said, name) for name in fields) for said in run.answers_so_far] == stored
+    logged = run.answers_so_far[-1]
+    assert Answer.objects.get(pk=logged.pk).answered_at == logged.answered_at
     assert Run.objects.get(pk=run.pk).path == run.path == "start:0/second:1"
 
 
-def test_answer_to_a_run_that_moved_meanwhile_updates_nothing(checker):
+def test_an_answer_to_a_run_that_moved_meanwhile_writes_nothing(checker):
     seen = start(checker)
     moved = record(Run.objects.get(pk=seen.pk), "second", "No")  # another tab answered first
     answers = Answer.objects.count()
-    late = Answer(run=seen, step_key="second", answer_index=0, step_title="Second", question="Still?",
-                  choice_label="Yes", answered_at=timezone.now())  # fmt: skip
-    assert walk._moved(seen, "second", seen.path, late) is False
-    assert Run.objects.get(pk=seen.pk).path == moved.path
-    assert Answer.objects.count() == answers and late.pk is None  # nor is the answer logged
+    with pytest.raises(walk.StaleAnswer, match="already answered"):
+        walk.record_answer(live(checker), seen, "second", choice(checker, "second", "Yes"))
+    assert Run.objects.get(pk=seen.pk).path == moved.path == "start:0/second:1"
+    assert Answer.objects.count() == answers
+
+
+def statements(captured) -> list[str]:
+    return [query["sql"].split()[0] for query in captured]
+
+
+def test_an_answer_is_one_conditional_update_and_one_insert(checker, django_assert_num_queries):
+    """The run moves on only where it still stands as the view read it, and the answer is logged with it, in one
+    transaction (a savepoint here; in production BEGIN and COMMIT, which are not statements of their own)."""
+    run = start(checker)
+    with django_assert_num_queries(4) as captured:
+        walk.record_answer(live(checker), run, "second", choice(checker, "second", "No"))
+    assert statements(captured) == ["SAVEPOINT", "UPDATE", "INSERT", "RELEASE"]
+
+
+def test_an_answer_to_a_run_moved_meanwhile_is_decided_under_its_row_lock(checker, django_assert_num_queries):
+    seen = start(checker)
+    record(Run.objects.get(pk=seen.pk), "second", "No")  # another tab
+    seen.checker = checker  # as the view's run comes
+    with django_assert_num_queries(5) as captured:
+        walk.record_answer(live(checker), seen, "second", choice(checker, "second", "No"))  # the same: a repeat
+    # The update finds the run moved; the run under its lock, its last answer: already recorded.
+    assert statements(captured) == ["SAVEPOINT", "UPDATE", "SELECT", "SELECT", "RELEASE"]
+
+
+def test_a_back_is_decided_under_the_runs_row_lock_in_a_few_statements(checker, django_assert_num_queries):
+    run = record(start(checker), "second", "No")
+    undo = last_answer_id(run)
+    run = Run.objects.get(pk=run.pk)
+    run.checker = checker  # as the view's run comes
+    with django_assert_num_queries(6) as captured:
+        run = walk.go_back(run, undo)
+    # The run under its lock, whether it has a support request, the named answer withdrawn only if it is the last
+    # live one, the run reopened.
+    assert statements(captured) == ["SAVEPOINT", "SELECT", "SELECT", "UPDATE", "UPDATE", "RELEASE"]
+    assert (run.current_step_key, run.path) == ("second", "start:0")
+
+
+def test_back_naming_an_earlier_answer_changes_nothing(checker):
+    run = record(start(checker), "second", "No")
+    first = run.answers.get(step_key="start").pk
+    run = walk.go_back(Run.objects.get(pk=run.pk), first)
+    assert (run.current_step_key, run.path) == ("third", "start:0/second:1")
+    assert not run.answers.filter(withdrawn_at__isnull=False).exists()

@@ -6,10 +6,9 @@ The functions take and return plain values and model instances; views only trans
 """
 
 import uuid
-import weakref
 from dataclasses import dataclass
 
-from django.db import DEFAULT_DB_ALIAS, connection, connections, transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from support.models import SupportRequest
@@ -64,6 +63,11 @@ def position(flow: Flow, run: Run | None) -> Position:
     return _position(flow, flow.by_key.get(run.current_step_key) if run.is_open else None, answers, ending)
 
 
+def _ending(answer: AnswerNode) -> str:
+    """The outcome of a run that `answer` ends."""
+    return Run.Outcome.RESOLVED if answer.outcome == RESOLVED else Run.Outcome.ESCALATED
+
+
 def replay(flow: Flow, path: list[int]) -> Position:
     """Where a preview stands after the answers `path` (answer numbers from the first step on); logs nothing.
 
@@ -76,8 +80,7 @@ def replay(flow: Flow, path: list[int]) -> Position:
         answer = step.answers[index]
         said.append(Said(step.question, answer.label))
         if answer.ends_run:
-            ending = Run.Outcome.RESOLVED if answer.outcome == RESOLVED else Run.Outcome.ESCALATED
-            return _position(flow, None, said, ending)
+            return _position(flow, None, said, _ending(answer))
         step = flow.by_key.get(answer.next)
     return _position(flow, step, said, "")
 
@@ -106,6 +109,11 @@ def path_without_last(path: str) -> str:
     return path.rpartition("/")[0]
 
 
+def last_step_on(path: str) -> str:
+    """The step of the last answer on the run's path (see `Run.path`); "" if it has none."""
+    return path.rpartition("/")[2].rpartition(":")[0]
+
+
 def answers_on(flow: Flow, path: str) -> list[Answer]:
     """The live answers of a run whose path (see `Run.path`) is `path`, as they were logged, without reading them:
     a run walks one version, so its steps' texts are the version's. Unsaved (no id); only a "None of these fit"
@@ -130,26 +138,51 @@ RUN_STATE = [
     "last_activity_at",
     "path",
 ]
-RUN_STATE_FIELDS = [Run._meta.get_field(name) for name in RUN_STATE]
-# What a step answer's UPDATE checks: the run is still where the seller saw it.
-MOVED_IF = ["id", "outcome", "current_step_key", "path"]
 
 
-def _move(run: Run, step: StepNode, answer: AnswerNode, now) -> None:
-    """Move the run on in memory: to the next step, or to its ending."""
-    run.last_activity_at = now
-    run.path = path_with(run.path, step.key, answer.index)
-    if answer.ends_run:
-        run.outcome = Run.Outcome.RESOLVED if answer.outcome == RESOLVED else Run.Outcome.ESCALATED
-        run.current_step_key = ""
-        run.end_step_key, run.end_step_title, run.ended_at = step.key, step.title, now
-    else:
-        run.current_step_key = answer.next
+def read_run(run_id: uuid.UUID) -> Run | None:
+    """The run with this id, or None."""
+    try:
+        return Run.objects.get(pk=run_id)
+    except Run.DoesNotExist:
+        return None
 
 
-def _answer(run: Run, step: StepNode, answer: AnswerNode, now, note: str) -> Answer:
-    """The answer's log row, not yet saved."""
-    return Answer(
+def _answered(run: Run, step: StepNode, answer: AnswerNode, now) -> dict:
+    """The run's state (`RUN_STATE`) once `answer` to its open step `step` is logged: at the next step, or ended."""
+    ends = answer.ends_run
+    return {
+        "current_step_key": "" if ends else answer.next,
+        "outcome": _ending(answer) if ends else Run.Outcome.OPEN,
+        "end_step_key": step.key if ends else "",
+        "end_step_title": step.title if ends else "",
+        "ended_at": now if ends else None,
+        "last_activity_at": now,
+        "path": path_with(run.path, step.key, answer.index),
+    }
+
+
+def _reopened(run: Run, step_key: str, now) -> dict:
+    """The run's state (`RUN_STATE`) once its last answer, to the step `step_key`, is withdrawn."""
+    return {
+        "current_step_key": step_key,
+        "outcome": Run.Outcome.OPEN,
+        "end_step_key": "",
+        "end_step_title": "",
+        "ended_at": None,
+        "last_activity_at": now,
+        "path": path_without_last(run.path),
+    }
+
+
+def _set(run: Run, state: dict) -> None:
+    for name, value in state.items():
+        setattr(run, name, value)
+
+
+def _log(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, before: str, now, note: str) -> None:
+    """Log the answer; the run then knows its answers so far (`answers_so_far`) without reading them again."""
+    logged = Answer.objects.create(
         run=run,
         step_key=step.key,
         answer_index=answer.index,
@@ -159,136 +192,55 @@ def _answer(run: Run, step: StepNode, answer: AnswerNode, now, note: str) -> Ans
         answered_at=now,
         note=note[:300] if answer is NONE_FIT else "",
     )
-
-
-def _log(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, before: str, now, note: str) -> None:
-    """Log the answer; the run then knows its answers so far (`answers_so_far`) without reading them again."""
-    logged = _answer(run, step, answer, now, note)
-    _insert(logged)
     run.answers_so_far = [*answers_on(flow, before), logged]
 
 
-# A step answer's statements (the run; its conditional UPDATE; the answer's INSERT, one statement with the UPDATE
-# on PostgreSQL) in SQL built once from the models' fields: the ORM spent more on building them than the database on
-# running them (see the README's figures). Values go through each field's own get_db_prep_* and results through the
-# database's own converters, so rows are written and read exactly as the ORM writes and reads them, on SQLite and
-# PostgreSQL alike.
-RUN_FIELDS = Run._meta.concrete_fields
-ANSWER_FIELDS = [field for field in Answer._meta.concrete_fields if not field.primary_key]
+def _advance(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, note: str) -> bool:
+    """Move the run on by `answer` to its open step `step` and log the answer, if the run still stands where `run`
+    shows it (open at `step`, with `run`'s path: the path changes with every answer and Back). False, with nothing
+    written, if it has moved since `run` was read.
 
-
-@dataclass(frozen=True)
-class Statements:
-    select: str
-    update: str
-    insert: str
-    # PostgreSQL: the UPDATE and the INSERT in one statement (a data-modifying WITH), the answer inserted only if
-    # the run moved: one round trip and no BEGIN or COMMIT. SQLite has no such statement ("").
-    update_and_insert: str
-    converters: list  # for each of the run's columns: (its column, the converters the ORM would apply)
-
-
-_statements: "weakref.WeakKeyDictionary[object, Statements]" = weakref.WeakKeyDictionary()
-
-
-def _sql() -> Statements:
-    """The three statements for this thread's database connection (its quoting, its converters)."""
-    wrapper = connections[DEFAULT_DB_ALIAS]  # the connection itself, not the proxy `connection`
-    found = _statements.get(wrapper)
-    if found is None:
-        quote, table = connection.ops.quote_name, Run._meta.db_table
-        columns = ", ".join(quote(field.column) for field in RUN_FIELDS)
-        pk = quote(Run._meta.pk.column)
-        sets = ", ".join(f"{quote(field.column)} = %s" for field in RUN_STATE_FIELDS)
-        where = " AND ".join(f"{quote(Run._meta.get_field(name).column)} = %s" for name in MOVED_IF)
-        answer_columns = ", ".join(quote(field.column) for field in ANSWER_FIELDS)
-        values = ", ".join(["%s"] * len(ANSWER_FIELDS))
-        converters = []
-        for field in RUN_FIELDS:
-            column = field.get_col(table)
-            converters.append((column, connection.ops.get_db_converters(column) + column.get_db_converters(connection)))
-        update = f"UPDATE {quote(table)} SET {sets} WHERE {where}"  # noqa: S608 - names, not values
-        answers, answer_pk = quote(Answer._meta.db_table), quote(Answer._meta.pk.column)
-        found = _statements[wrapper] = Statements(
-            select=f"SELECT {columns} FROM {quote(table)} WHERE {pk} = %s",  # noqa: S608
-            update=update,
-            insert=f"INSERT INTO {answers} ({answer_columns}) VALUES ({values}) RETURNING {answer_pk}",  # noqa: S608
-            update_and_insert=(
-                f"WITH moved AS ({update} RETURNING 1) "  # noqa: S608
-                f"INSERT INTO {answers} ({answer_columns}) SELECT {values} FROM moved RETURNING {answer_pk}"
-                if connection.vendor == "postgresql"
-                else ""
-            ),
-            converters=converters,
-        )
-    return found
-
-
-def read_run(run_id: uuid.UUID) -> Run | None:
-    """`Run.objects.filter(pk=run_id).first()`, in one statement built once."""
-    statements = _sql()
-    with connection.cursor() as cursor:
-        cursor.execute(statements.select, [Run._meta.pk.get_db_prep_value(run_id, connection)])
-        row = cursor.fetchone()
-    if row is None:
-        return None
-    values = []
-    for value, (column, converters) in zip(row, statements.converters, strict=True):
-        for converter in converters:
-            value = converter(value, column, connection)
-        values.append(value)
-    return Run.from_db(connection.alias, None, values)
-
-
-def _answer_row(answer: Answer) -> list:
-    """The answer's values for its INSERT, as the ORM would write them."""
-    return [field.get_db_prep_save(getattr(answer, field.attname), connection) for field in ANSWER_FIELDS]
-
-
-def _saved(answer: Answer, pk: int) -> None:
-    """The answer as the ORM leaves a saved one: its id, and no longer being added."""
-    answer.pk, answer._state.adding, answer._state.db = pk, False, connection.alias
-
-
-def _insert(answer: Answer) -> None:
-    """Answer.objects.create's INSERT, and the saved answer's id."""
-    with connection.cursor() as cursor:
-        cursor.execute(_sql().insert, _answer_row(answer))
-        _saved(answer, cursor.fetchone()[0])
-
-
-def _moved(run: Run, step_key: str, seen: str, logged: Answer) -> bool:
-    """Save the run's new state (`RUN_STATE`) if it still stands where the seller saw it (open, at `step_key`, with
-    the path `seen`), and log the answer `logged` with it, atomically. False, with nothing written, if the run had
-    moved meanwhile."""
-    state = [field.get_db_prep_save(getattr(run, field.attname), connection) for field in RUN_STATE_FIELDS]
-    where = [Run._meta.pk.get_db_prep_value(run.pk, connection), Run.Outcome.OPEN.value, step_key, seen]
-    statements = _sql()
-    if statements.update_and_insert:
-        with connection.cursor() as cursor:
-            cursor.execute(statements.update_and_insert, state + where + _answer_row(logged))
-            inserted = cursor.fetchone()
-        if inserted is None:
-            return False
-        _saved(logged, inserted[0])
-        return True
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(statements.update, state + where)  # also the run's row lock
-        if cursor.rowcount != 1:
-            return False
-        _insert(logged)
+    Called inside a transaction: the conditional UPDATE takes the run's row lock, so nothing else moves the run
+    between it and the answer's INSERT, and a second request's UPDATE waits for this one and then finds the run moved.
+    """
+    now, before = timezone.now(), run.path
+    state = _answered(run, step, answer, now)
+    as_seen = Run.objects.filter(pk=run.pk, outcome=Run.Outcome.OPEN, current_step_key=step.key, path=before)
+    if not as_seen.update(**state):
+        return False
+    _set(run, state)
+    _log(flow, run, step, answer, before, now, note)
     return True
 
 
-def _apply(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, *, insert: bool = False, note: str = "") -> None:
-    """Move the run on (to the next step, or to its ending), save it, and log the answer."""
-    now, before = timezone.now(), run.path
-    _move(run, step, answer, now)
-    if insert:
+def _first_answer(flow: Flow, step_key: str, index: int) -> AnswerNode:
+    if flow.start is None or step_key != flow.start.key:
+        raise StaleAnswer("That isn't the first step of this checker any more. Here it is.")
+    return find_answer(flow, step_key, index)
+
+
+def _same_start(flow: Flow, run: Run, answer: AnswerNode) -> bool:
+    """Whether `run` is the one this first answer started: a double submit. Otherwise its id belongs to a run of
+    another version or with another first answer (the seller went back to the start page and chose again)."""
+    first = run.answers.live().first()
+    same = first is not None and (first.step_key, first.answer_index) == (flow.start.key, answer.index)
+    return same and run.version_id == flow.version_id
+
+
+def _begin(flow: Flow, run_id: uuid.UUID, answer: AnswerNode, details: dict, note: str) -> Run:
+    """The run that `answer` to the first step starts (or started already: a double submit), stored and logged;
+    `details` are the new run's other fields (where the seller came from)."""
+    with transaction.atomic():
+        existing = Run.objects.select_for_update().filter(pk=run_id).first()
+        if existing is not None and _same_start(flow, existing, answer):
+            return existing
+        run_id = run_id if existing is None else uuid.uuid4()
+        run = Run(id=run_id, checker_id=flow.checker_id, version_id=flow.version_id, **details)
+        now = timezone.now()
+        _set(run, _answered(run, flow.start, answer, now))
         run.save(force_insert=True)
-    else:
-        run.save(update_fields=RUN_STATE)
-    _log(flow, run, step, answer, before, now, note)
+        _log(flow, run, flow.start, answer, "", now, note)
+    return run
 
 
 def start_run(
@@ -308,27 +260,18 @@ def start_run(
     already created instead of starting a second one. An id that belongs to another checker or another first
     answer (the seller went back to the start page and chose again) starts a fresh run.
     """
-    if flow.start is None or step_key != flow.start.key:
-        raise StaleAnswer("That isn't the first step of this checker any more. Here it is.")
-    answer = find_answer(flow, step_key, index)
-    with transaction.atomic():
-        existing = Run.objects.select_for_update().filter(pk=run_id).first()
-        if existing is not None:
-            first = existing.answers.live().first()
-            same = first and (first.step_key, first.answer_index) == (step_key, index)
-            if existing.version_id == flow.version_id and same:
-                return existing
-            run_id = uuid.uuid4()
-        run = Run(
-            id=run_id,
-            checker_id=flow.checker_id,
-            version_id=flow.version_id,
-            source=source if source in Run.Source.values else Run.Source.DIRECT,
-            source_detail=source_detail[:200],
-            error_code=error_code[:40],
-        )
-        _apply(flow, run, flow.start, answer, insert=True, note=note)
-    return run
+    answer = _first_answer(flow, step_key, index)
+    details = {
+        "source": source if source in Run.Source.values else Run.Source.DIRECT,
+        "source_detail": source_detail[:200],
+        "error_code": error_code[:40],
+    }
+    try:
+        return _begin(flow, run_id, answer, details, note)
+    except IntegrityError:
+        # Both submits of a double tap at the same instant found no run with this id (no row lock can be taken on
+        # a row not there yet) and both inserted it: the first one's run is stored now, and this one finds it.
+        return _begin(flow, run_id, answer, details, note)
 
 
 def _lock(run: Run) -> Run:
@@ -338,43 +281,52 @@ def _lock(run: Run) -> Run:
     return locked
 
 
+def _decide_as_it_stands(flow: Flow, run: Run, step_key: str, index: int, note: str) -> Run:
+    """Record the answer to the run `run` as it stands now (read under its row lock): a repeat of its last answer
+    is a double submit, already recorded; an answer to any step but the one on screen is refused."""
+    last = run.answers.live().last()
+    if last and (last.step_key, last.answer_index) == (step_key, index):
+        return run  # double submit: already recorded
+    if not run.is_open:
+        raise StaleAnswer("This check has already finished. Here is how it ended.")
+    if step_key != run.current_step_key:
+        if step_key in flow.by_key:
+            raise StaleAnswer("You've already answered that step. Here is the step you're on now.")
+        raise StaleAnswer("That step isn't part of this checker. Here is the step you're on.")
+    _advance(flow, run, flow.by_key[step_key], find_answer(flow, step_key, index), note)  # under the lock: moves
+    return run
+
+
 def record_answer(flow: Flow, run: Run, step_key: str, index: int, note: str = "") -> Run:
     """Record an answer to the run's current step; a repeat of the last answer is a no-op.
 
     `note` is the seller's line with "None of these fit" (`Answer.NONE_FIT`); other answers carry none.
 
-    The common case writes once (`_moved`): the run, as the seller saw it (`run`, read by the view), is moved on by
-    one UPDATE whose WHERE checks it still stands there, which also takes its row lock, and the answer is logged
-    with it (one statement on PostgreSQL, one transaction on SQLite). When the run has moved meanwhile (a double
-    submit, Back or an answer in another tab), nothing was written and the answer is decided again under the run's
-    row lock, as it stands now.
+    The common case writes at once (`_advance`): the run, as the seller saw it (`run`, read by the view), is moved
+    on by one UPDATE whose WHERE checks it still stands there, and the answer is logged with it. When the run has
+    moved meanwhile (a double submit, Back or an answer in another tab), nothing was written and the answer is
+    decided again under the run's row lock, as it stands now. The row lock (IMMEDIATE transactions on SQLite)
+    serialises answers to one run; the database's one-live-answer-per-step constraint is the last line of defence
+    behind it.
     """
-    step = flow.by_key.get(step_key) if run.is_open and step_key == run.current_step_key else None
-    if step is not None:
-        answer = find_answer(flow, step_key, index)
-        now, seen, state = timezone.now(), run.path, {name: getattr(run, name) for name in RUN_STATE}
-        _move(run, step, answer, now)
-        logged = _answer(run, step, answer, now, note)
-        if _moved(run, step_key, seen, logged):
-            run.answers_so_far = [*answers_on(flow, seen), logged]
-            return run
-        for name, value in state.items():  # the run moved meanwhile: as it was, then read again below
-            setattr(run, name, value)
+    seen = flow.by_key.get(step_key) if run.is_open and step_key == run.current_step_key else None
     with transaction.atomic():
-        # The row lock (IMMEDIATE transactions on SQLite) serialises answers to one run; the database's
-        # one-live-answer-per-step constraint is the last line of defence behind it.
-        run = _lock(run)
-        last = run.answers.live().last()
-        if last and (last.step_key, last.answer_index) == (step_key, index):
-            return run  # double submit: already recorded
-        if not run.is_open:
-            raise StaleAnswer("This check has already finished. Here is how it ended.")
-        if step_key != run.current_step_key:
-            if step_key in flow.by_key:
-                raise StaleAnswer("You've already answered that step. Here is the step you're on now.")
-            raise StaleAnswer("That step isn't part of this checker. Here is the step you're on.")
-        _apply(flow, run, flow.by_key[step_key], find_answer(flow, step_key, index), note=note)
-    return run
+        if seen is not None and _advance(flow, run, seen, find_answer(flow, step_key, index), note):
+            return run
+        return _decide_as_it_stands(flow, _lock(run), step_key, index, note)
+
+
+def _withdraw(run: Run, answer_id: int) -> None:
+    """Withdraw the answer `answer_id` if it is the run's last live answer (the one on the last step of its path:
+    a step has one live answer), and reopen its step; otherwise change nothing. Called under the run's row lock."""
+    step_key = last_step_on(run.path)
+    if not step_key:
+        return
+    now = timezone.now()
+    if not run.answers.live().filter(pk=answer_id, step_key=step_key).update(withdrawn_at=now):
+        return  # already withdrawn (a repeated Back), or not the last answer
+    _set(run, _reopened(run, step_key, now))
+    run.save(update_fields=RUN_STATE)
 
 
 def go_back(run: Run, answer_id: int) -> Run:
@@ -382,24 +334,14 @@ def go_back(run: Run, answer_id: int) -> Run:
 
     The seller names the answer they are undoing, so a double-clicked Back (or Back in two tabs) undoes it once:
     a repeat finds it already withdrawn and changes nothing. The step reopened is the answer's step in the run's
-    own version, whatever has been published since.
+    own version, whatever has been published since. Decided under the run's row lock, so a support request sent
+    at the same instant either comes first (and the run stays escalated) or finds the run reopened.
     """
     with transaction.atomic():
         run = _lock(run)
         if SupportRequest.objects.filter(run=run).exists():
             raise StaleAnswer("Your support request is already sent.")
-        last = run.answers.live().last()
-        if last is None or last.pk != answer_id:
-            return run
-        now = timezone.now()
-        last.withdrawn_at = now
-        last.save(update_fields=["withdrawn_at"])
-        run.current_step_key = last.step_key
-        run.path = path_without_last(run.path)
-        run.outcome = Run.Outcome.OPEN
-        run.end_step_key, run.end_step_title, run.ended_at = "", "", None
-        run.last_activity_at = now
-        run.save(update_fields=RUN_STATE)
+        _withdraw(run, answer_id)
     return run
 
 
