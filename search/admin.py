@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.views.decorators.http import require_POST
 
-from troubleshoot.admin import ReadOnlyAdminMixin
+from helpcenter.admin import ReadOnlyAdminMixin
 
 from .index import searchable_checkers
 from .log import attach_phrasing

@@ -7,7 +7,7 @@ from django.urls import reverse
 from django.utils.formats import date_format
 from django.utils.html import format_html
 
-from troubleshoot.admin import ReadOnlyAdminMixin
+from helpcenter.admin import ReadOnlyAdminMixin
 
 from .models import ArticleFeedback, FollowUpEmail, SupportRequest
 from .tasks import email_followup, email_support

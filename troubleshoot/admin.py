@@ -22,6 +22,7 @@ from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
 from helpcenter import params
+from helpcenter.admin import ReadOnlyAdminMixin
 from support.models import SupportRequest
 
 from . import graph, versions
@@ -485,19 +486,6 @@ class ArticleAdmin(VersionedPagesMixin, admin.ModelAdmin):
             versions=rows,
             can_restore=request.user.has_perm("troubleshoot.publish_article"),
         )
-
-
-class ReadOnlyAdminMixin:
-    """The log is evidence: staff may read it, nobody edits or deletes it here."""
-
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
 
 
 class AnswerInline(ReadOnlyAdminMixin, admin.TabularInline):
