@@ -57,6 +57,7 @@ INSTALLED_APPS = [
     "support",
     "search",
     "incidents",
+    "review",
 ]
 
 MIDDLEWARE = [

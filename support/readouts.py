@@ -13,10 +13,10 @@ from datetime import datetime
 from django.db.models import Q, QuerySet
 from django.http import StreamingHttpResponse
 
+from review.stats import Period
 from troubleshoot.models import Run
 
 from .models import SupportRequest
-from .stats import Period
 
 PAGE_SIZE = 50
 

@@ -21,20 +21,21 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from helpcenter.limits import over_limit
+from review import charts, flowcounts, gaps, rollups, stats
 from troubleshoot import versions
 from troubleshoot.forms import SupportRequestForm
 from troubleshoot.graph import picture
 from troubleshoot.models import Answer, Article, Checker, FollowUp, Run
 
-from . import charts, flowcounts, followups, gaps, rollups, stats
+from . import followups
 from .forms import FOLLOWUP_ANSWERS, ArticleFeedbackForm, RequestUpdateForm, RunFilterForm
 from .models import SupportRequest
 from .readouts import RequestsReadout, RunsReadout
 
 
 def is_reviewer(user) -> bool:
-    """Reviewers and superusers (the `support.review` permission), signed in to the admin as staff."""
-    return user.is_active and user.is_staff and user.has_perm("support.review")
+    """Reviewers and superusers (the `review.view_pages` permission), signed in to the admin as staff."""
+    return user.is_active and user.is_staff and user.has_perm("review.view_pages")
 
 
 def reviewer_required(view):

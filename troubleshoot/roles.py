@@ -15,11 +15,6 @@ LOG_MODELS = ["run", "answer"]
 
 
 def role_codenames(app_label: str = "troubleshoot") -> dict[str, list[str]]:
-    if app_label == "support":
-        return {
-            EDITORS: [],
-            REVIEWERS: ["review", "view_supportrequest", "change_supportrequest", "view_articlefeedback"],
-        }
     edit = [f"{action}_{model}" for model in CONTENT_MODELS for action in ("add", "change", "delete", "view")]
     read_content = [f"view_{model}" for model in [*CONTENT_MODELS, "checkerversion"]]
     return {
@@ -31,10 +26,6 @@ def role_codenames(app_label: str = "troubleshoot") -> dict[str, list[str]]:
 def create_roles(apps, schema_editor, app_label: str = "troubleshoot") -> None:
     """Data migration: the two groups with `app_label`'s permissions (creating the permissions first if needed)."""
     grant(apps, app_label, role_codenames(app_label))
-
-
-def create_support_roles(apps, schema_editor) -> None:
-    create_roles(apps, schema_editor, "support")
 
 
 def grant(apps, app_label: str, grants: dict[str, list[str]]) -> None:
