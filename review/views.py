@@ -18,7 +18,7 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from support.views import reviewer_required
+from helpcenter.roles import reviewer_required
 from troubleshoot import versions
 from troubleshoot.graph import picture
 from troubleshoot.models import Answer, Checker, Run

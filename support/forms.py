@@ -4,6 +4,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Q
 
+from helpcenter.roles import REVIEWERS
 from troubleshoot.models import FollowUp
 
 from .models import ArticleFeedback, SupportRequest
@@ -17,7 +18,7 @@ class RequestUpdateForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        reviewers = Q(is_superuser=True) | Q(groups__name="Reviewers")
+        reviewers = Q(is_superuser=True) | Q(groups__name=REVIEWERS)
         self.fields["assignee"].queryset = (
             get_user_model().objects.filter(reviewers, is_active=True).distinct().order_by("username")
         )

@@ -11,13 +11,13 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.auth.decorators import user_passes_test
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
+from helpcenter import roles
 from helpcenter.limits import over_limit
 from troubleshoot.forms import SupportRequestForm
 from troubleshoot.models import Article, FollowUp, Run
@@ -26,18 +26,6 @@ from . import followups
 from .forms import FOLLOWUP_ANSWERS, ArticleFeedbackForm, RequestUpdateForm
 from .models import SupportRequest
 from .readouts import RequestsReadout
-
-
-def is_reviewer(user) -> bool:
-    """Reviewers and superusers (the `review.view_pages` permission), signed in to the admin as staff."""
-    return user.is_active and user.is_staff and user.has_perm("review.view_pages")
-
-
-def reviewer_required(view):
-    """Reviewers and superusers only: everyone else goes to the admin's sign-in page (which tells a signed-in
-    Editor they lack access). The pages hold sellers' personal data, so no browser or proxy keeps a copy."""
-    return never_cache(user_passes_test(is_reviewer, login_url="admin:login")(view))
-
 
 # A queue tab counts its requests up to TALLY_CAP ("1000+" beyond): an exact count of a queue of tens of thousands
 # reads every one of them on every visit; a bounded one reads at most TALLY_CAP + 1 entries of the queue's index.
@@ -56,7 +44,7 @@ def _tally_text(counts: list[int]) -> str:
     return f"{shown}+" if any(count > TALLY_CAP for count in counts) else str(shown)
 
 
-@reviewer_required
+@roles.reviewer_required
 @require_safe
 def requests(request):
     status = request.GET.get("status", SupportRequest.Status.NEW)
@@ -84,7 +72,7 @@ def requests(request):
     )
 
 
-@reviewer_required
+@roles.reviewer_required
 @require_safe
 def requests_csv(request):
     status = request.GET.get("status", "")
@@ -92,7 +80,7 @@ def requests_csv(request):
     return RequestsReadout(status).csv_response("support-requests.csv")
 
 
-@reviewer_required
+@roles.reviewer_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def request_detail(request, reference):
     support_request = get_object_or_404(

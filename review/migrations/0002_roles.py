@@ -3,7 +3,7 @@
 
 from django.db import migrations
 
-from troubleshoot.roles import REVIEWERS, grant
+from helpcenter.roles import REVIEWERS, grant
 
 
 def add(apps, schema_editor):

@@ -3,7 +3,7 @@ feedback; Editors have nothing here. The request queue's pages also need `review
 
 from django.db import migrations
 
-from troubleshoot.roles import REVIEWERS, grant
+from helpcenter.roles import REVIEWERS, grant
 
 
 def add(apps, schema_editor):

@@ -1,31 +1,34 @@
-"""Staff roles as groups, created by migrations (troubleshoot 0002_roles, support 0002_roles). Superusers can do
-everything both can.
+"""Staff roles as groups, each app's permissions granted to them by its own roles migration (troubleshoot, support,
+search, incidents and review 00xx_roles, through `grant`). Superusers can do everything both can.
 
 - **Editors** edit checkers' and articles' drafts, preview, publish and restore versions; they read the history.
 - **Reviewers** read the outcome log (runs, answers) and content and its history, read the review pages under
-  /support/ and handle support requests (status, assignee, internal note); they change no content.
+  /support/ (`review.view_pages`) and handle support requests (status, assignee, internal note); they change no
+  content.
 
 One person can be in both. Each app's migration grants its own app's permissions (a fresh database has an app's
 permissions only once its own migrations run).
+
+The reviewer rule is here, in the project package, because two apps ask it: review's pages and support's request
+queue.
 """
 
+from django.contrib.auth.decorators import user_passes_test
+from django.views.decorators.cache import never_cache
+
 EDITORS, REVIEWERS = "Editors", "Reviewers"
-CONTENT_MODELS = ["category", "checker", "errorcode", "step", "steplink", "choice", "article"]
-LOG_MODELS = ["run", "answer"]
+REVIEW_PAGES = "review.view_pages"
 
 
-def role_codenames(app_label: str = "troubleshoot") -> dict[str, list[str]]:
-    edit = [f"{action}_{model}" for model in CONTENT_MODELS for action in ("add", "change", "delete", "view")]
-    read_content = [f"view_{model}" for model in [*CONTENT_MODELS, "checkerversion"]]
-    return {
-        EDITORS: [*edit, "view_checkerversion", "view_articleversion", "publish_checker", "publish_article"],
-        REVIEWERS: [*read_content, "view_articleversion", *(f"view_{model}" for model in LOG_MODELS)],
-    }
+def is_reviewer(user) -> bool:
+    """Reviewers and superusers (the `review.view_pages` permission), signed in to the admin as staff."""
+    return user.is_active and user.is_staff and user.has_perm(REVIEW_PAGES)
 
 
-def create_roles(apps, schema_editor, app_label: str = "troubleshoot") -> None:
-    """Data migration: the two groups with `app_label`'s permissions (creating the permissions first if needed)."""
-    grant(apps, app_label, role_codenames(app_label))
+def reviewer_required(view):
+    """Reviewers and superusers only: everyone else goes to the admin's sign-in page (which tells a signed-in
+    Editor they lack access). The pages hold sellers' personal data, so no browser or proxy keeps a copy."""
+    return never_cache(user_passes_test(is_reviewer, login_url="admin:login")(view))
 
 
 def grant(apps, app_label: str, grants: dict[str, list[str]]) -> None:
