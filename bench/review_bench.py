@@ -349,7 +349,7 @@ def main() -> None:
     from django.test import Client
     from django.utils import timezone
 
-    from support.models import FillState
+    from review.models import FillState
 
     settings.ALLOWED_HOSTS = ["*"]
     try:

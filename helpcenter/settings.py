@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "support",
     "search",
     "incidents",
+    "review",
 ]
 
 MIDDLEWARE = [

@@ -13,6 +13,7 @@ urlpatterns = [
     path("robots.txt", TemplateView.as_view(template_name="robots.txt", content_type="text/plain; charset=utf-8")),
     path("admin/", admin.site.urls),
     path("", include("support.urls")),
+    path("", include("review.urls")),
     path("", include("search.urls")),
     path("", include("troubleshoot.urls")),
 ]

@@ -111,4 +111,4 @@ class FollowUpEmailAdmin(EmailStatusMixin, ReadOnlyAdminMixin, admin.ModelAdmin)
 
     @admin.display(description="Run")
     def run_link(self, obj):
-        return format_html('<a href="{}">{}</a>', reverse("support:run", args=[obj.run_id]), obj.run)
+        return format_html('<a href="{}">{}</a>', reverse("review:run", args=[obj.run_id]), obj.run)

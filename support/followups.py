@@ -60,8 +60,9 @@ def answer_urls(run: Run) -> dict[str, str]:
 
 def record(run: Run, answer: str) -> Run:
     """Store the seller's answer (the last one counts: a seller may change their mind); the next fill of the
-    day-by-day counts (`rollups.fill`) counts the run's day again, found by `followup_answered_at`. The same answer
-    again (a double click, a reloaded POST) changes nothing: one conditional update, so two at once store it once."""
+    day-by-day counts (`review.rollups.fill`) counts the run's day again, found by `followup_answered_at`. The same
+    answer again (a double click, a reloaded POST) changes nothing: one conditional update, so two at once store it
+    once."""
     now = timezone.now()
     changed = (
         Run.objects.filter(pk=run.pk)

@@ -37,7 +37,7 @@ def email_body(support_request: SupportRequest) -> str:
             "support_request": support_request,
             "run": run,
             "answers": run.answers.live(),
-            "admin_url": settings.PORTAL_URL + reverse("support:run", args=[run.pk]),
+            "admin_url": settings.PORTAL_URL + reverse("review:run", args=[run.pk]),
         },
     )
 

@@ -113,7 +113,7 @@ def test_a_run_from_an_affected_error_code_is_marked(checker):
 def test_support_staff_post_incidents_in_the_admin(client, checker):
     from django.contrib.auth.models import Group, User
 
-    from troubleshoot.roles import EDITORS
+    from helpcenter.roles import EDITORS
 
     user = User.objects.create_user("support", password="pw-for-tests-only", is_staff=True)
     user.groups.add(Group.objects.get(name=EDITORS))

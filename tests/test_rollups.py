@@ -1,4 +1,4 @@
-"""The day-by-day counts (support/rollups.py): the scheduled job (`manage.py rollupruns`) fills them and the review
+"""The day-by-day counts (review/rollups.py): the scheduled job (`manage.py rollupruns`) fills them and the review
 pages only read. Every number stays exact across the job: a day becoming settled, a seller back on a run of a filled
 day, a follow-up answer arriving later, personal data purged; the pages write nothing on GET; query counts are exact
 and the same for a small and a larger library."""
@@ -14,8 +14,9 @@ from django.db.models import F
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from support import flowcounts, followups, gaps, rollups, stats
-from support.models import DayChecker, DayOutcome, FillState
+from review import flowcounts, gaps, rollups, stats
+from review.models import DayChecker, DayOutcome, FillState
+from support import followups
 from tests.conftest import TODAY, make_checker
 from tests.test_support import known, reviewer, walk_path  # noqa: F401 - the fixture of the exact numbers
 from troubleshoot import versions, walk

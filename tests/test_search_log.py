@@ -9,11 +9,11 @@ import pytest
 from django.contrib.auth.models import Group, User
 from django.utils import timezone
 
+from helpcenter.roles import EDITORS
 from search.log import record_unknown_code, unknown_code_counts
 from search.models import Phrasing, SearchLog, UnknownCode, UnknownCodeDay
 from search.search import search
 from tests.conftest import race
-from troubleshoot.roles import EDITORS
 
 pytestmark = pytest.mark.django_db
 

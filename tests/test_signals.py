@@ -10,7 +10,7 @@ from django.core.management import call_command
 from django.db import IntegrityError
 from django.utils import timezone
 
-from support import stats
+from review import stats
 from support.models import ArticleFeedback, SupportRequest
 from tests.conftest import run_tasks
 from troubleshoot import versions

@@ -13,7 +13,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from support import flowcounts, gaps, stats
+from review import flowcounts, gaps, stats
 from support.models import ArticleFeedback, SupportRequest
 from support.readouts import inert
 from tests.conftest import TODAY, make_checker

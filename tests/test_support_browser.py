@@ -78,7 +78,7 @@ def test_reviewer_reads_the_dashboard_and_a_checkers_flow_with_counts(live_serve
     reviewer = User.objects.create_user("rita", password="pw-for-tests-only", is_staff=True)
     # Earlier transactional tests flush the database, and with it the groups the migrations made.
     group, _ = Group.objects.get_or_create(name="Reviewers")
-    group.permissions.add(Permission.objects.get(content_type__app_label="support", codename="review"))
+    group.permissions.add(Permission.objects.get(content_type__app_label="review", codename="view_pages"))
     reviewer.groups.add(group)
     page.set_viewport_size({"width": 1280, "height": 900})
     sign_in(page, live_server.url, "rita", "pw-for-tests-only")

@@ -196,7 +196,7 @@ def picture(flow: Flow, problems: list[Problem] | None = None, counts: dict | No
     """Coordinates for the SVG flow picture (rendered by a template; no JavaScript).
 
     With `counts` (step key → an object with `reached`, `abandoned`, `escalated` and `answers`, answer number →
-    runs, as the review pages' `support.stats.step_counts` gives), each box says how many sellers reached it, left
+    runs, as the review pages' `review.flowcounts.step_counts` gives), each box says how many sellers reached it, left
     there and escalated there, and each arrow and ending how many took it.
     """
     problems = flow.problems() if problems is None else problems

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from troubleshoot.roles import EDITORS, REVIEWERS, grant
+from helpcenter.roles import EDITORS, REVIEWERS, grant
 
 
 def add(apps, schema_editor):

@@ -2,7 +2,7 @@
 
 from django.db import migrations
 
-from troubleshoot.roles import EDITORS, REVIEWERS, grant
+from helpcenter.roles import EDITORS, REVIEWERS, grant
 
 READ = ["view_searchlog", "view_unknowncode", "view_synonym", "view_phrasing"]
 EDIT = [f"{action}_{model}" for model in ("synonym", "phrasing") for action in ("add", "change", "delete")]

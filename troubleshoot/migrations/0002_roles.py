@@ -1,8 +1,24 @@
-"""The Editors and Reviewers groups (see troubleshoot/roles.py)."""
+"""The Editors and Reviewers groups with troubleshoot's permissions (see helpcenter/roles.py)."""
 
 from django.db import migrations
 
-from troubleshoot.roles import create_roles
+from helpcenter.roles import EDITORS, REVIEWERS, grant
+
+CONTENT_MODELS = ["category", "checker", "errorcode", "step", "steplink", "choice", "article"]
+LOG_MODELS = ["run", "answer"]
+
+
+def create_roles(apps, schema_editor):
+    edit = [f"{action}_{model}" for model in CONTENT_MODELS for action in ("add", "change", "delete", "view")]
+    read_content = [f"view_{model}" for model in [*CONTENT_MODELS, "checkerversion"]]
+    grant(
+        apps,
+        "troubleshoot",
+        {
+            EDITORS: [*edit, "view_checkerversion", "view_articleversion", "publish_checker", "publish_article"],
+            REVIEWERS: [*read_content, "view_articleversion", *(f"view_{model}" for model in LOG_MODELS)],
+        },
+    )
 
 
 class Migration(migrations.Migration):

@@ -1,4 +1,4 @@
-"""Fill the day-by-day tables the review pages read (`support/rollups.py`): the settled days after those filled, and
+"""Fill the day-by-day tables the review pages read (`review/rollups.py`): the settled days after those filled, and
 the filled days whose runs changed since the last fill (a seller back on an old run, a follow-up answer). The pages
 only read: they add the days not yet filled (today, mostly) from the runs. Run it from cron, hourly:
 
@@ -7,8 +7,8 @@ only read: they add the days not yet filled (today, mostly) from the runs. Run i
 
 from django.core.management.base import BaseCommand
 
-from support import rollups
-from support.models import FillState
+from review import rollups
+from review.models import FillState
 
 
 class Command(BaseCommand):

@@ -16,11 +16,11 @@ from django.urls import reverse
 
 from search.log import unknown_code_counts
 from search.models import SearchLog
+from support.models import ArticleFeedback, SupportRequest
 from troubleshoot import versions
 from troubleshoot.models import Answer, Checker, Run
 
 from . import gap_steps, rollups
-from .models import ArticleFeedback, SupportRequest
 from .stats import Period
 
 EXAMPLES = 3

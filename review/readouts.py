@@ -1,0 +1,92 @@
+"""The runs page's table and its CSV export (a `support.readouts.Readout`: the same rows feed both)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from support.readouts import Readout, older_than
+from troubleshoot.models import Run
+
+from .stats import Period
+
+
+def path_length(path: str) -> int:
+    return path.count("/") + 1 if path else 0
+
+
+class RunsReadout(Readout):
+    """Runs, newest first, filtered as the runs page's form says."""
+
+    slug, title = "runs", "Runs"
+    columns = [
+        "Started",
+        "Checker",
+        "Version",
+        "Source",
+        "Came from",
+        "Error code",
+        "Status",
+        "Ended at step",
+        "Answers",
+        "Still fixed?",
+        "During incident",
+        "Support ref",
+        "Run id",
+    ]
+
+    def __init__(self, filters: dict, period: Period):
+        self.filters, self.period = filters, period
+
+    def queryset(self) -> QuerySet:
+        runs = (
+            Run.objects.with_status()
+            .filter(started_at__gte=self.period.start, started_at__lt=self.period.end)
+            .select_related("checker", "version", "support_request")
+            .order_by("-started_at", "-id")
+        )
+        f = self.filters
+        if f.get("checker"):
+            runs = runs.filter(checker__slug=f["checker"])
+        if f.get("version"):
+            runs = runs.filter(version__number=f["version"])
+        if f.get("source"):
+            runs = runs.filter(source=f["source"])
+        if f.get("code"):
+            runs = runs.filter(error_code=f["code"].strip().upper())
+        if f.get("incident") == "during":
+            runs = runs.filter(incident__isnull=False)
+        elif f.get("incident") == "outside":
+            runs = runs.filter(incident__isnull=True)
+        status = f.get("outcome")
+        if status == Run.ABANDONED:
+            runs = runs.abandoned()
+        elif status == Run.Outcome.OPEN:
+            runs = runs.in_progress()
+        elif status:
+            runs = runs.filter(outcome=status)
+        return runs
+
+    def page(self, before: tuple[datetime, str] | None) -> tuple[list[Run], tuple[datetime, str] | None]:
+        """One page of runs older than `before` (keyset pagination: no COUNT, no OFFSET over 200,000 runs)."""
+        found, last = older_than(self.queryset(), before, "started_at")
+        return found, ((last.started_at, str(last.pk)) if last else None)
+
+    def row(self, run: Run) -> list:
+        support_request = getattr(run, "support_request", None)
+        return [
+            run.started_at,
+            run.checker.title,
+            run.version.number,
+            run.get_source_display(),
+            run.source_detail,
+            run.error_code,
+            run.effective_status,
+            run.end_step_key or run.current_step_key,
+            path_length(run.path),
+            run.get_followup_answer_display() if run.followup_answer else "",
+            "yes" if run.incident_id else "",
+            support_request.reference if support_request else "",
+            run.pk,
+        ]

@@ -1,0 +1,236 @@
+"""The review pages under /support/ (Reviewers and superusers only): the overview, a checker's report, the runs and
+their CSV export, a run's timeline, the gap inbox.
+
+Each view reads the request, calls `stats`, `flowcounts`, `gaps` or `readouts`, and renders. Every page's query count
+is fixed, whatever the number of runs (tested).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from urllib.parse import urlencode
+
+from django.conf import settings
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import reverse
+from django.views.decorators.http import require_safe
+
+from helpcenter import params
+from helpcenter.roles import reviewer_required
+from troubleshoot import versions
+from troubleshoot.graph import picture
+from troubleshoot.models import Answer, Checker, Run
+
+from . import charts, flowcounts, gaps, rollups, stats
+from .forms import RunFilterForm
+from .readouts import RunsReadout
+
+
+def _query(params: dict) -> str:
+    return urlencode({key: value for key, value in params.items() if value not in ("", None)})
+
+
+SORT_LABELS = {
+    "runs": "Runs",
+    "resolved": "Resolved",
+    "escalated": "Escalated",
+    "abandoned": "Abandoned",
+    "rate": "Self-service",
+    "confirmed": "Confirmed fixed",
+}
+
+
+@reviewer_required
+@require_safe
+def overview(request):
+    period = stats.Period.from_params(request.GET)
+    sort = request.GET.get("sort", "runs")
+    sort = sort if sort in stats.SORTS else "runs"
+    descending = request.GET.get("dir") != "asc"
+    data = stats.overview(period, sort, descending)
+    columns = [
+        (key, label, "?" + _query({**period.params(), "sort": key, "dir": "asc" if key == sort and descending else ""}))
+        for key, label in SORT_LABELS.items()
+    ]
+    return TemplateResponse(
+        request,
+        "review/overview.html",
+        {
+            "period": period,
+            "data": data,
+            "chart": charts.runs_by_day(data.by_day),
+            "sort": sort,
+            "descending": descending,
+            "columns": columns,
+            # The first checkers in the chosen order (stats.CHECKERS_SHOWN), and how many more had runs.
+            "tables": [
+                ("By source", data.by_source, "source", 0),
+                ("By checker", data.by_checker, "checker", data.checkers - len(data.by_checker)),
+            ],
+            "abandon_minutes": settings.HELPCENTER_ABANDON_AFTER_MINUTES,
+            "range": _query(period.params()),
+        },
+    )
+
+
+def _took(duration) -> str:
+    seconds = int(duration.total_seconds())
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60} min"
+
+
+def _version_report(version: dict, days: rollups.Days) -> dict:
+    """Everything the checker page shows for one version (9 queries, plus the version's flow unless cached)."""
+    flow = versions.flow_of(version["id"])
+    numbers = flowcounts.version_numbers(version["id"], days)
+    counts = numbers.steps
+    steps = []
+    for step in flow.steps:
+        found = counts.get(step.key) or flowcounts.StepCount(step.key)
+        answers = [(answer.label, answer.outcome or "", found.answers.get(answer.index, 0)) for answer in step.answers]
+        answers.append(("None of these fit", "escalate", found.none_fit))
+        steps.append({"step": step, "counts": found, "answers": answers})
+    paths = []
+    for path in numbers.paths:
+        said = []
+        for key, index in path.steps:
+            step = flow.by_key.get(key)
+            if index == Answer.NONE_FIT:
+                label = Answer.NONE_FIT_LABEL
+            elif step and 0 <= index < len(step.answers):
+                label = step.answers[index].label
+            else:
+                label = f"answer {index + 1}"
+            said.append({"step": step.title if step else key, "answer": label})
+        paths.append({"steps": said, "runs": path.runs})
+    median = numbers.median
+    return {
+        "version": version,
+        "outcomes": numbers.outcomes,
+        "median": median,
+        "median_text": _took(median) if median is not None else "–",
+        "flow_id": f"v{version['number']}-flow",
+        "flow_title": (
+            f"Version {version['number']}: the steps with how many sellers reached each, left there and escalated "
+            "there; the answers with how many sellers chose each"
+        ),
+        "steps": steps,
+        "paths": paths,
+        "picture": picture(flow, problems=[], counts=counts),
+    }
+
+
+@reviewer_required
+@require_safe
+def checker_report(request, slug):
+    checker = get_object_or_404(Checker.objects.select_related("live_version"), slug=slug)
+    period = stats.Period.from_params(request.GET)
+    published = list(checker.versions.order_by("-number").values("id", "number", "created_at", "note"))
+    by_number = {version["number"]: version for version in published}
+
+    def number(param: str, default: int | None) -> int | None:
+        chosen = params.number(request.GET.get(param), lowest=1)  # a filter: anything but a version is the default
+        return chosen if chosen in by_number else default
+
+    live = checker.live_version.number if checker.live_version_id else (published[0]["number"] if published else None)
+    shown = number("version", live)
+    compare = number("compare", None)
+    chosen = [n for n in (shown, compare) if n is not None]
+    days = rollups.days(period.first, period.last)
+    reports = [_version_report(by_number[n], days) for n in dict.fromkeys(chosen)]
+    return TemplateResponse(
+        request,
+        "review/checker.html",
+        {
+            "checker": checker,
+            "period": period,
+            "published": published,
+            "shown": shown,
+            "compare": compare,
+            "reports": reports,
+            "days": days,
+            "range": _query(period.params()),
+        },
+    )
+
+
+def _before(text: str) -> tuple[datetime, str] | None:
+    """The keyset cursor of the runs page ("<ISO time>|<run id>"); None when missing or malformed."""
+    when, _, run_id = text.partition("|")
+    try:
+        return datetime.fromisoformat(when), str(uuid.UUID(run_id))
+    except ValueError:
+        return None
+
+
+@reviewer_required
+@require_safe
+def runs(request):
+    period = stats.Period.from_params(request.GET)
+    form = RunFilterForm(request.GET)
+    readout = RunsReadout(form.filters(), period)
+    page, more = readout.page(_before(request.GET.get("before", "")))
+    params = {**period.params(), **{key: value for key, value in form.filters().items() if value}}
+    older = "?" + _query({**params, "before": f"{more[0].isoformat()}|{more[1]}"}) if more else ""
+    return TemplateResponse(
+        request,
+        "review/runs.html",
+        {
+            "period": period,
+            "form": form,
+            "readout": readout,
+            "rows": [(run, readout.row(run)) for run in page],
+            "older": older,
+            "export": reverse("review:runs_csv") + "?" + _query(params),
+        },
+    )
+
+
+@reviewer_required
+@require_safe
+def checker_options(request):
+    """The runs filter's checker suggestions, fetched when its field is first focused (`RunFilterForm.checker`)."""
+    return HttpResponse(RunFilterForm.checker_options())
+
+
+@reviewer_required
+@require_safe
+def runs_csv(request):
+    period = stats.Period.from_params(request.GET)
+    readout = RunsReadout(RunFilterForm(request.GET).filters(), period)
+    return readout.csv_response(f"runs-{period.first}-{period.last}.csv")
+
+
+@reviewer_required
+@require_safe
+def run_detail(request, run_id):
+    run = get_object_or_404(
+        Run.objects.with_status().select_related("checker", "version", "support_request"), pk=run_id
+    )
+    return TemplateResponse(
+        request,
+        "review/run.html",
+        {"run": run, "answers": list(run.answers.order_by("answered_at", "pk"))},
+    )
+
+
+@reviewer_required
+@require_safe
+def gap_inbox(request):
+    period = stats.Period.from_params(request.GET)
+    return TemplateResponse(
+        request,
+        "review/gaps.html",
+        {
+            "period": period,
+            "gaps": gaps.inbox(period),
+            "days": rollups.days(period.first, period.last),
+            "range": _query(period.params()),
+        },
+    )
