@@ -22,8 +22,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from helpcenter.limits import over_limit
 from troubleshoot import versions
+from troubleshoot.flowpicture import picture
 from troubleshoot.forms import SupportRequestForm
-from troubleshoot.graph import picture
 from troubleshoot.models import Answer, Article, Checker, FollowUp, Run
 
 from . import charts, followups, gaps, rollups, stats
@@ -136,7 +136,14 @@ def _version_report(version: dict, days: rollups.Days) -> dict:
         ),
         "steps": steps,
         "paths": paths,
-        "picture": picture(flow, problems=[], counts=counts),
+        # Each box links to its step's row in the table below.
+        "picture": picture(
+            flow,
+            problems=[],
+            counts=counts,
+            href=f"#v{version['number']}-step-{{key}}",
+            prefix=f"v{version['number']}-flow",
+        ),
     }
 
 
