@@ -4,8 +4,9 @@ PORT ?= 8000
 VENV := .venv
 PY := $(VENV)/bin/python
 CHROMIUM_PATH ?= /usr/lib/chromium/chromium
+GRAPHVIZ_DOT ?= dot
 
-.PHONY: run serve test test-postgres lint format check-deploy bench bench-sellers bench-review bench-search browser screenshots clean
+.PHONY: run serve test test-postgres lint format check-deploy bench bench-sellers bench-review bench-search browser graphviz screenshots clean
 
 # Three layers, each installed when its requirements change: running (`make run`, `make serve`), testing and
 # linting (`make test`), load testing (`make bench`).
@@ -23,7 +24,7 @@ $(VENV)/.installed-bench: $(VENV)/.installed requirements-bench.txt
 	$(PY) -m pip install --quiet -r requirements-bench.txt
 	touch $@
 
-run: $(VENV)/.installed
+run: $(VENV)/.installed graphviz
 	$(PY) manage.py migrate --no-input
 	$(PY) manage.py loadcontent
 	@# The task worker (emails to support) runs beside the server and stops with it.
@@ -36,7 +37,7 @@ run: $(VENV)/.installed
 # behind the TLS proxy (BEHIND_TLS_PROXY, from FORWARDED_ALLOW_IPS).
 WORKERS ?= 3
 THREADS ?= 4
-serve: $(VENV)/.installed
+serve: $(VENV)/.installed graphviz
 	@set -a; if [ -f .env ]; then . ./.env; fi; set +a; \
 	if [ -z "$$SECRET_KEY" ]; then echo "make serve: SECRET_KEY is not set (copy .env.example to .env and fill it in)"; exit 1; fi; \
 	case "$$(echo "$${DEBUG:-false}" | tr A-Z a-z)" in 1|true|yes|on) echo "make serve: DEBUG must be off in production"; exit 1;; esac; \
@@ -46,6 +47,14 @@ serve: $(VENV)/.installed
 	$(PY) -m gunicorn helpcenter.wsgi --config helpcenter/gunicorn.conf.py --workers $(WORKERS) --threads $(THREADS) \
 		--access-logfile -
 
+# The editor's and review pages' flow picture is laid out by Graphviz's dot (Debian's graphviz); without it the
+# pages show the flow's outline alone.
+graphviz:
+	@if ! command -v "$(GRAPHVIZ_DOT)" >/dev/null 2>&1; then \
+		echo "Installing Debian's graphviz for the flow picture"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null; \
+	fi
+
 # Browser tests drive Debian's chromium; Playwright never downloads a browser of its own.
 browser:
 	@if [ ! -x "$(CHROMIUM_PATH)" ]; then \
@@ -53,7 +62,7 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-test: $(VENV)/.installed-test browser
+test: $(VENV)/.installed-test browser graphviz
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # Refresh the screenshots in docs/screenshots/ from the browser tests (mobile seller pages, the review pages).
@@ -64,7 +73,7 @@ screenshots: $(VENV)/.installed-test browser
 # The same suite on PostgreSQL (pytest-django creates and drops test_helpcenter on that server).
 PG_URL ?= postgres://postgres@127.0.0.1:5432/helpcenter
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
-test-postgres: $(VENV)/.installed-test browser
+test-postgres: $(VENV)/.installed-test browser graphviz
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test

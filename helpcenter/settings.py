@@ -210,6 +210,10 @@ HELPCENTER_FOLLOWUP_LINK_DAYS = int(os.environ.get("HELPCENTER_FOLLOWUP_LINK_DAY
 # `manage.py purgeruns` without --older-than removes personal data (emails, free text) from runs, requests and
 # feedback older than this many days; the counts stay right.
 HELPCENTER_PURGE_AFTER_DAYS = int(os.environ.get("HELPCENTER_PURGE_AFTER_DAYS", "365"))
+# The editor's and review pages' flow picture is laid out by Graphviz's dot (Debian's `graphviz`, `make graphviz`):
+# the command, and how long one drawing may take. Without it the pages show the flow's text outline alone.
+GRAPHVIZ_DOT = os.environ.get("GRAPHVIZ_DOT", "dot")
+GRAPHVIZ_TIMEOUT = float(os.environ.get("GRAPHVIZ_TIMEOUT", "5"))
 
 # Security: on by default whenever DEBUG is off.
 SESSION_COOKIE_SECURE = not DEBUG

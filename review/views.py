@@ -21,7 +21,7 @@ from django.views.decorators.http import require_safe
 from helpcenter import params
 from helpcenter.roles import reviewer_required
 from troubleshoot import versions
-from troubleshoot.graph import picture
+from troubleshoot.flowpicture import picture
 from troubleshoot.models import Answer, Checker, Run
 
 from . import charts, flowcounts, gaps, rollups, stats
@@ -122,7 +122,14 @@ def _version_report(version: dict, days: rollups.Days) -> dict:
         ),
         "steps": steps,
         "paths": paths,
-        "picture": picture(flow, problems=[], counts=counts),
+        # Each box links to its step's row in the table below.
+        "picture": picture(
+            flow,
+            problems=[],
+            counts=counts,
+            href=f"#v{version['number']}-step-{{key}}",
+            prefix=f"v{version['number']}-flow",
+        ),
     }
 
 

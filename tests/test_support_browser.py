@@ -99,7 +99,7 @@ def test_reviewer_reads_the_dashboard_and_a_checkers_flow_with_counts(live_serve
     first = versions.flow_of(version.id).start
     reached = Answer.objects.live().filter(run__version=version, step_key=first.key).count()
     reached += Run.objects.filter(version=version, outcome=Run.Outcome.OPEN, current_step_key=first.key).count()
-    box = page.locator(".flow-picture svg .counts").first
+    box = page.locator(".flow-picture svg .node.step.first").first
     expect(box).to_contain_text(f"reached {reached}")
     row = page.locator("table.steps tbody tr").first
     expect(row.locator("td").first).to_have_text(str(reached))

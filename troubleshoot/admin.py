@@ -25,7 +25,7 @@ from helpcenter import params
 from helpcenter.admin import ReadOnlyAdminMixin
 from support.models import SupportRequest
 
-from . import graph, versions
+from . import flowpicture, versions
 from .models import (
     Answer,
     Article,
@@ -344,7 +344,7 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
         if not obj.pk:
             return "Save the checker to see its flow."
         return render_to_string(
-            "admin/troubleshoot/checker/flow.html", {"picture": graph.picture(versions.draft_flow(obj))}
+            "admin/troubleshoot/checker/flow.html", {"picture": flowpicture.picture(versions.draft_flow(obj))}
         )
 
     def save_related(self, request, form, formsets, change):
