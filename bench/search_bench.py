@@ -313,8 +313,9 @@ def measure_search(iterations: int) -> tuple[list[list], str]:
             search(query)
         return len(ran)
 
-    # Search remembers words (spellings, document counts) until content changes: each query's first search is
-    # timed apart, and this process's memory is emptied before each kind (the vocabulary is read again at once).
+    # Search remembers words (the vocabulary, each misspelling's correction) until content changes: each query's
+    # first search is timed apart, and this process's memory is emptied before each kind (the vocabulary is read
+    # again at once).
     rows, everything, firsts, most, cpu_total = [], [], [], 0, 0.0
     for name, queries in kinds.items():
         pagecache.forget()

@@ -4,23 +4,33 @@
 steps, never the draft), and `searchable_checkers` which checkers are. The save signals in `signals.py` call
 `reindex_checkers` / `reindex_articles` whenever a checker, article or error code is saved and when a version is
 published, wherever that happens (admin, `loadcontent`, publish); `rebuild` (`manage.py reindex`) recreates all.
+The database's full-text index follows the documents written here: on PostgreSQL each batch of documents has its
+`vector` set from its columns (`VECTOR`), on SQLite the FTS5 table follows by triggers (migration 0002).
 """
 
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
-from django.db import transaction
+from django.contrib.postgres.search import SearchVector
+from django.db import connection, transaction
 from django.db.models import Count, Prefetch, QuerySet
 
 from troubleshoot.models import Article, ArticleVersion, Checker, CheckerVersion, ErrorCode, published
 from troubleshoot.pagecache import content_changed
 
-from .backends import backend
 from .models import Document, Phrase, Word
 from .text import normalise
 
 _VOCABULARY_WORD = re.compile(r"[^\W\d_]{4,40}")
+# PostgreSQL's stored vectors: the fields by weight, as FTS5's columns are on SQLite (`backends.WEIGHTS`). The head
+# leaves out the body: small enough to stay in the row, it is where candidates are found and ranked.
+HEAD = (
+    SearchVector("title", weight="A", config="english")
+    + SearchVector("keywords", weight="B", config="english")
+    + SearchVector("summary", weight="C", config="english")
+)
+VECTOR = HEAD + SearchVector("body", weight="D", config="english")
 
 
 @dataclass
@@ -114,6 +124,13 @@ def _write(kind: str, owner, text: IndexText, popularity: int = 0) -> None:
     _add_words(" ".join([text.title, *text.keywords, text.summary, *text.body]))
 
 
+def _write_vectors(documents: QuerySet[Document]) -> None:
+    """PostgreSQL: the documents' vectors from their columns as now written, in one statement (SQLite's FTS5 table
+    is kept by triggers)."""
+    if connection.vendor == "postgresql":
+        documents.update(vector=VECTOR, head=HEAD)
+
+
 def _add_words(text: str) -> None:
     found = {word for word in _VOCABULARY_WORD.findall(text.lower())}
     Word.objects.bulk_create([Word(word=word, length=len(word)) for word in found], ignore_conflicts=True)
@@ -135,6 +152,7 @@ def reindex_checkers(checkers: Iterable[Checker | int], *, publishing: CheckerVe
         for checker in found:
             version = publishing if publishing is not None and publishing.checker_id == checker.pk else None
             _write(Document.Kind.CHECKER, checker, checker_text(checker, version), checker.run_total)
+        _write_vectors(Document.objects.filter(checker__in=found))
         Document.objects.filter(checker_id__in=ids - {c.pk for c in found}).delete()
 
 
@@ -150,12 +168,13 @@ def reindex_articles(articles: Iterable[Article | int], *, publishing: ArticleVe
         for article in found:
             version = publishing if publishing is not None and publishing.article_id == article.pk else None
             _write(Document.Kind.ARTICLE, article, article_text(article, version))
+        _write_vectors(Document.objects.filter(article__in=found))
         Document.objects.filter(article_id__in=ids - {a.pk for a in found}).delete()
 
 
 def rebuild() -> int:
     """Recreate the whole index from the content; returns the number of documents."""
-    with transaction.atomic(), backend().writing_everything():
+    with transaction.atomic():
         Document.objects.all().delete()
         Word.objects.all().delete()
         reindex_checkers(Checker.objects.values_list("pk", flat=True))

@@ -1,13 +1,14 @@
 """The search index, what staff teach it (phrasings, synonyms), and what sellers looked for (the search log).
 
 The index is a table of documents, one per published checker or article, with the text split by weight. The
-database keeps a full-text index over it: an FTS5 table on SQLite, a stored `tsvector` with a GIN index on
-PostgreSQL (both created in the migrations, see `backends.py`). Rows here are derived data: `manage.py reindex`
-rebuilds them all from the content.
+database keeps a full-text index over it: on PostgreSQL the `vector` column (written with each document, a GIN
+index over it), on SQLite an FTS5 table kept by triggers (both in the migrations, see `backends.py`). Rows here are
+derived data: `manage.py reindex` rebuilds them all from the content.
 """
 
 import uuid
 
+from django.contrib.postgres.search import SearchVectorField
 from django.db import models
 from django.utils import timezone
 
@@ -31,6 +32,12 @@ class Document(models.Model):
     summary = models.TextField(blank=True, help_text="The symptom or summary.")
     body = models.TextField(blank=True, help_text="Every step's text, question and answers, or the article body.")
     popularity = models.PositiveIntegerField(default=0, help_text="Runs started; breaks ties between equals.")
+    vector = SearchVectorField(
+        null=True, editable=False, help_text="PostgreSQL: the words by weight, written with the row. Empty on SQLite."
+    )
+    head = SearchVectorField(
+        null=True, editable=False, help_text="PostgreSQL: the same without the body, where candidates are found."
+    )
 
     class Meta:
         constraints = [

@@ -2,7 +2,8 @@
 
 1. An error code or a known error text anywhere inside the query wins outright (sellers paste whole messages and
    logs), as does a staff phrasing typed exactly.
-2. Otherwise the full-text index ranks documents by field weight (`backends.py`), after the query's words are
+2. Otherwise the database's own full-text ranking orders documents by field weight (`backends.py`: bm25 on
+   SQLite, SearchRank plus the title's trigram similarity on PostgreSQL), after the query's words are
    widened: synonyms staff manage, misspellings corrected to the index's nearest word, and the last word taken as
    a prefix while the seller is still typing.
 3. Only what helps: results scoring under a fraction of the best are dropped, and at most ten are returned.
@@ -11,20 +12,14 @@ Every query, however odd (FTS operators, quotes, NUL, SQL, emoji, 10 KB of log),
 and only published content is returned, whatever the index holds.
 """
 
-import functools
-import json
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.core.cache import cache
-from django.db import connection
-from django.db.models import QuerySet
-from django.db.models.expressions import RawSQL
 
 from troubleshoot.models import Article, Checker
 
-from . import backends, spelling
-from .backends import Alternative, Term
+from . import spelling
+from .backends import Alternative, Term, ranked
 from .index import searchable_documents
 from .models import Document, Phrase, Synonym
 from .text import contains_phrase, normalise, tokens
@@ -44,8 +39,21 @@ SYNONYMS_CACHE_SECONDS = 60 * 60
 SCORE_CODE, SCORE_SIGNATURE, SCORE_PHRASING, SCORE_PART_OF_SIGNATURE, SCORE_TEXT = 100.0, 90.0, 85.0, 60.0, 50.0
 
 
+@dataclass(frozen=True)
+class Hit:
+    """Why a document is among the results: its score, and the error code or text that matched, if one did."""
+
+    score: float
+    matched: str = ""
+
+
+Found = dict[int, Hit]  # by document id
+
+
 @dataclass
 class Result:
+    """One result as the page and the API show it."""
+
     kind: str  # "checker" or "article"
     item: Checker | Article
     score: float
@@ -61,6 +69,17 @@ class Result:
     def slug(self) -> str:
         return self.item.slug
 
+    def as_json(self, absolute_url) -> dict:
+        """The API's fields (`absolute_url` makes the link absolute: `request.build_absolute_uri`)."""
+        return {
+            "slug": self.slug,
+            "kind": self.kind,
+            "title": self.title,
+            "url": absolute_url(self.url),
+            "snippet": self.snippet,
+            "score": self.score,
+        }
+
 
 def search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
     needle = normalise((query or "")[:MAX_QUERY])
@@ -69,46 +88,53 @@ def search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
     limit = max(1, min(limit, MAX_RESULTS))
     found = exact_matches(needle)
     terms = widen(needle, prefix=not (query or "").endswith((" ", "\n")))
-    ranked = backends.backend().match(terms, CANDIDATES) if terms else []
+    words = tokens(needle)[:MAX_TERMS]
+    text_ranked = ranked(terms, len(words), CANDIDATES, title_text=" ".join(words))
     if not found:
-        found = partial_matches(needle, [doc_id for doc_id, _ in ranked])
-    if ranked:
-        best = ranked[0][1]
-        for doc_id, rank in ranked:
-            if best > 0 and rank >= FLOOR * best:
-                score = round(SCORE_TEXT * rank / best, 2)
-                if score > found.get(doc_id, (0.0, ""))[0]:
-                    found[doc_id] = (score, "")
+        found = partial_matches(needle, [doc_id for doc_id, _ in text_ranked])
+    for doc_id, hit in text_hits(text_ranked).items():
+        _keep(found, doc_id, hit)
     return _results(found, limit)
 
 
-def exact_matches(needle: str) -> dict[int, tuple[float, str]]:
-    """Documents whose error code, error text or phrasing is in the query: {document id: (score, what matched)}."""
-    found: dict[int, tuple[float, str]] = {}
+def text_hits(text_ranked: list[tuple[int, float]]) -> Found:
+    """The full-text results worth showing, scored against the best one: those under `FLOOR` of it are dropped."""
+    best = text_ranked[0][1] if text_ranked else 0.0
+    if best <= 0:
+        return {}
+    return {doc_id: Hit(round(SCORE_TEXT * rank / best, 2)) for doc_id, rank in text_ranked if rank >= FLOOR * best}
 
-    def keep(doc_id: int, score: float, matched: str) -> None:
-        if score > found.get(doc_id, (0.0, ""))[0]:
-            found[doc_id] = (score, matched)
 
+def _keep(found: Found, doc_id: int, hit: Hit) -> None:
+    """Keep the better of the two ways a document was found."""
+    if doc_id not in found or hit.score > found[doc_id].score:
+        found[doc_id] = hit
+
+
+def exact_matches(needle: str) -> Found:
+    """Documents whose error code, error text or phrasing is in the query."""
+    found: Found = {}
     words = list(dict.fromkeys(needle.split()))[:2000]
-    for doc_id, kind, text, original in _rows(_phrases_starting, words, "text"):
+    phrases = Phrase.objects.filter(first_word__in=words).values_list("document_id", "kind", "text", "original")
+    for doc_id, kind, text, original in phrases:
         if kind == Phrase.Kind.PHRASING:
             if text == needle:
-                keep(doc_id, SCORE_PHRASING, "")
+                _keep(found, doc_id, Hit(SCORE_PHRASING))
         elif contains_phrase(needle, text):
             # A longer error text is the more specific one when a log holds two.
             score = SCORE_CODE if kind == Phrase.Kind.CODE else SCORE_SIGNATURE + min(len(text.split()), 9) / 10
-            keep(doc_id, score, original)
+            _keep(found, doc_id, Hit(score, original))
     return found
 
 
-def partial_matches(needle: str, candidates: list[int]) -> dict[int, tuple[float, str]]:
+def partial_matches(needle: str, candidates: list[int]) -> Found:
     """Candidates with a known error text that contains the whole query: part of it, typed from memory."""
     if not 8 <= len(needle) <= 200 or not candidates:
         return {}
+    signatures = Phrase.objects.filter(kind=Phrase.Kind.SIGNATURE, document_id__in=candidates)
     return {
-        doc_id: (SCORE_PART_OF_SIGNATURE, original)
-        for doc_id, text, original in _rows(_signatures_of, candidates)
+        doc_id: Hit(SCORE_PART_OF_SIGNATURE, original)
+        for doc_id, text, original in signatures.values_list("document_id", "text", "original")
         if contains_phrase(text, needle)
     }
 
@@ -158,66 +184,26 @@ def synonym_groups() -> list[list[str]]:
     return groups
 
 
-def _results(found: dict[int, tuple[float, str]], limit: int) -> list[Result]:
+def _results(found: Found, limit: int) -> list[Result]:
     """The documents as published checkers and articles, best first, in one query; anything no longer published is
     dropped."""
     if not found:
         return []
-    rows = (dict(zip(SHOWN, row, strict=True)) for row in _rows(_searchable_among, list(found)))
-    ranked = sorted((-found[row["pk"]][0], -row["popularity"], row["title"], row["pk"], row) for row in rows)
-    return [_result(*found[row["pk"]], row) for *_, row in ranked[:limit]]
+    rows = searchable_documents().filter(pk__in=list(found)).values_list(*SHOWN)
+    rows = (dict(zip(SHOWN, row, strict=True)) for row in rows)
+    best_first = sorted((-found[row["pk"]].score, -row["popularity"], row["title"], row["pk"], row) for row in rows)
+    return [_result(found[row["pk"]], row) for *_, row in best_first[:limit]]
 
 
-def _result(score: float, matched: str, row: dict) -> Result:
+def _result(hit: Hit, row: dict) -> Result:
     """A result's checker or article, made from the columns read with its document (only what results show)."""
     if row["checker_id"]:
         fields = {name: row[f"checker__{name}"] for name in CHECKER_SHOWN}
         item = Checker(pk=row["checker_id"], **fields)
     else:
         item = Article(pk=row["article_id"], slug=row["article__slug"])
-    return Result(_kind(item), item, score, matched, title=row["title"], snippet=row["summary"])
+    return Result(_kind(item), item, hit.score, hit.matched, title=row["title"], snippet=row["summary"])
 
 
 def _kind(item: Checker | Article) -> str:
     return Document.Kind.CHECKER if isinstance(item, Checker) else Document.Kind.ARTICLE
-
-
-# The three ORM queries a search runs, each compiled to SQL once per process: compiling one took ten times as long
-# as the database took to run it (2 ms against 0.1 ms for the results). The list each is given is one parameter (an
-# array on PostgreSQL, JSON on SQLite), so the statement's text is the same whatever the list's length. What they
-# read must depend on that list alone (no clock, no setting read per request): it is fixed when first compiled.
-
-
-def _phrases_starting(words: RawSQL) -> QuerySet:
-    """The error codes, error texts and phrasings whose first word is one of `words`."""
-    return Phrase.objects.filter(first_word__in=words).values_list("document_id", "kind", "text", "original")
-
-
-def _signatures_of(documents: RawSQL) -> QuerySet:
-    phrases = Phrase.objects.filter(kind=Phrase.Kind.SIGNATURE, document_id__in=documents)
-    return phrases.values_list("document_id", "text", "original")
-
-
-def _searchable_among(documents: RawSQL) -> QuerySet:
-    return searchable_documents().filter(pk__in=documents).values_list(*SHOWN)
-
-
-def _rows(query: Callable[[RawSQL], QuerySet], values: Sequence[int] | Sequence[str], kind: str = "bigint") -> list:
-    """The query's rows for these `values` (of `kind`, the SQL type of their column: bigint or text)."""
-    sql, params, at = _compiled(query, connection.vendor, kind)
-    params = list(params)
-    params[at] = list(values) if connection.vendor == "postgresql" else json.dumps(list(values))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-_LIST = "search: the list"
-
-
-@functools.cache
-def _compiled(query: Callable[[RawSQL], QuerySet], vendor: str, kind: str) -> tuple[str, tuple, int]:
-    """The query's SQL and parameters, and which of them is the list."""
-    members = f"SELECT unnest(%s::{kind}[])" if vendor == "postgresql" else "SELECT value FROM json_each(%s)"
-    sql, params = query(RawSQL(members, [_LIST])).query.sql_with_params()  # noqa: S611 - the list is a parameter
-    return sql, params, params.index(_LIST)

@@ -71,19 +71,4 @@ def api_search(request):
     results = cached_search(query, limit)
     if query.strip() and request.method == "GET":
         log_search(None, query, len(results), SearchLog.Source.API)
-    return JsonResponse(
-        {
-            "query": query,
-            "results": [
-                {
-                    "slug": result.slug,
-                    "kind": result.kind,
-                    "title": result.title,
-                    "url": request.build_absolute_uri(result.url),
-                    "snippet": result.snippet,
-                    "score": result.score,
-                }
-                for result in results
-            ],
-        }
-    )
+    return JsonResponse({"query": query, "results": [result.as_json(request.build_absolute_uri) for result in results]})

@@ -105,7 +105,8 @@ def test_unpublished_checkers_are_not_found(library):
 
 
 def test_held_out_seller_phrasings(library):
-    """The target from the issue: the right checker first for at least 9 in 10, and in the top three for all."""
+    """The right checker first for 30 of the 31 (as before ranking was the databases' stock ranking: it must not
+    drop), and in the top three for all."""
     from tests.heldout import HELD_OUT
 
     first, misses = 0, []
@@ -115,7 +116,7 @@ def test_held_out_seller_phrasings(library):
         if ("checker", slug) not in found[:3]:
             misses.append((query, found[:3]))
     assert not misses
-    assert first / len(HELD_OUT) >= 0.9, f"{first}/{len(HELD_OUT)} first"
+    assert first >= 30, f"{first}/{len(HELD_OUT)} first"
 
 
 @pytest.mark.parametrize(
@@ -175,17 +176,17 @@ def test_synonyms_are_read_from_the_cache_and_forgotten_when_staff_change_them(l
     assert not search("kerfuffle")
 
 
-def test_a_search_runs_a_few_statements_whatever_it_asks(library, django_assert_max_num_queries):
-    """Pasted text, a misspelling and a synonym: the phrases, the spellings, the ranking (on PostgreSQL with the
-    words' document counts first), part of an error text, and the results."""
+def test_a_search_runs_four_statements_whatever_it_asks(library, django_assert_num_queries):
+    """Pasted text, a misspelling and a synonym: the phrases, the ranking, part of an error text, and the results
+    (the synonyms come from the cache, the vocabulary from this process's memory)."""
     search("warm the synonym cache")
-    with django_assert_max_num_queries(6):
+    with django_assert_num_queries(4):
         assert search("my payout went missing since xero disconected, error 500 on the settlment page")
 
 
 def test_words_are_looked_up_once_until_content_changes(library):
-    """The vocabulary, each misspelling's correction and each word's document count are remembered by the process
-    (search/spelling.py, the backends) until content changes."""
+    """The vocabulary and each misspelling's correction are remembered by the process (search/spelling.py) until
+    content changes."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
@@ -196,12 +197,8 @@ def test_words_are_looked_up_once_until_content_changes(library):
             assert search(query)[0].item.slug == "xero-disconnected"
         return " ".join(q["sql"] for q in queries)
 
-    first = statements("xero connection disconected after password change")
-    assert "search_word" in first  # the vocabulary is read
-    again = statements("xero connection disconected after password change")
-    assert "search_word" not in again and "search_lexeme" not in again
-    if connection.vendor == "sqlite":
-        assert first.count("search_document_fts") > again.count("search_document_fts")  # the terms' counts
+    assert "search_word" in statements("xero connection disconected after password change")  # the vocabulary
+    assert "search_word" not in statements("xero connection disconected after password change")
     Checker.objects.get(slug="lock-date").save()  # content changed: read afresh
     assert "search_word" in statements("xero connection disconected after password change")
 
@@ -215,74 +212,26 @@ def test_rebuilding_the_index_finds_the_same(library):
     assert [r.item.slug for r in search("setlement lock date")] == before and before[0] == "lock-date"
 
 
-def test_postgresql_keeps_each_words_document_count_as_documents_change(library):
-    """The counts ranking reads (search_lexeme, kept by triggers) always equal a count over the documents."""
-    from django.db import connection
-
-    from search.index import rebuild
-    from tests.conftest import make_checker
-    from troubleshoot.models import Article, Checker
-
-    if connection.vendor != "postgresql":
-        pytest.skip("SQLite's FTS5 keeps its own statistics")
-
-    def differences() -> list:
-        with connection.cursor() as cursor:
-            cursor.execute(
-                """(SELECT lexeme, documents FROM search_lexeme WHERE documents <> 0
-                    EXCEPT SELECT word, ndoc FROM ts_stat('SELECT vector FROM search_document')
-                    EXCEPT SELECT '', count(*) FROM search_document)
-                UNION ALL
-                (SELECT word, ndoc FROM ts_stat('SELECT vector FROM search_document')
-                    UNION ALL SELECT '', count(*) FROM search_document
-                    EXCEPT SELECT lexeme, documents FROM search_lexeme)"""
-            )
-            return cursor.fetchall()
-
-    assert not differences()
-    checker = make_checker("zanzibar-quokka")  # a new document
-    checker.title = "Quokka tokens expire"
-    checker.save()  # an edited one
-    assert not differences()
-    Checker.objects.filter(slug="lock-date").update(is_published=False)
-    Checker.objects.get(slug="lock-date").save()  # one leaves the index
-    for article in Article.objects.all():
-        article.is_published = False
-        article.save()  # and more
-    assert not differences()
-    assert search("quokka")[0].item.slug == "zanzibar-quokka"
-    rebuild()  # recounted once at the end
-    assert not differences()
-    assert search("quokka")[0].item.slug == "zanzibar-quokka"
-
-
-def test_sqlite_keeps_the_head_index_in_step_with_the_documents(library):
-    """Candidates are found in the index of heads alone (search_head_fts, kept by triggers): it holds what the
-    documents hold, as they are added, edited and removed."""
-    from django.db import connection
-
-    from search.models import Document
+def test_the_index_follows_each_edit(library):
+    """A new checker is found by its words, an edited one by its new words only, one unpublished not at all, on
+    either database (the vector PostgreSQL stores is written with the row; SQLite's FTS5 table by triggers)."""
+    from search.log import attach_phrasing
     from tests.conftest import make_checker
     from troubleshoot.models import Checker
 
-    if connection.vendor != "sqlite":
-        pytest.skip("PostgreSQL's head is a generated column")
-
-    def heads_with(word: str) -> list[int]:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT rowid FROM search_head_fts WHERE search_head_fts MATCH %s", [word])
-            return [rowid for (rowid,) in cursor.fetchall()]
-
-    checker = make_checker("zanzibar-quokka")  # a new document
+    checker = make_checker("zanzibar-quokka")
     checker.title = "Quokka tokens expire"
-    checker.save()  # an edited one
-    assert heads_with("quokka") == [Document.objects.get(checker=checker).pk]
+    checker.save()
+    assert [r.item.slug for r in search("quokka tokens")][:1] == ["zanzibar-quokka"]
     checker.title = "Wombat tokens expire"
     checker.save()
-    assert heads_with("quokka") == [] and len(heads_with("wombat")) == 1
+    assert "zanzibar-quokka" not in [r.item.slug for r in search("quokka")]
+    assert search("wombat")[0].item.slug == "zanzibar-quokka"
+    attach_phrasing("kerplunk noises", checker)  # a phrasing saved: the keywords change too
+    assert search("kerplunk")[0].item.slug == "zanzibar-quokka"
     Checker.objects.filter(pk=checker.pk).update(is_published=False)
     Checker.objects.get(pk=checker.pk).save()  # one leaves the index
-    assert heads_with("wombat") == []
+    assert "zanzibar-quokka" not in [r.item.slug for r in search("wombat tokens")]
 
 
 def test_a_phrasing_finds_its_checker(library):
@@ -380,7 +329,25 @@ def test_a_checker_unpublished_with_save_leaves_the_index(library):
     assert all(r.item.slug != "lock-date" for r in search("lock date"))
 
 
-# The JSON API
+# The JSON API and the page: the statements they run
+
+
+def test_the_search_page_runs_five_statements(client, library, django_assert_num_queries):
+    """The phrases, the ranking, part of an error text, the results and the search log's row (the synonyms come
+    from the cache, the vocabulary from this process's memory)."""
+    search("warm up")
+    with django_assert_num_queries(5):
+        response = client.get("/search/", {"q": "xero disconected"})
+    assert response.status_code == 200
+    assert "/troubleshoot/xero-disconnected/?source=search" in response.content.decode()
+
+
+def test_the_api_runs_four_statements(client, library, django_assert_num_queries):
+    """A pasted error text: the phrases, the ranking, the results and the search log's row."""
+    search("warm up")
+    with django_assert_num_queries(4):
+        response = client.get("/api/search", {"q": "Error: Account Code Archived"})
+    assert response.status_code == 200 and response.json()["results"][0]["slug"] == "account-mapping-error"
 
 
 def test_api_contract(client, library):
