@@ -16,7 +16,7 @@ def library(shared_library, db):
 ERROR_TEXTS = {
     "invalid_grant": "xero-disconnected",
     "Token has been expired or revoked": "xero-disconnected",
-    "Refresh OAuth 2 Access token with Refresh Token failed": "xero-disconnected",
+    "Refresh OAuth 2 Access token with Refresh Token failed": "quickbooks-disconnected",
     "XC-001": "wrong-xero-organisation",
     "API Rate Limit": "xero-api-temporary-error",
     "Method Lock": "xero-api-temporary-error",
