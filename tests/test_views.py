@@ -69,12 +69,13 @@ def test_home_hides_unpublished_checkers(client, checker):
     assert client.get(f"/troubleshoot/{checker.slug}/").status_code == 404
 
 
-def test_a_run_of_a_checker_taken_down_is_not_found_at_once(client, checker):
+def test_a_run_of_a_checker_taken_down_is_not_found_at_once(client, checker, django_capture_on_commit_callbacks):
     """Run pages keep their checker in memory, until content changes: taking it down is seen on the next request."""
     run = start(client, checker)
     assert client.get(run.get_absolute_url()).status_code == 200
     checker.is_published = False
-    checker.save()
+    with django_capture_on_commit_callbacks(execute=True):  # as it commits
+        checker.save()
     assert client.get(run.get_absolute_url()).status_code == 404
     assert client.get(f"/troubleshoot/other-slug/{run.pk}/").status_code == 404
 
@@ -112,7 +113,7 @@ def test_unlisted_or_unpublished_article_is_not_found(client):
     assert "Never published" not in client.get("/").content.decode()
 
 
-def test_article_drafts_reach_sellers_only_when_published(client, admin_client):
+def test_article_drafts_reach_sellers_only_when_published(client, admin_client, django_capture_on_commit_callbacks):
     article = Article.objects.create(slug="guide", title="Guide", summary="Tips", body="Old **text**.")
     versions.publish_article(article)
     article.title, article.body = "Guide, half-edited", "New text."
@@ -121,7 +122,8 @@ def test_article_drafts_reach_sellers_only_when_published(client, admin_client):
     assert "<strong>text</strong>" in html and "half-edited" not in html
     assert "half-edited" not in client.get("/").content.decode()
     url = f"/admin/troubleshoot/article/{article.pk}/publish/"
-    response = admin_client.post(url, {"base": "1", "note": "Reworded"})
+    with django_capture_on_commit_callbacks(execute=True):  # the publish commits
+        response = admin_client.post(url, {"base": "1", "note": "Reworded"})
     assert response.status_code == 302
     assert "New text." in client.get("/articles/guide/").content.decode()
     html = admin_client.get(f"/admin/troubleshoot/article/{article.pk}/history/").content.decode()

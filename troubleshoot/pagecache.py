@@ -20,6 +20,7 @@ import time
 from functools import wraps
 
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpResponse
 from django.middleware.csrf import get_token
 
@@ -55,7 +56,16 @@ def content_generation() -> int:
 
 
 def content_changed(**kwargs) -> None:
-    """Retire every cached page (connected to content models' saves and deletes; call it after a publish)."""
+    """Retire every cached page once the change is committed (connected to content models' saves and deletes; a
+    publish calls it too, for the live version it sets with `update()`).
+
+    Not at once: a seller request in the window before the commit still reads the old content, and would file it
+    under the new generation, to be served for an hour (`PAGE_TIMEOUT`). Outside a transaction it happens at once.
+    """
+    transaction.on_commit(_next_generation, using=kwargs.get("using"))
+
+
+def _next_generation() -> None:
     global _seen
     try:
         generation = cache.incr(GENERATION_KEY)
