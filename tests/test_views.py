@@ -502,10 +502,10 @@ def test_an_answer_to_a_run_moved_on_meanwhile_is_decided_as_it_stands(checker):
 
 
 def test_start_page_query_count(client, checker, django_assert_num_queries):
-    # A cold page: the incidents' schedule (what the cached page varies with), the checker, its live version and
-    # the active incidents. Then the whole page comes from the cache, filled in for each seller.
+    # A cold page: the incidents' schedule (what the cached page varies with; none active, so no incident is read),
+    # the checker and its live version. Then the whole page comes from the cache, filled in for each seller.
     url = f"/troubleshoot/{checker.slug}/?source=email&code=XERO-401"
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(3):
         client.get(url)
     with django_assert_num_queries(0):
         client.get(url)
@@ -539,9 +539,9 @@ def test_a_cached_first_step_gives_each_seller_their_own_run_and_where_they_came
 
 
 def test_home_query_count_does_not_grow_with_checkers(client, library, django_assert_num_queries):
-    # A cold page: the incidents' schedule and the active ones, categories with counts, their first checkers, the
-    # most used checkers, the latest guides. Then the whole page comes from the cache.
-    with django_assert_num_queries(6):
+    # A cold page: the incidents' schedule (none active: no incident is read), categories with counts, their first
+    # checkers, the most used checkers, the latest guides. Then the whole page comes from the cache.
+    with django_assert_num_queries(5):
         client.get("/")
     with django_assert_num_queries(0):
         client.get("/")
