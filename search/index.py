@@ -180,7 +180,7 @@ def rebuild() -> int:
         reindex_checkers(Checker.objects.values_list("pk", flat=True))
         reindex_articles(Article.objects.values_list("pk", flat=True))
         # Results cached and words remembered under the old content generation are not asked for again.
-        transaction.on_commit(content_changed)
+        content_changed()  # once this commits
         return Document.objects.count()
 
 

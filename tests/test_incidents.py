@@ -35,7 +35,9 @@ def test_an_active_incident_is_first_on_the_home_page(client, checker):
     assert html.index("Known problem:") < html.index("What's going wrong?")
 
 
-def test_banners_appear_at_the_start_and_expire_at_the_end(client, checker, monkeypatch):
+def test_banners_appear_at_the_start_and_expire_at_the_end(
+    client, checker, monkeypatch, django_capture_on_commit_callbacks
+):
     now = timezone.now()
     found = incident(starts_at=now + timedelta(hours=1), ends_at=now + timedelta(hours=2))
     assert not shows(client, "/")
@@ -47,7 +49,8 @@ def test_banners_appear_at_the_start_and_expire_at_the_end(client, checker, monk
     monkeypatch.undo()
     found.ends_at = None
     found.starts_at = now - timedelta(minutes=1)
-    found.save()  # an edit shows at once
+    with django_capture_on_commit_callbacks(execute=True):
+        found.save()  # an edit shows at once (as it commits)
     assert shows(client, "/")
 
 
@@ -58,12 +61,13 @@ def test_only_affected_checker_pages_show_it(client, checker):
     assert not shows(client, f"/troubleshoot/{other.slug}/")
 
 
-def test_a_category_or_an_error_code_selects_its_checkers(client, checker):
+def test_a_category_or_an_error_code_selects_its_checkers(client, checker, django_capture_on_commit_callbacks):
     other = make_checker("other", category=Category.objects.create(slug="other", name="Other"), code="XC-777")
     incident(categories=[checker.category])
     assert shows(client, f"/troubleshoot/{checker.slug}/") and not shows(client, f"/troubleshoot/{other.slug}/")
-    Incident.objects.all().delete()
-    incident(error_codes="xc-777, XC-778")
+    with django_capture_on_commit_callbacks(execute=True):  # as the edit commits
+        Incident.objects.all().delete()
+        incident(error_codes="xc-777, XC-778")
     assert shows(client, f"/troubleshoot/{other.slug}/") and not shows(client, f"/troubleshoot/{checker.slug}/")
 
 

@@ -184,7 +184,7 @@ def test_a_search_runs_four_statements_whatever_it_asks(library, django_assert_n
         assert search("my payout went missing since xero disconected, error 500 on the settlment page")
 
 
-def test_words_are_looked_up_once_until_content_changes(library):
+def test_words_are_looked_up_once_until_content_changes(library, django_capture_on_commit_callbacks):
     """The vocabulary and each misspelling's correction are remembered by the process (search/spelling.py) until
     content changes."""
     from django.db import connection
@@ -199,7 +199,8 @@ def test_words_are_looked_up_once_until_content_changes(library):
 
     assert "search_word" in statements("xero connection disconected after password change")  # the vocabulary
     assert "search_word" not in statements("xero connection disconected after password change")
-    Checker.objects.get(slug="lock-date").save()  # content changed: read afresh
+    with django_capture_on_commit_callbacks(execute=True):
+        Checker.objects.get(slug="lock-date").save()  # content changed (once it commits): read afresh
     assert "search_word" in statements("xero connection disconected after password change")
 
 
@@ -402,7 +403,7 @@ def test_nothing_fits_offers_categories_and_support(client, library):
 # Versions: sellers find what is published, never the draft
 
 
-def test_a_drafts_text_is_found_only_once_published(db):
+def test_a_drafts_text_is_found_only_once_published(db, django_capture_on_commit_callbacks):
     from tests.conftest import make_checker
     from troubleshoot import versions
     from troubleshoot.models import Step
@@ -410,11 +411,12 @@ def test_a_drafts_text_is_found_only_once_published(db):
     checker = make_checker("versioned")
     Step.objects.filter(checker=checker, key="third").update(body="Zanzibar settings need a refresh.")
     assert not search("zanzibar")
-    versions.publish(checker, note="Mention Zanzibar")
+    with django_capture_on_commit_callbacks(execute=True):  # the publish commits: what was remembered is forgotten
+        versions.publish(checker, note="Mention Zanzibar")
     assert search("zanzibar")[0].item.slug == "versioned"
 
 
-def test_an_article_is_found_by_its_published_text(library):
+def test_an_article_is_found_by_its_published_text(library, django_capture_on_commit_callbacks):
     from troubleshoot import versions
     from troubleshoot.models import Article
 
@@ -424,5 +426,6 @@ def test_an_article_is_found_by_its_published_text(library):
     assert not search("quokka")
     found = [r for r in search("troubleshooting connection issues") if r.kind == "article"]
     assert found and found[0].title == "Troubleshooting connection issues with Xero"
-    versions.publish_article(article)
+    with django_capture_on_commit_callbacks(execute=True):  # the publish commits
+        versions.publish_article(article)
     assert search("quokka")[0].title == "Quokka draft title"

@@ -55,8 +55,6 @@ class Flow:
         self.steps = steps
         self.by_key = {step.key: step for step in steps}
         self.version_id, self.checker_id = version_id, checker_id
-        # Parts of the seller's panel, rendered once per process for a published version (troubleshoot/views.py).
-        self.rendered: dict = {}
 
     @classmethod
     def from_data(cls, data: dict, **ids) -> "Flow":

@@ -1,4 +1,5 @@
-"""Seller pages that change only when content does (home, articles, search), kept whole in the cache.
+"""What sellers are shown that changes only when content does (the home page, search results, the overview), kept in
+the cache.
 
 Every cached page is filed under the current *content generation*, one number in the cache: any change to what
 sellers see (a content edit, an import, a publish) moves it on with `content_changed()`, and every page cached
@@ -9,21 +10,19 @@ Each process also keeps what it read last: the generation for `GENERATION_TTL` s
 it (a few, in memory). So a cached page costs no round trip to the cache at all while nothing changes, and a
 change made on one app server shows on the others within `GENERATION_TTL` (at once on the server that made it).
 
-These pages hold nothing personal: no user, and no CSRF token (htmx posts carry the one in their form; a page
-with a form of its own gets the seller's token put in when served, see `cached_page(csrf=True)`). A checker's first
-step gets the seller's own run id and where they came from put in the same way (`cached_page(fill=...)`).
+Only pages that hold nothing of the request are kept whole (the home page: no user, no form with a CSRF token).
+Pages with a seller's form (a checker's steps, an article's "Was this helpful?") are rendered for each request
+from parts that are kept instead: a published version's flow with its steps' Markdown rendered
+(`versions.flow_of`), an article version's text (`versions.article_page`).
 """
 
 import hashlib
-import re
 import time
 from functools import wraps
 
 from django.core.cache import cache
+from django.db import transaction
 from django.http import HttpResponse
-from django.middleware.csrf import get_token
-
-from . import markers
 
 GENERATION_KEY = "content-generation"
 # How long a process trusts the generation it read last (seconds): how soon a change made on another app server
@@ -32,7 +31,7 @@ GENERATION_TTL = 1.0
 # A cached page is rebuilt at least this often, whatever happens (seconds).
 PAGE_TIMEOUT = 60 * 60
 # What each process keeps in memory under the current generation, forgotten all at once when full: pages (the home
-# page, the articles, a few variants) and other things read for sellers (checkers by id, the incidents' schedule).
+# page and its variants) and other things read for sellers (checkers by id, the incidents' schedule).
 MEMO_SIZE = {"page": 200}
 OTHER_MEMO_SIZE = 5000
 
@@ -55,7 +54,16 @@ def content_generation() -> int:
 
 
 def content_changed(**kwargs) -> None:
-    """Retire every cached page (connected to content models' saves and deletes; call it after a publish)."""
+    """Retire every cached page once the change is committed (connected to content models' saves and deletes; a
+    publish calls it too, for the live version it sets with `update()`).
+
+    Not at once: a seller request in the window before the commit still reads the old content, and would file it
+    under the new generation, to be served for an hour (`PAGE_TIMEOUT`). Outside a transaction it happens at once.
+    """
+    transaction.on_commit(_next_generation, using=kwargs.get("using"))
+
+
+def _next_generation() -> None:
     global _seen
     try:
         generation = cache.incr(GENERATION_KEY)
@@ -87,21 +95,13 @@ def forget() -> None:
     _memos.clear()
 
 
-# The seller's CSRF token in a cached page: filed as this slot, filled for each request.
-CSRF_INPUT = re.compile(rb'name="csrfmiddlewaretoken" value="[^"]*"')
-CSRF_SLOT = b'name="csrfmiddlewaretoken" value="the-sellers-csrf-token"'
-
-
-def cached_page(*params: str, vary=None, csrf: bool = False, fill=None):
-    """Serve a view's successful GET/HEAD answers from the cache until content changes.
+def cached_page(*params: str, vary=None):
+    """Serve a view's successful GET/HEAD answers from the cache until content changes: only for pages that are the
+    same for every seller (no form with a CSRF token, no run id, nothing of the request but `params`).
 
     The page is filed under its path and only the query parameters named in `params` (the rest can't change
     what it shows), so random query strings can't fill the cache. `vary(request)`, if given, returns what else the
     page depends on (the active incidents, whose banners start and end with the clock, not with a save).
-    With `csrf`, the page's forms carry a CSRF token: it is filed without one, and each request's token (the
-    seller's own, its cookie set as usual) is put in when the page is served.
-    With `fill`, the view renders `markers` where each request's own values go (a fresh id, a query parameter not
-    in `params`), and `fill(request)` returns those values, filled in whenever the page is served.
     """
 
     def decorator(view):
@@ -115,30 +115,15 @@ def cached_page(*params: str, vary=None, csrf: bool = False, fill=None):
             fingerprint = hashlib.sha256(repr((request.path, bool(request.htmx), shown)).encode()).hexdigest()
             key = f"page:{content_generation()}:{fingerprint}"
             hit = remember("page", key, lambda: cache.get(key))
-            if hit is None:
-                response = view(request, *args, **kwargs)
-                if hasattr(response, "render") and not response.is_rendered:
-                    response.render()
-                if response.status_code not in (200, 404) or response.has_header("Set-Cookie"):
-                    if fill is not None:
-                        response.content = markers.fill(markers.split(response.content.decode()), fill(request))
-                    return response
-                content = response.content
-                if csrf:
-                    content = CSRF_INPUT.sub(CSRF_SLOT, content)
-                if fill is not None:
-                    content = markers.split(content.decode())
-                hit = (response.status_code, response["Content-Type"], content)
-                cache.set(key, hit, PAGE_TIMEOUT)
-                if not csrf and fill is None:
-                    return response
-            status, content_type, content = hit
-            if fill is not None:
-                content = markers.fill(content, fill(request)).encode()
-            if csrf:
-                token = get_token(request).encode()  # the seller's own, and their cookie set if they have none
-                content = content.replace(CSRF_SLOT, CSRF_SLOT.replace(b"the-sellers-csrf-token", token))
-            return HttpResponse(content, status=status, content_type=content_type)
+            if hit is not None:
+                status, content_type, content = hit
+                return HttpResponse(content, status=status, content_type=content_type)
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render") and not response.is_rendered:
+                response.render()
+            if response.status_code in (200, 404) and not response.has_header("Set-Cookie"):
+                cache.set(key, (response.status_code, response["Content-Type"], response.content), PAGE_TIMEOUT)
+            return response
 
         return wrapped
 

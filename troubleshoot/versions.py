@@ -14,6 +14,7 @@ from django.db import transaction
 
 from .graph import Flow, Problem
 from .models import Article, ArticleVersion, Checker, CheckerVersion, Choice, Step, StepLink
+from .pagecache import content_changed
 from .rendering import render_markdown
 
 # The listing: how sellers find a checker (home, search, /e/<code>/). Edited in place, part of every version's data.
@@ -140,7 +141,8 @@ def _freeze(item, version_model, owner: str, data_of, problems_of, *, user, note
             note=note[:200],
             created_by=user if user is not None and user.is_authenticated else None,
         )
-        model.objects.filter(pk=locked.pk).update(live_version=version)
+        model.objects.filter(pk=locked.pk).update(live_version=version)  # no signal: hence the call below
+        content_changed()  # after the commit: sellers' cached pages are filed afresh from the new version
     item.live_version = version
     return version
 

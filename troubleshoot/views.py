@@ -26,7 +26,7 @@ from search.log import record_opened, record_unknown_code, shaped_code
 from support import followups
 from support.forms import FollowUpForm
 
-from . import markers, panel, versions, walk
+from . import versions, walk
 from .browse import categories_overview, listed_categories, most_used_checkers
 from .forms import (
     NONE_FIT_NEEDS_A_LINE,
@@ -98,14 +98,9 @@ def topics(request):
 
 @require_safe
 def article_detail(request, slug):
-    """An article's published text. Whether the seller came from a search result is logged on every visit; the
-    page itself comes from the cache, its "Was this helpful?" form with the seller's own CSRF token."""
+    """An article's published text (rendered once per version, `versions.article_page`) and its "Was this helpful?"
+    form. Whether the seller came from a search result is logged on every visit."""
     record_opened(request.GET.get("search"), "article", slug)
-    return _article_page(request, slug)
-
-
-@cached_page(vary=lambda request: request.GET.get("feedback") == "thanks", csrf=True)
-def _article_page(request, slug):
     article = get_object_or_404(Article.objects.published().select_related("category"), slug=slug)
     checkers = article.checkers.published().order_by("title")
     page = versions.article_page(article.live_version_id)  # the published text, never the draft
@@ -167,15 +162,14 @@ def _run(slug: str, run_id) -> Run:
 def _render(
     request, checker: Checker, run: Run | None, *, current: walk.Flow | None = None, status=200, **extra
 ) -> HttpResponse:
-    """The checker page (or just its panel, for htmx) showing where `run` stands in the version it walks: a run's
-    panel at a step comes filled in from the one rendered for its version (`panel.open_step`)."""
+    """The checker page (or just its panel, for htmx) showing where `run` stands in the version it walks (its
+    steps' Markdown rendered once per version, with its flow: `versions.flow_of`)."""
     current = current or versions.flow_of(run.version_id if run else checker.live_version_id)
     position = walk.position(current, run)
     context = {
         "checker": checker,
         "run": run,
         "position": position,
-        "step_parts": panel.step_parts(current, position.step, bool(request.htmx)),
         "focus": bool(request.htmx),
         "none_fit": Answer.NONE_FIT,
         **extra,
@@ -197,9 +191,6 @@ def _render(
     if run is not None:
         context["urls"] = run.urls
         context["undo_id"] = position.answers[-1].pk if position.answers else ""
-        context["panel"] = panel.open_step(request, current, context)
-        if context["panel"] and request.htmx:
-            return HttpResponse(context["panel"], status=status)
     template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
     return TemplateResponse(request, template, context, status=status)
 
@@ -244,24 +235,13 @@ def _start_of(request) -> dict:
     )
 
 
-# What differs between two sellers' copies of a checker's first step (the code a seller came with is part of the
-# page's key: it picks the incident banners too).
-START_MARKED = {name: markers.marker(name) for name in ("run", "source", "source_detail")}
-
-
-@cached_page("code", vary=lambda request: active_incident_ids(), csrf=True, fill=_start_of)
-def _start_page(request, slug):
-    checker = _checker(slug)
-    return _render(request, checker, None, start={**_start_of(request), **START_MARKED})
-
-
 @require_safe
 def checker_start(request, slug):
-    """A checker's first step, where error emails land: from the cache, with a fresh run id and where the seller
-    came from filled in for each request. The search click that led here, if one did, is logged every time."""
-    response = _start_page(request, slug)
+    """A checker's first step, where error emails land, with a fresh run id and where the seller came from. The
+    search click that led here, if one did, is logged every time."""
+    checker = _checker(slug)
     record_opened(request.GET.get("search"), "checker", slug)
-    return response
+    return _render(request, checker, None, start=_start_of(request))
 
 
 @require_POST
