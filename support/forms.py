@@ -1,4 +1,4 @@
-"""Forms for the request queue and for what sellers tell us (feedback, follow-ups)."""
+"""Forms for a seller's support request, the request queue and what sellers tell us (feedback, follow-ups)."""
 
 from django import forms
 from django.contrib.auth import get_user_model
@@ -8,6 +8,41 @@ from helpcenter.roles import REVIEWERS
 from troubleshoot.models import FollowUp
 
 from .models import ArticleFeedback, SupportRequest
+
+
+class SupportRequestForm(forms.ModelForm):
+    class Meta:
+        model = SupportRequest
+        fields = ["email", "description", "error_message", "settlement_id", "recording_url"]
+        labels = {
+            "email": "Your email",
+            "description": "What happened?",
+            "error_message": "The exact error message (optional)",
+            "settlement_id": "Settlement ID (optional)",
+            "recording_url": "Link to a screenshot or screen recording (optional)",
+        }
+        help_texts = {
+            "email": "Support replies here. Use the email you log in with.",
+            "description": "What you tried and what you saw. Your answers in this checker are sent too.",
+            "error_message": "Copy and paste it if you can.",
+            "recording_url": "For example a Loom link. http or https only.",
+        }
+        error_messages = {
+            "email": {"required": "Please give the email support should reply to."},
+            "description": {"required": "Please tell us what happened."},
+        }
+        widgets = {
+            "email": forms.EmailInput(attrs={"autocomplete": "email"}),
+            "description": forms.Textarea(attrs={"rows": 5, "maxlength": 5000}),
+            "error_message": forms.Textarea(attrs={"rows": 2, "maxlength": 2000}),
+            "recording_url": forms.URLInput(attrs={"placeholder": "https://www.loom.com/share/…"}),
+        }
+
+    def clean_description(self) -> str:
+        description = self.cleaned_data["description"].strip()
+        if not description:
+            raise forms.ValidationError("Please tell us what happened.")
+        return description
 
 
 class RequestUpdateForm(forms.ModelForm):

@@ -11,6 +11,9 @@ urlpatterns = [
     path("support/requests/<str:reference>/", views.request_detail, name="request"),
     # What sellers send us.
     path("articles/<slug:slug>/feedback/", views.article_feedback, name="article_feedback"),
+    # A run's endings (the run's own URLs: troubleshoot.models.RUN_ACTIONS).
+    path("troubleshoot/<slug:slug>/<uuid:run_id>/support/", views.run_support, name="run_support"),
+    path("troubleshoot/<slug:slug>/<uuid:run_id>/followup/", views.run_followup, name="run_followup"),
     path("followup/<str:token>/support/", views.followup_support, name="followup_support"),
     path("followup/<str:token>/<slug:answer>/", views.followup, name="followup"),
 ]

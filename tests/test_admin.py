@@ -8,6 +8,7 @@ import pytest
 from django.contrib.auth.models import Group, Permission, User
 from django.core.management import call_command
 
+from support import escalation
 from support.models import SupportRequest
 from tests.conftest import last_answer_id, make_checker, run_tasks
 from troubleshoot import versions, walk
@@ -284,7 +285,7 @@ def test_admin_filter_with_a_nul_byte_is_not_a_500(admin_client, checker):
 
 def test_support_requests_show_whether_support_was_emailed(admin_client, checker):
     run = walked_run(checker, last="Still broken")
-    request = walk.request_support(run, SupportRequest(email="seller@shop.test", description="Help"))
+    request = escalation.request_support(run, SupportRequest(email="seller@shop.test", description="Help"))
     SupportRequest.objects.filter(pk=request.pk).update(email_attempts=2, email_error="TimeoutError: timed out")
     html = admin_client.get("/admin/support/supportrequest/?email=failing").content.decode()
     assert request.reference in html and "Not sent: failed 2 time(s)" in html

@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from review import flowcounts, gaps, stats
+from support import escalation
 from support.models import ArticleFeedback, SupportRequest
 from support.readouts import inert
 from tests.conftest import TODAY, make_checker
@@ -75,7 +76,7 @@ def known(db):
     versions.publish(checker, note="Reworded")
     r[8] = walk_path(checker, [("start", 0), ("second", 0)], source="search")
     r[9] = walk_path(checker, [("start", 1)])
-    walk.request_support(r[3], SupportRequest(email="seller@shop.test", description="Still broken after all"))
+    escalation.request_support(r[3], SupportRequest(email="seller@shop.test", description="Still broken after all"))
     return checker, r
 
 
@@ -298,7 +299,7 @@ def test_every_review_page_has_a_flat_query_count(client, known, django_assert_n
     for _ in range(5):
         walk_path(checker, [("start", 0), ("second", 1), ("third", 1)])
         run = walk_path(checker, [("start", 1)])
-        walk.request_support(run, SupportRequest(email="more@shop.test", description="More"))
+        escalation.request_support(run, SupportRequest(email="more@shop.test", description="More"))
     for url in urls:
         with django_assert_num_queries(before[url]):
             response = client.get(url)
@@ -409,7 +410,7 @@ def test_request_queue_pages_with_a_cursor(client, known, monkeypatch):
     checker, _ = known
     for n in range(5):
         run = walk_path(checker, [("start", 1)])
-        walk.request_support(run, SupportRequest(email="more@shop.test", description=f"Request {n}"))
+        escalation.request_support(run, SupportRequest(email="more@shop.test", description=f"Request {n}"))
     monkeypatch.setattr(readouts, "PAGE_SIZE", 4)
     reviewer(client)
     html = client.get("/support/requests/?status=new").content.decode()
@@ -428,7 +429,7 @@ def test_request_queue_tabs_count_up_to_a_cap(client, known, monkeypatch):
     checker, _ = known
     for n in range(3):
         run = walk_path(checker, [("start", 1)])
-        walk.request_support(run, SupportRequest(email="more@shop.test", description=f"Request {n}"))
+        escalation.request_support(run, SupportRequest(email="more@shop.test", description=f"Request {n}"))
     SupportRequest.objects.filter(description="Request 0").update(status=SupportRequest.Status.DONE)
     reviewer(client)
     tabs = "New (3)", "In progress (0)", "Done (1)", "All (4)"  # 2 new here and the known fixture's

@@ -15,6 +15,7 @@ from django.contrib.auth.models import Group, Permission, User
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
+from support import escalation
 from support.models import SupportRequest
 from troubleshoot import versions, walk
 from troubleshoot.models import Answer, Checker, Run
@@ -55,7 +56,7 @@ def some_runs(count: int = 80, seed: int = 7) -> None:
             ended_at=started + timedelta(minutes=3) if run.outcome != Run.Outcome.OPEN else None,
         )
         if run.outcome == Run.Outcome.ESCALATED and n % 2:
-            walk.request_support(run, SupportRequest(email="seller@shop.test", description="Still wrong org"))
+            escalation.request_support(run, SupportRequest(email="seller@shop.test", description="Still wrong org"))
 
 
 def sign_in(page: Page, url: str, username: str, password: str) -> None:

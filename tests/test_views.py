@@ -686,16 +686,25 @@ def test_error_code_of_a_checker_never_published_is_unknown(client, db):
 
 
 def test_a_runs_urls_are_its_reversed_urls(client, checker):
-    """`Run.urls` composes the run's action URLs from its page's (one reversal an answer): each is the URL named so,
-    and every URL of troubleshoot/urls.py under a run is among them."""
+    """`Run.urls` composes the run's action URLs from its page's (one reversal an answer): each is the URL named so
+    (the walk's own in troubleshoot/urls.py, its endings' in support/urls.py), and every URL under a run is among
+    them."""
     from django.urls import reverse
 
+    from support import urls as support_urls
     from troubleshoot import urls
     from troubleshoot.models import RUN_ACTIONS
 
     run = start(client, checker)
     assert run.urls["page"] == run.get_absolute_url() == reverse("troubleshoot:run", args=[checker.slug, run.pk])
+    names = {"support": "support:run_support", "followup": "support:run_followup"}
     for action in RUN_ACTIONS:
-        assert run.urls[action] == reverse(f"troubleshoot:{action}", args=[checker.slug, run.pk])
-    under_a_run = {pattern.name for pattern in urls.urlpatterns if "run_id" in str(pattern.pattern)}
-    assert under_a_run == {"run", *RUN_ACTIONS}
+        name = names.get(action, f"troubleshoot:{action}")
+        assert run.urls[action] == reverse(name, args=[checker.slug, run.pk])
+    under_a_run = {
+        f"{app.app_name}:{pattern.name}"
+        for app in (urls, support_urls)
+        for pattern in app.urlpatterns
+        if "run_id" in str(pattern.pattern)
+    }
+    assert under_a_run == {"troubleshoot:run", *(names.get(a, f"troubleshoot:{a}") for a in RUN_ACTIONS)}

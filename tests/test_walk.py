@@ -7,6 +7,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from support import escalation
 from support.models import SupportRequest
 from tests.conftest import choice, first_step, last_answer_id, make_checker, race
 from troubleshoot import versions, walk
@@ -138,7 +139,7 @@ def test_repeated_back_undoes_one_answer(checker):
 
 def test_back_after_a_support_request_is_refused(checker):
     run = start(checker, label="No")
-    walk.request_support(run, SupportRequest(email="seller@shop.test", description="Help"))
+    escalation.request_support(run, SupportRequest(email="seller@shop.test", description="Help"))
     with pytest.raises(walk.StaleAnswer, match="already sent"):
         walk.go_back(run, last_answer_id(run))
     run.refresh_from_db()
@@ -151,7 +152,7 @@ def test_support_request_on_a_reopened_run_is_refused(checker):
     stale_copy = Run.objects.get(pk=run.pk)
     walk.go_back(run, last_answer_id(run))
     with pytest.raises(walk.StaleAnswer, match="Finish the check first"):
-        walk.request_support(stale_copy, SupportRequest(email="seller@shop.test", description="Help"))
+        escalation.request_support(stale_copy, SupportRequest(email="seller@shop.test", description="Help"))
     assert not SupportRequest.objects.exists()
 
 
@@ -277,7 +278,7 @@ def test_back_and_support_request_at_the_same_instant_never_leave_an_open_run_wi
     undo = last_answer_id(run)
     race(
         lambda: walk.go_back(Run.objects.get(pk=run.pk), undo),
-        lambda: walk.request_support(
+        lambda: escalation.request_support(
             Run.objects.get(pk=run.pk), SupportRequest(email="seller@shop.test", description="Help")
         ),
         told=(walk.StaleAnswer,),  # the loser of the race is told
@@ -364,11 +365,11 @@ def test_a_back_is_decided_under_the_runs_row_lock_in_a_few_statements(checker, 
     undo = last_answer_id(run)
     run = Run.objects.get(pk=run.pk)
     run.checker = checker  # as the view's run comes
-    with django_assert_num_queries(6) as captured:
+    with django_assert_num_queries(5) as captured:
         run = walk.go_back(run, undo)
-    # The run under its lock, whether it has a support request, the named answer withdrawn only if it is the last
-    # live one, the run reopened.
-    assert statements(captured) == ["SAVEPOINT", "SELECT", "SELECT", "UPDATE", "UPDATE", "RELEASE"]
+    # The run under its lock (whether it was handed over to support is on its row), the named answer withdrawn only
+    # if it is the last live one, the run reopened.
+    assert statements(captured) == ["SAVEPOINT", "SELECT", "UPDATE", "UPDATE", "RELEASE"]
     assert (run.current_step_key, run.path) == ("second", "start:0")
 
 

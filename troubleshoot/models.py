@@ -410,6 +410,13 @@ class Run(models.Model):
         max_length=120, blank=True, help_text="The step the run ended at, as it read then."
     )
     fixed_note = models.TextField(max_length=2000, blank=True, help_text="The seller's note on what fixed it.")
+    handed_over_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        editable=False,
+        help_text="When the seller's escalation was handed to support (a support request sent): the run can't be "
+        "reopened with Back after that.",
+    )
     path = models.TextField(
         blank=True,
         editable=False,
@@ -565,10 +572,3 @@ class Answer(models.Model):
 
     def __str__(self) -> str:
         return f"{self.step_title}: {self.choice_label}"
-
-
-def new_reference() -> str:
-    """Kept for migration 0001, which created SupportRequest here before it moved to `support`."""
-    from support.models import new_reference as support_reference
-
-    return support_reference()

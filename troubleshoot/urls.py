@@ -17,6 +17,4 @@ urlpatterns = [
     path("troubleshoot/<slug:slug>/<uuid:run_id>/answer/", views.run_answer, name="answer"),
     path("troubleshoot/<slug:slug>/<uuid:run_id>/back/", views.run_back, name="back"),
     path("troubleshoot/<slug:slug>/<uuid:run_id>/note/", views.run_note, name="note"),
-    path("troubleshoot/<slug:slug>/<uuid:run_id>/support/", views.run_support, name="support"),
-    path("troubleshoot/<slug:slug>/<uuid:run_id>/followup/", views.run_followup, name="followup"),
 ]

@@ -23,8 +23,6 @@ from helpcenter import params
 from helpcenter.limits import over_limit
 from incidents.banners import active_incident_ids
 from search.log import record_opened, record_unknown_code, shaped_code
-from support import followups
-from support.forms import FollowUpForm
 
 from . import versions, walk
 from .browse import categories_overview, listed_categories, most_used_checkers
@@ -35,7 +33,6 @@ from .forms import (
     FixedNoteForm,
     PreviewForm,
     StartForm,
-    SupportRequestForm,
 )
 from .models import Answer, Article, Category, Checker, ErrorCode, Run
 from .pagecache import cached_page, remember
@@ -143,7 +140,7 @@ def _checker(slug: str) -> Checker:
     return get_object_or_404(Checker.objects.published().select_related("category"), slug=slug)
 
 
-def _run(slug: str, run_id) -> Run:
+def run_at(slug: str, run_id) -> Run:
     """The run at its URL, with its checker as sellers see it: the checker comes from this process's memory (it
     changes only with content, see `pagecache.remember`), so a step answer reads one row before it writes. (An
     escalated run's support request is read when its page shows.)"""
@@ -159,11 +156,12 @@ def _run(slug: str, run_id) -> Run:
     return run
 
 
-def _render(
+def render_run(
     request, checker: Checker, run: Run | None, *, current: walk.Flow | None = None, status=200, **extra
 ) -> HttpResponse:
     """The checker page (or just its panel, for htmx) showing where `run` stands in the version it walks (its
-    steps' Markdown rendered once per version, with its flow: `versions.flow_of`)."""
+    steps' Markdown rendered once per version, with its flow: `versions.flow_of`). Support's views render a run's
+    endings with it too, their forms in `extra`."""
     current = current or versions.flow_of(run.version_id if run else checker.live_version_id)
     position = walk.position(current, run)
     context = {
@@ -179,13 +177,9 @@ def _render(
         context["answer_url"] = reverse("troubleshoot:start", args=[checker.slug])
     elif run.outcome == Run.Outcome.RESOLVED:
         context.setdefault("note_form", FixedNoteForm(instance=run))
-        context.setdefault("followup_form", FollowUpForm())
     elif run.outcome == Run.Outcome.ESCALATED:
+        # The escalation is support's to show (the request once sent, or its form: support's `support_forms` tags).
         context["support_request"] = getattr(run, "support_request", None)
-        said = context["position"].answers
-        # After "None of these fit", the seller's line starts their message to support.
-        note = said[-1].note if said and said[-1].answer_index == Answer.NONE_FIT else ""
-        context.setdefault("support_form", SupportRequestForm(initial={"description": note}))
     else:
         context["answer_url"] = run.urls["answer"]
     if run is not None:
@@ -195,7 +189,7 @@ def _render(
     return TemplateResponse(request, template, context, status=status)
 
 
-def _after_change(request, run: Run, current: walk.Flow | None = None, *, new_url: bool = False):
+def after_change(request, run: Run, current: walk.Flow | None = None, *, new_url: bool = False):
     """POST/redirect/GET without JavaScript; with htmx the new panel, and the run's URL in the history.
 
     `new_url` when the seller arrives at the run's URL from the checker's start page (a new history entry);
@@ -204,7 +198,7 @@ def _after_change(request, run: Run, current: walk.Flow | None = None, *, new_ur
     """
     if not request.htmx:
         return redirect(run)
-    response = _render(request, run.checker, run, current=current)
+    response = render_run(request, run.checker, run, current=current)
     url = run.get_absolute_url()
     return push_url(response, url) if new_url else replace_url(response, url)
 
@@ -241,7 +235,7 @@ def checker_start(request, slug):
     search click that led here, if one did, is logged every time."""
     checker = _checker(slug)
     record_opened(request.GET.get("search"), "checker", slug)
-    return _render(request, checker, None, start=_start_of(request))
+    return render_run(request, checker, None, start=_start_of(request))
 
 
 @require_POST
@@ -252,9 +246,9 @@ def start_run(request, slug):
     # Shown again if the answer is refused, so where the seller came from isn't lost.
     start = _start(*(request.POST.get(key, "") for key in ("source", "source_detail", "code")))
     if over_limit(request, "start"):
-        return _render(request, checker, None, current=current, start=start, status=TOO_MANY, message=SLOW_DOWN)
+        return render_run(request, checker, None, current=current, start=start, status=TOO_MANY, message=SLOW_DOWN)
     if not form.is_valid():
-        return _render(request, checker, None, current=current, start=start, status=REFUSED, **_refused(form))
+        return render_run(request, checker, None, current=current, start=start, status=REFUSED, **_refused(form))
     data = form.cleaned_data
     try:
         run = walk.start_run(
@@ -268,89 +262,58 @@ def start_run(request, slug):
             note=data["note"],
         )
     except walk.StaleAnswer as stale:
-        return _render(request, checker, None, current=current, start=start, status=REFUSED, message=str(stale))
+        return render_run(request, checker, None, current=current, start=start, status=REFUSED, message=str(stale))
     run.checker = checker
-    return _after_change(request, run, current, new_url=True)
+    return after_change(request, run, current, new_url=True)
 
 
 @require_safe
 def run_detail(request, slug, run_id):
-    run = _run(slug, run_id)
-    return _render(request, run.checker, run)
+    run = run_at(slug, run_id)
+    return render_run(request, run.checker, run)
 
 
 @require_POST
 def run_answer(request, slug, run_id):
-    run = _run(slug, run_id)
+    run = run_at(slug, run_id)
     current = versions.flow_of(run.version_id)
     form = AnswerForm(request.POST)
     if not form.is_valid():
-        return _render(request, run.checker, run, current=current, status=REFUSED, **_refused(form))
+        return render_run(request, run.checker, run, current=current, status=REFUSED, **_refused(form))
     data = form.cleaned_data
     try:
         run = walk.record_answer(current, run, data["step"], data["answer"], note=data["note"])
     except walk.StaleAnswer as stale:
         run.refresh_from_db()
-        return _render(request, run.checker, run, current=current, status=REFUSED, message=str(stale))
-    return _after_change(request, run, current)
+        return render_run(request, run.checker, run, current=current, status=REFUSED, message=str(stale))
+    return after_change(request, run, current)
 
 
 @require_POST
 def run_back(request, slug, run_id):
-    run = _run(slug, run_id)
+    run = run_at(slug, run_id)
     form = BackForm(request.POST)
     if not form.is_valid():
-        return _render(request, run.checker, run, status=REFUSED, message="That wasn't understood. Here is your step.")
+        return render_run(
+            request, run.checker, run, status=REFUSED, message="That wasn't understood. Here is your step."
+        )
     try:
         run = walk.go_back(run, form.cleaned_data["answer"])
     except walk.StaleAnswer as stale:
-        return _render(request, run.checker, run, status=REFUSED, message=str(stale))
-    return _after_change(request, run)
+        return render_run(request, run.checker, run, status=REFUSED, message=str(stale))
+    return after_change(request, run)
 
 
 @require_POST
 def run_note(request, slug, run_id):
-    run = _run(slug, run_id)
+    run = run_at(slug, run_id)
     if run.outcome != Run.Outcome.RESOLVED:
-        return _render(request, run.checker, run, status=REFUSED, message="This check isn't marked fixed.")
+        return render_run(request, run.checker, run, status=REFUSED, message="This check isn't marked fixed.")
     form = FixedNoteForm(request.POST, instance=run)
     if not form.is_valid():
-        return _render(request, run.checker, run, status=REFUSED, note_form=form)
+        return render_run(request, run.checker, run, status=REFUSED, note_form=form)
     run.save(update_fields=["fixed_note"])  # only the note: a Back in another tab must not be overwritten
-    return _after_change(request, run)
-
-
-@require_POST
-def run_followup(request, slug, run_id):
-    """At a resolved ending: the seller's email, to ask "Still fixed?" in a few days."""
-    run = _run(slug, run_id)
-    if run.outcome != Run.Outcome.RESOLVED:
-        return _render(request, run.checker, run, status=REFUSED, message="This check isn't marked fixed.")
-    form = FollowUpForm(request.POST)
-    if not form.is_valid():
-        return _render(request, run.checker, run, status=REFUSED, followup_form=form)
-    followups.ask_later(run, form.cleaned_data["email"])
-    return _after_change(request, run)
-
-
-@require_POST
-def run_support(request, slug, run_id):
-    run = _run(slug, run_id)
-    if hasattr(run, "support_request"):
-        return _after_change(request, run)  # a double submit: the first one is already with support
-    if run.outcome != Run.Outcome.ESCALATED:
-        return _render(request, run.checker, run, status=REFUSED, message=walk.FINISH_FIRST)
-    form = SupportRequestForm(request.POST)
-    if over_limit(request, "support"):
-        return _render(request, run.checker, run, status=TOO_MANY, support_form=form, message=SLOW_DOWN)
-    if not form.is_valid():
-        return _render(request, run.checker, run, status=REFUSED, support_form=form)
-    try:
-        walk.request_support(run, form.instance)  # checks the run again, under its lock
-    except walk.StaleAnswer as stale:
-        run.refresh_from_db()
-        return _render(request, run.checker, run, status=REFUSED, message=str(stale))
-    return _after_change(request, _run(slug, run_id))
+    return after_change(request, run)
 
 
 # The editor's preview: the draft, walked with the seller's template, stored nowhere.

@@ -11,9 +11,6 @@ from dataclasses import dataclass
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from support.models import SupportRequest
-from support.tasks import email_support
-
 from .graph import ESCALATE, RESOLVED, AnswerNode, Flow, StepNode
 from .models import Answer, Run
 
@@ -274,8 +271,8 @@ def start_run(
         return _begin(flow, run_id, answer, details, note)
 
 
-def _lock(run: Run) -> Run:
-    """The run re-read under a row lock, keeping the checker already loaded with it."""
+def lock(run: Run) -> Run:
+    """The run re-read under a row lock (inside a transaction), keeping the checker already loaded with it."""
     locked = Run.objects.select_for_update().get(pk=run.pk)
     locked.checker = run.checker
     return locked
@@ -313,7 +310,7 @@ def record_answer(flow: Flow, run: Run, step_key: str, index: int, note: str = "
     with transaction.atomic():
         if seen is not None and _advance(flow, run, seen, find_answer(flow, step_key, index), note):
             return run
-        return _decide_as_it_stands(flow, _lock(run), step_key, index, note)
+        return _decide_as_it_stands(flow, lock(run), step_key, index, note)
 
 
 def _withdraw(run: Run, answer_id: int) -> None:
@@ -335,32 +332,21 @@ def go_back(run: Run, answer_id: int) -> Run:
     The seller names the answer they are undoing, so a double-clicked Back (or Back in two tabs) undoes it once:
     a repeat finds it already withdrawn and changes nothing. The step reopened is the answer's step in the run's
     own version, whatever has been published since. Decided under the run's row lock, so a support request sent
-    at the same instant either comes first (and the run stays escalated) or finds the run reopened.
+    at the same instant (`hand_over`, under the same lock) either comes first and the run stays escalated, or finds
+    the run reopened.
     """
     with transaction.atomic():
-        run = _lock(run)
-        if SupportRequest.objects.filter(run=run).exists():
+        run = lock(run)
+        if run.handed_over_at is not None:
             raise StaleAnswer("Your support request is already sent.")
         _withdraw(run, answer_id)
     return run
 
 
-def request_support(run: Run, support_request: SupportRequest) -> SupportRequest:
-    """Attach the seller's support request to their escalated run and queue the email to the support inbox.
-
-    Checked under the run's lock, so a Back in another tab can't reopen the run as the request is stored. A double
-    submit gets the request already stored.
-    """
-    with transaction.atomic():
-        run = _lock(run)
-        existing = SupportRequest.objects.filter(run=run).first()
-        if existing is not None:
-            return existing
-        if run.outcome != Run.Outcome.ESCALATED:
-            raise StaleAnswer(FINISH_FIRST)
-        support_request.run = run
-        support_request.save()
-        # The task queue lives in this database, so the email is queued in the same transaction as the request:
-        # both are stored, or neither.
-        email_support.enqueue(support_request.pk)
-    return support_request
+def hand_over(run: Run) -> None:
+    """The escalated run is with support now: it stays escalated. Called under the run's row lock (`lock`) by
+    whoever takes the hand-over (support's `escalation.request_support`), in the same transaction."""
+    if run.outcome != Run.Outcome.ESCALATED:
+        raise StaleAnswer(FINISH_FIRST)
+    run.handed_over_at = timezone.now()
+    Run.objects.filter(pk=run.pk).update(handed_over_at=run.handed_over_at)
