@@ -5,7 +5,6 @@ A checker's change page is its editor: the listing, then every step of the draft
 preview of each step's Markdown. Publish, History, the diff and Restore are pages of their own beside it.
 """
 
-
 import nested_admin
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
