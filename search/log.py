@@ -16,6 +16,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q, Sum
 from django.utils import timezone
 
+from helpcenter.limits import over_limit
 from troubleshoot.fields import error_code_format
 from troubleshoot.models import Checker
 
@@ -117,3 +118,16 @@ def attach_phrasing(query: str, checker: Checker, user=None) -> Phrasing:
     text = " ".join(query.translate(_CONTROL).split())[:300]
     phrasing, _ = Phrasing.objects.get_or_create(checker=checker, text=text, defaults={"created_by": user})
     return phrasing
+
+
+# The seller's pages tell search what happened (troubleshoot/signals.py; connected in search.apps).
+
+
+def on_page_opened(sender, kind: str, slug: str, search_id: str | None, **kwargs) -> None:
+    record_opened(search_id, kind, slug)
+
+
+def on_unknown_code(sender, request, code: str, **kwargs) -> None:
+    """Only a code shaped like ours is worth support's time, and one client can't fill their list."""
+    if shaped_code(code) is not None and not over_limit(request, "unknown_code"):
+        record_unknown_code(code)

@@ -22,9 +22,8 @@ from django_htmx.http import push_url, replace_url
 from helpcenter import params
 from helpcenter.limits import over_limit
 from incidents.banners import active_incident_ids
-from search.log import record_opened, record_unknown_code, shaped_code
 
-from . import versions, walk
+from . import signals, versions, walk
 from .browse import categories_overview, listed_categories, most_used_checkers
 from .forms import (
     NONE_FIT_NEEDS_A_LINE,
@@ -97,7 +96,7 @@ def topics(request):
 def article_detail(request, slug):
     """An article's published text (rendered once per version, `versions.article_page`) and its "Was this helpful?"
     form. Whether the seller came from a search result is logged on every visit."""
-    record_opened(request.GET.get("search"), "article", slug)
+    signals.page_opened.send(sender=Article, kind="article", slug=slug, search_id=request.GET.get("search"))
     article = get_object_or_404(Article.objects.published().select_related("category"), slug=slug)
     checkers = article.checkers.published().order_by("title")
     page = versions.article_page(article.live_version_id)  # the published text, never the draft
@@ -115,9 +114,7 @@ def error_code(request, code):
         .first()
     )
     if found is None:
-        # Only a code shaped like ours is worth support's time, and one client can't fill their list.
-        if shaped_code(code) is not None and not over_limit(request, "unknown_code"):
-            record_unknown_code(code)
+        signals.unknown_code.send(sender=ErrorCode, request=request, code=code)
         return TemplateResponse(
             request,
             "troubleshoot/error_code_unknown.html",
@@ -234,7 +231,7 @@ def checker_start(request, slug):
     """A checker's first step, where error emails land, with a fresh run id and where the seller came from. The
     search click that led here, if one did, is logged every time."""
     checker = _checker(slug)
-    record_opened(request.GET.get("search"), "checker", slug)
+    signals.page_opened.send(sender=Checker, kind="checker", slug=slug, search_id=request.GET.get("search"))
     return render_run(request, checker, None, start=_start_of(request))
 
 
