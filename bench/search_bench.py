@@ -282,10 +282,10 @@ def generate(n_checkers: int, n_articles: int, rng: random.Random) -> None:
 def measure_search(iterations: int) -> tuple[list[list], str]:
     """Each kind of query timed `iterations` times after a warm-up, with the CPU those timed searches took. The
     queries are drawn from the index's vocabulary with their own seed: the same on a reused database."""
+    from helpcenter import contentcache as pagecache
     from search.models import Word
     from search.search import search
     from tests.heldout import HELD_OUT
-    from troubleshoot import pagecache
 
     rng = random.Random(14)  # noqa: S311 - made-up queries, the same every run
     vocabulary = list(Word.objects.order_by("word").values_list("word", flat=True))
@@ -439,8 +439,8 @@ def main() -> None:
     from django.db import connection
     from django.test import Client
 
+    from helpcenter import contentcache as pagecache
     from search.models import Document, Word
-    from troubleshoot import pagecache
     from troubleshoot.library import import_library, read_library
 
     load_start = os.getloadavg()[0]

@@ -7,8 +7,8 @@ class IncidentsConfig(AppConfig):
     verbose_name = "Incidents"
 
     def ready(self):
+        from helpcenter.contentcache import content_changed
         from troubleshoot.models import Run
-        from troubleshoot.pagecache import content_changed
 
         from .banners import mark_new_run
         from .models import Incident

@@ -7,8 +7,8 @@ from django.core.cache import cache
 from django.db.models import Prefetch, Q
 from django.utils import timezone
 
+from helpcenter.contentcache import content_generation, remember
 from troubleshoot.models import Category, Checker, ErrorCode, Run
-from troubleshoot.pagecache import content_generation, remember
 
 from .models import Incident
 

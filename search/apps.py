@@ -7,8 +7,8 @@ class SearchConfig(AppConfig):
     verbose_name = "Search"
 
     def ready(self):
+        from helpcenter.contentcache import content_changed
         from troubleshoot import signals as seller_pages
-        from troubleshoot.pagecache import content_changed
 
         from . import signals  # noqa: F401  keeps the index in step with content saved anywhere
         from .index import build_if_empty

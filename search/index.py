@@ -16,8 +16,8 @@ from django.contrib.postgres.search import SearchVector
 from django.db import connection, transaction
 from django.db.models import Count, Prefetch, QuerySet
 
+from helpcenter.contentcache import content_changed
 from troubleshoot.models import Article, ArticleVersion, Checker, CheckerVersion, ErrorCode, published
-from troubleshoot.pagecache import content_changed
 
 from .models import Document, Phrase, Word
 from .text import normalise

@@ -1,14 +1,14 @@
 """Misspelt words corrected to the index's nearest word, the same way on SQLite and PostgreSQL.
 
 The index's vocabulary (`search.Word`) is read once per process until content changes
-(`troubleshoot.pagecache.remember`), and each misspelling's correction is worked out once: looking a search's words
+(`helpcenter.contentcache.remember`), and each misspelling's correction is worked out once: looking a search's words
 up in the database took more than ranking a short query on SQLite, and a statement of its own on PostgreSQL
 (trigram candidates, then difflib in Python); sellers make the same slips again and again.
 """
 
 import difflib
 
-from troubleshoot.pagecache import remember
+from helpcenter.contentcache import remember
 
 from .models import Word
 

@@ -9,9 +9,9 @@ from django.template.response import TemplateResponse
 from django.views.decorators.http import require_safe
 
 from helpcenter import params
+from helpcenter.contentcache import PAGE_TIMEOUT, content_generation
 from helpcenter.limits import over_limit
 from troubleshoot.browse import categories_overview
-from troubleshoot.pagecache import PAGE_TIMEOUT, content_generation
 
 from .log import log_search, parse_id
 from .models import SearchLog
@@ -22,7 +22,7 @@ API_DEFAULT_LIMIT = 5
 
 def cached_search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
     """Search results are the same for everyone until content changes (a save, a publish, a synonym or phrasing
-    moves the content generation on, see troubleshoot/pagecache.py), so they are cached per query; the page
+    moves the content generation on, see helpcenter/contentcache.py), so they are cached per query; the page
     itself isn't, because each search is logged and its result links carry its log id."""
     digest = hashlib.sha256(f"{limit}:{query}".encode()).hexdigest()
     key = f"search:{content_generation()}:{digest}"

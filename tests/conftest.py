@@ -92,10 +92,10 @@ def choice(checker: Checker, step_key: str, label: str) -> int:
 @pytest.fixture(autouse=True)
 def _fresh_version_cache():
     """Versions are cached by id for good; a rolled-back test database hands the same ids out again. Cached pages
-    and the content generation are remembered per process too (troubleshoot/pagecache.py)."""
+    and the content generation are remembered per process too (helpcenter/contentcache.py)."""
     from django.core.cache import cache
 
-    from troubleshoot import pagecache
+    from helpcenter import contentcache as pagecache
 
     cache.clear()
     versions.forget_flows()

@@ -352,7 +352,7 @@ def test_two_app_servers_share_rate_limits_through_redis_per_client_behind_the_p
 def test_a_content_change_shows_on_every_app_server_within_the_generations_ttl(two_servers):
     """Each server keeps the content generation for GENERATION_TTL and its cached pages in memory: a change made
     anywhere (here, by this process) shows on both within that time, with no purge."""
-    from troubleshoot.pagecache import GENERATION_TTL
+    from helpcenter.contentcache import GENERATION_TTL
 
     checker = make_checker("renamed")
     for server in two_servers:
@@ -412,21 +412,20 @@ def test_make_serve_listens_on_port_or_bind_and_trusts_x_forwarded_proto_only_be
 # Cached pages
 
 
-def test_home_page_is_served_from_the_cache_until_content_changes(
+def test_home_page_reads_what_changes_with_content_from_the_cache_until_it_changes(
     client, library, django_assert_num_queries, django_capture_on_commit_callbacks
 ):
     from troubleshoot.models import Checker
 
     first_home = client.get("/")
-    with django_assert_num_queries(0):
+    with django_assert_num_queries(2):  # the latest guides, once a request; the overview from the cache
         assert client.get("/").content == first_home.content
         assert client.get("/?utm_source=newsletter").content == first_home.content  # other parameters: same page
-    assert "csrfmiddlewaretoken" not in first_home.content.decode()  # nothing personal in a cached page
 
     checker = Checker.objects.get(slug="lock-date")
     checker.title = "Lock dates stop a settlement"
     with django_capture_on_commit_callbacks(execute=True):
-        checker.save()  # any content change retires every cached page, as it commits
+        checker.save()  # any content change retires what was kept, as it commits
     assert "Lock dates stop a settlement" in client.get("/").content.decode()
 
 

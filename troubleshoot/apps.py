@@ -7,11 +7,13 @@ class TroubleshootConfig(AppConfig):
     verbose_name = "Troubleshooting"
 
     def ready(self):
+        from helpcenter.contentcache import content_changed
+
         from . import models
-        from .pagecache import content_changed
 
         # What sellers see changed (a publish, a checker or article listed or not, a category, an error code):
-        # cached pages are retired (see pagecache.py). Drafts (steps, answers) don't reach sellers until published.
+        # what was kept under the content generation is retired (helpcenter/contentcache.py). Drafts (steps,
+        # answers) don't reach sellers until published.
         for model in [models.Category, models.Checker, models.CheckerVersion, models.ErrorCode, models.Article,
                       models.ArticleVersion]:  # fmt: skip
             post_save.connect(content_changed, sender=model, dispatch_uid=f"pagecache-save-{model.__name__}")

@@ -13,8 +13,9 @@ from django.db.models import Count, F, Q, QuerySet, Window
 from django.db.models.functions import RowNumber
 from django.utils import timezone
 
+from helpcenter.contentcache import content_generation
+
 from .models import Category, Checker, Run
-from .pagecache import content_generation
 
 CATEGORIES_SHOWN = 3  # with their first checkers
 CHECKERS_PER_CATEGORY = 4
@@ -57,7 +58,8 @@ def categories_overview(checkers_per_category: int = CHECKERS_PER_CATEGORY) -> O
     two queries however large the library grows.
 
     Every seller-facing list page shows it, and with thousands of checkers it costs more than the rest of the
-    page, so it is cached under the content generation (see `pagecache.py`): any content change files it afresh.
+    page, so it is cached under the content generation (`helpcenter/contentcache.py`): any content change files it
+    afresh.
     """
     key = f"{OVERVIEW_CACHE_KEY}:{content_generation()}:{checkers_per_category}"
     overview = cache.get(key)

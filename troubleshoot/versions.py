@@ -12,9 +12,10 @@ from dataclasses import dataclass, field
 from django.core.cache import cache
 from django.db import transaction
 
+from helpcenter.contentcache import content_changed
+
 from .graph import Flow, Problem
 from .models import Article, ArticleVersion, Checker, CheckerVersion, Choice, Step, StepLink
-from .pagecache import content_changed
 from .rendering import render_markdown
 
 # The listing: how sellers find a checker (home, search, /e/<code>/). Edited in place, part of every version's data.

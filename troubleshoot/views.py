@@ -20,8 +20,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from django_htmx.http import push_url, replace_url
 
 from helpcenter import params
+from helpcenter.contentcache import remember
 from helpcenter.limits import over_limit
-from incidents.banners import active_incident_ids
 
 from . import signals, versions, walk
 from .browse import categories_overview, listed_categories, most_used_checkers
@@ -34,7 +34,6 @@ from .forms import (
     StartForm,
 )
 from .models import Answer, Article, Category, Checker, ErrorCode, Run
-from .pagecache import cached_page, remember
 
 # The status of a step panel shown again with a message: a stale or forged answer, a form with errors. Not 400:
 # under DEBUG, django-htmx's debug script takes over 400/403/404/500 answers to htmx and shows them full page,
@@ -56,7 +55,6 @@ def _overview_context() -> dict:
 
 
 @require_safe
-@cached_page(vary=lambda request: active_incident_ids())
 def home(request):
     articles = Article.objects.published().select_related("live_version").order_by("-pk")[:HOME_ARTICLES]
     return TemplateResponse(
@@ -139,7 +137,7 @@ def _checker(slug: str) -> Checker:
 
 def run_at(slug: str, run_id) -> Run:
     """The run at its URL, with its checker as sellers see it: the checker comes from this process's memory (it
-    changes only with content, see `pagecache.remember`), so a step answer reads one row before it writes. (An
+    changes only with content, see `contentcache.remember`), so a step answer reads one row before it writes. (An
     escalated run's support request is read when its page shows.)"""
     run = walk.read_run(run_id)
     if run is None:
