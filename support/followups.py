@@ -9,16 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
-from django.core import signing
 from django.db import transaction
-from django.urls import reverse
 from django.utils import timezone
 
 from troubleshoot.models import FollowUp, Run
 
 from .models import FollowUpEmail, SupportRequest
-
-SALT = "support.followup"
 
 
 class NotResolved(Exception):
@@ -33,29 +29,6 @@ def ask_later(run: Run, email: str) -> Run:
     run.followup_due = timezone.now() + timedelta(days=settings.HELPCENTER_FOLLOWUP_AFTER_DAYS)
     run.save(update_fields=["followup_email", "followup_due"])
     return run
-
-
-def token(run: Run) -> str:
-    return signing.TimestampSigner(salt=SALT).sign(str(run.pk))
-
-
-def run_for(signed: str) -> Run | None:
-    """The run a follow-up link was signed for; None for a forged, altered or expired link."""
-    try:
-        run_id = signing.TimestampSigner(salt=SALT).unsign(
-            signed, max_age=timedelta(days=settings.HELPCENTER_FOLLOWUP_LINK_DAYS)
-        )
-    except signing.BadSignature:
-        return None
-    return Run.objects.select_related("checker", "support_request").filter(pk=run_id).first()
-
-
-def answer_urls(run: Run) -> dict[str, str]:
-    signed = token(run)
-    return {
-        name: settings.PORTAL_URL + reverse("support:followup", args=[signed, slug])
-        for name, slug in (("fixed", "fixed"), ("came_back", "came-back"))
-    }
 
 
 def record(run: Run, answer: str) -> Run:

@@ -87,7 +87,7 @@ def email_support(support_request_id: int) -> bool:
 def email_followup(followup_email_id: int) -> bool:
     """Ask the seller of a resolved run whether it is still fixed, with two links (each opens a page that asks to
     confirm); True once sent (now or before) or no longer wanted (answered already, or the address purged)."""
-    from .followups import answer_urls
+    from .followup_links import answer_urls
 
     unsent = FollowUpEmail.objects.select_related("run__checker").filter(emailed_at=None)
     followup = unsent.filter(pk=followup_email_id).first()

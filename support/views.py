@@ -23,7 +23,7 @@ from troubleshoot import views as pages
 from troubleshoot import walk
 from troubleshoot.models import Article, FollowUp, Run
 
-from . import escalation, followups
+from . import escalation, followup_links, followups
 from .forms import FOLLOWUP_ANSWERS, ArticleFeedbackForm, FollowUpForm, RequestUpdateForm, SupportRequestForm
 from .models import SupportRequest
 from .readouts import RequestsReadout
@@ -129,7 +129,7 @@ def followup(request, token, answer):
     """A link of the "Still fixed?" email. Opening it only shows the question (mail security scanners open every
     link in an email: they must not answer for sellers); the seller's POST stores the answer, then the page shows
     what was stored. A repeated POST stores nothing new."""
-    run = followups.run_for(token)
+    run = followup_links.run_for(token)
     if run is None or answer not in FOLLOWUP_ANSWERS:
         return _followup_gone(request)
     chosen = FOLLOWUP_ANSWERS[answer]
@@ -188,7 +188,7 @@ def _followup_page(request, run: Run, token: str, form=None, status: int = 200):
 @require_POST
 def followup_support(request, token):
     """ "It came back": the support form, with the run attached."""
-    run = followups.run_for(token)
+    run = followup_links.run_for(token)
     if run is None:
         return _followup_gone(request)
     if getattr(run, "support_request", None) is None:
@@ -196,7 +196,7 @@ def followup_support(request, token):
         if not form.is_valid():
             return _followup_page(request, run, token, form=form, status=422)
         followups.request_support_after(run, form.instance)
-        run = followups.run_for(token)
+        run = followup_links.run_for(token)
     return _followup_page(request, run, token)
 
 

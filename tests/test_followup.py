@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from support.followups import token
+from support.followup_links import token
 from support.models import SupportRequest
 from tests.test_signals import resolved_run
 from troubleshoot.models import FollowUp, Run

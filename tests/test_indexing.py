@@ -4,7 +4,7 @@
 import pytest
 from django.urls import reverse
 
-from support.followups import token
+from support.followup_links import token
 from support.models import SupportRequest
 from tests.test_views import answer, escalated_run, start
 from troubleshoot.models import FollowUp, Run

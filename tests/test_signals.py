@@ -153,7 +153,7 @@ def test_still_fixed_follow_up_end_to_end(client, checker, settings):
 def test_follow_up_links_cannot_be_forged(client, checker):
     run = resolved_run(client, checker)
     assert client.get(f"/followup/{run.pk}:abc:def/fixed/").status_code == 404
-    from support.followups import token
+    from support.followup_links import token
 
     assert client.get(f"/followup/{token(run)}/whatever/").status_code == 404
     assert client.get(f"/followup/{token(run)}x/fixed/").status_code == 404
