@@ -94,8 +94,8 @@ def test_reviewer_reads_the_dashboard_and_a_checkers_flow_with_counts(live_serve
     page.screenshot(path=shots / "review-overview.png", full_page=True)
     assert_accessible(page, "overview")
 
-    page.get_by_role("link", name="Connected to the wrong or an old Xero organisation").click()
-    expect(page.get_by_role("heading", level=1)).to_have_text("Connected to the wrong or an old Xero organisation")
+    page.get_by_role("link", name="Switching to a new Xero organisation").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Switching to a new Xero organisation")
     version = Checker.objects.get(slug=SLUG).live_version
     first = versions.flow_of(version.id).start
     reached = Answer.objects.live().filter(run__version=version, step_key=first.key).count()
@@ -121,7 +121,7 @@ def test_reviewer_reads_the_dashboard_and_a_checkers_flow_with_counts(live_serve
     page.get_by_label("Checker").fill(SLUG)
     page.get_by_role("button", name="Filter").click()
     expect(page).to_have_url(re.compile(f"checker={SLUG}"))
-    expect(page.locator("table.runs tbody tr").first).to_contain_text("Connected to the wrong")
+    expect(page.locator("table.runs tbody tr").first).to_contain_text("Switching to a new Xero organisation")
     assert_accessible(page, "runs")
 
     page.get_by_role("link", name="Support requests").click()
