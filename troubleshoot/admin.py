@@ -181,7 +181,8 @@ class ChoiceForm(forms.ModelForm):
         if not self.is_bound and self.instance.next_step_id:
             self.initial["next_step"] = keys.get(self.instance.next_step_id, "")
         current = self["next_step"].value() or ""
-        options = [("", "---------"), *((key, title or key) for _, key, title in self.saved_steps)]
+        steps = enumerate(self.saved_steps, start=1)
+        options = [("", "---------"), *((key, f"{n}. {title or key}") for n, (_, key, title) in steps)]
         if current and current not in keys.values():  # a step typed on the page before this one was refused
             options.append((current, current))
         self.fields["next_step"].widget.choices = options
@@ -253,6 +254,11 @@ class ChoiceInline(OwnRowsInline, nested_admin.NestedTabularInline):
     verbose_name = "answer"
     verbose_name_plural = "answers"
 
+    def get_extra(self, request, obj=None, **kwargs):
+        # A step added on the page comes with two answer rows ready (most steps have two); rows left empty are
+        # not saved. A saved step's answers are added one by one.
+        return 2 if obj is None or obj.pk is None else 0
+
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
         formset.form.saved_steps = self.saved_steps(request)  # the class is made for this call
@@ -309,6 +315,9 @@ class StepInline(OwnRowsInline, nested_admin.NestedStackedInline):
     inlines = [ChoiceInline, StepLinkInline]
     extra = 0
     classes = ["steps"]
+
+    def get_extra(self, request, obj=None, **kwargs):
+        return 1 if obj is None else 0  # a new checker's page opens with its first step ready
 
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)
