@@ -308,3 +308,18 @@ def page_errors(page: Page) -> list[str]:
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     return errors
+
+
+@browser_test
+def test_without_javascript_an_answer_still_picks_a_saved_step(live_server, browser, checker, admin_user):
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/admin/troubleshoot/checker/{checker.pk}/change/")
+    expect(page.locator('[name="steps-0-position"]')).to_be_visible()  # typed numbers, without the script
+    page.locator('[name="steps-0-choices-1-outcome"]').select_option("next")
+    page.locator('[name="steps-0-choices-1-next_step"]').select_option(label="3. Third")
+    page.get_by_role("button", name="Save and continue editing").click()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    assert targets(checker)[("start", "No")] == "third"
+    context.close()

@@ -189,6 +189,15 @@
     place.prepend(box);
   }
 
+  function ends(rows) {
+    // The first row can't go up nor the last down: said, not hidden, so the buttons keep their places.
+    rows.forEach((row, i) => {
+      const up = row.querySelector(".move-up"), down = row.querySelector(".move-down");
+      if (up) up.setAttribute("aria-disabled", String(i === 0));
+      if (down) down.setAttribute("aria-disabled", String(i === rows.length - 1));
+    });
+  }
+
   function labelButtons() {
     for (const step of steps()) {
       moveButtons(step, "step");
@@ -203,7 +212,9 @@
           button.setAttribute("aria-label", `Move answer '${label}' of step '${name}' ${button.dataset.direction}`);
         }
       }
+      ends(answersOf(step));
     }
+    ends(steps());
   }
 
   function move(button) {
@@ -216,6 +227,7 @@
     if (j < i) other.before(row); else other.after(row);
     numberRows();
     changed();
+    sync(); // the ends of the list, and the steps' numbers in every "Next step"
     button.focus(); // the row moved with its focused button; keep the cursor on it
     const where = j === 0 ? "first" : j === rows.length - 1 ? "last" : `number ${j + 1} of ${rows.length}`;
     announce(`${button.dataset.kind === "step" ? "Step" : "Answer"} moved: now ${where}.`);
