@@ -119,7 +119,7 @@ def test_next_step_choices_are_the_steps_of_the_same_checker_by_key(admin_client
     html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/change/").content.decode()
     select = re.search(r'<select name="steps-0-choices-0-next_step".*?</select>', html, re.S).group()
     assert re.findall(r'<option value="([^"]*)"', select) == ["", "start", "second", "third"]
-    assert '<option value="second" selected>Second</option>' in select
+    assert '<option value="second" selected>2. Second</option>' in select
 
 
 def test_publish_page_shows_changes_and_publishes_with_a_note(admin_client, checker):
