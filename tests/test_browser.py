@@ -670,7 +670,7 @@ def test_editor_adds_a_step_with_answers_publishes_and_a_seller_walks_it(
 
     # Point "Still broken" on the third step at the new step, instead of escalating.
     page.locator('select[name="steps-2-choices-1-outcome"]').select_option("next")
-    page.locator('select[name="steps-2-choices-1-next_step"]').select_option(label="demo: Restart the app")
+    page.locator('select[name="steps-2-choices-1-next_step"]').select_option("restart-app")  # by the step's key
     page.get_by_role("button", name="Save and continue editing").click()
     expect(page.locator(".flow-picture")).to_contain_text("Every path ends in resolved or escalate.")
     expect(page.locator(".md-preview strong")).to_have_text("completely")

@@ -250,7 +250,7 @@ def test_without_dot_the_editor_shows_the_outline_and_a_note(admin_client, check
 def test_editor_page_draws_the_picture_with_links_to_the_step_cards(admin_client, checker, django_assert_num_queries):
     url = f"/admin/troubleshoot/checker/{checker.pk}/change/"
     admin_client.get(url)  # the first request fills per-process caches (content types), whatever page it is
-    with django_assert_num_queries(34):  # as before the picture was drawn by dot: no query of its own
+    with django_assert_num_queries(26):  # the editor reads its steps once; the picture no query of its own
         response = admin_client.get(url)
     html = response.content.decode()
     assert response.status_code == 200

@@ -161,3 +161,54 @@ def test_two_editors_publishing_at_the_same_instant_make_one_version_and_the_oth
     outcomes = race(publish, publish, told=(versions.PublishConflict, versions.PublishRefused))
     assert sorted(str(o) if isinstance(o, int) else type(o).__name__ for o in outcomes) == ["2", "PublishConflict"]
     assert CheckerVersion.objects.filter(checker=checker).count() == 2
+
+
+def test_restore_keeps_a_draft_no_version_has_and_bring_back_returns_it(checker, admin_user):
+    Step.objects.filter(checker=checker, key="third").update(title="Third, unpublished work")
+    work = versions.draft_steps(checker)
+    kept = versions.restore(checker, 1, user=admin_user)
+    assert kept.data == {"steps": work} and kept.replaced_by == "restoring version 1" and kept.created_by == admin_user
+    assert versions.draft_steps(checker) == CheckerVersion.objects.get(checker=checker, number=1).data["steps"]
+    assert versions.replaced_draft(Checker.objects.get(pk=checker.pk)) == kept
+
+    assert versions.bring_back(kept) is None  # what it replaces is version 1: nothing would be lost
+    assert versions.draft_steps(checker) == work
+    assert versions.replaced_draft(Checker.objects.get(pk=checker.pk)) is None  # brought back once
+
+
+def test_restore_keeps_nothing_when_a_version_holds_the_draft(checker):
+    Step.objects.filter(checker=checker, key="third").update(title="Third, version 2")
+    versions.publish(checker)
+    assert versions.restore(checker, 1) is None  # the draft was version 2
+    assert versions.restore(checker, 2) is None  # and now version 1
+    assert not checker.replaced_drafts.exists()
+
+
+def test_bringing_back_keeps_the_draft_it_replaces_when_that_is_new_work_too(checker):
+    Step.objects.filter(checker=checker, key="third").update(title="Third, first try")
+    first = versions.restore(checker, 1)
+    Step.objects.filter(checker=checker, key="third").update(title="Third, second try")  # edited after the restore
+    second = versions.bring_back(first)
+    assert Step.objects.get(checker=checker, key="third").title == "Third, first try"
+    assert second.data["steps"][2]["title"] == "Third, second try" and second.replaced_by.startswith("bringing back")
+
+
+def test_a_publish_after_a_restore_retires_the_replaced_draft(checker):
+    Step.objects.filter(checker=checker, key="third").update(title="Third, unpublished work")
+    versions.restore(checker, 1)
+    Step.objects.filter(checker=checker, key="third").update(title="Third, after all")
+    versions.publish(checker)
+    assert versions.replaced_draft(Checker.objects.get(pk=checker.pk)) is None
+
+
+def test_article_restore_keeps_its_unpublished_text(db):
+    from troubleshoot.models import Article
+
+    article = Article.objects.create(slug="guide", title="A guide", body="Do this.")
+    versions.publish_article(article)
+    Article.objects.filter(pk=article.pk).update(body="Do that, unpublished.")
+    kept = versions.restore_article(Article.objects.get(pk=article.pk), 1)
+    assert Article.objects.get(pk=article.pk).body == "Do this."
+    assert kept.data == {"title": "A guide", "summary": "", "body": "Do that, unpublished."}
+    versions.bring_back(kept)
+    assert Article.objects.get(pk=article.pk).body == "Do that, unpublished."

@@ -5,7 +5,11 @@ A checker's change page is its editor: the listing, then every step of the draft
 preview of each step's Markdown. Publish, History, the diff and Restore are pages of their own beside it.
 """
 
+import re
+from dataclasses import dataclass
+
 import nested_admin
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -16,7 +20,9 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.loader import render_to_string
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 
 from helpcenter import params
@@ -82,6 +88,24 @@ class OwnRowsFormSet(nested_admin.NestedInlineFormSet):
             return self.model._default_manager.none()
         return super().get_queryset().filter(**{lookup: owner})
 
+    def parent_removed(self) -> bool:
+        """Whether the row these rows belong to (an answer's or a link's step) is deleted in this save."""
+        parent = getattr(self, "parent_form", None)
+        return parent is not None and parent.parent_formset.can_delete and bool(parent["DELETE"].value())
+
+    def is_valid(self):
+        # The rows of a step being deleted go with it: what they say can't refuse the save (the ownership rule
+        # below still holds for them).
+        if self.is_bound and self.parent_removed():
+            return not self.non_form_errors()
+        return super().is_valid()
+
+    def save(self, commit=True):
+        if self.parent_removed():
+            self.new_objects, self.changed_objects, self.deleted_objects = [], [], []
+            return []
+        return super().save(commit)
+
     def clean(self):
         super().clean()
         pk_name = self.model._meta.pk.name
@@ -118,23 +142,136 @@ class ErrorCodeInline(OwnRowsInline, nested_admin.NestedTabularInline):
     extra = 0
 
 
+@dataclass
+class PageStep:
+    """A step as the page being saved has it: its form, its key there, its key as saved, and whether it goes."""
+
+    form: forms.ModelForm
+    key: str
+    saved_key: str | None
+    removed: bool
+
+
+class ChoiceForm(forms.ModelForm):
+    """An answer. Where it goes is a step's key, so it can name any step on the page, one added on it too (its row
+    has no id until the save); the steps of the page are resolved when the answer is checked, the answer saved after
+    them (see CheckerAdmin.save_related). The page's script lists the steps on the page as they are typed; without
+    it the list holds the checker's saved steps."""
+
+    # Not the model's field: a key is no Step until the save has made the new ones. Set on the instance in clean().
+    next_step = forms.CharField(
+        required=False,
+        label="Next step",
+        widget=forms.Select,
+        help_text='The step this answer leads to; only with "Go to another step".',
+    )
+    saved_steps: list[tuple[int, str, str]] = []  # (id, key, title) of the checker's saved steps, set per page
+
+    class Meta:
+        model = Choice
+        fields = ["position", "label", "outcome"]  # and the form's own next_step above
+
+    def __init__(self, *args, formset=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.formset = formset
+        keys = {pk: key for pk, key, _ in self.saved_steps}
+        if not self.is_bound and self.instance.next_step_id:
+            self.initial["next_step"] = keys.get(self.instance.next_step_id, "")
+        current = self["next_step"].value() or ""
+        steps = enumerate(self.saved_steps, start=1)
+        options = [("", "---------"), *((key, f"{n}. {title or key}") for n, (_, key, title) in steps)]
+        if current and current not in keys.values():  # a step typed on the page before this one was refused
+            options.append((current, current))
+        self.fields["next_step"].widget.choices = options
+
+    def page_steps(self) -> list[PageStep]:
+        """The steps of the page this answer was posted with, saved or not, deleted or not."""
+        parent = getattr(self.formset, "parent_form", None)  # this answer's step's form (nested-admin's)
+        if parent is None:
+            return []
+        steps = parent.parent_formset
+        return [
+            PageStep(
+                form,
+                (form["key"].value() or "").strip(),
+                form.initial.get("key") if form.instance.pk else None,
+                steps.can_delete and bool(form["DELETE"].value()),
+            )
+            for form in steps.forms
+            if form.instance.pk or form.has_changed()  # an untouched new step isn't saved
+        ]
+
+    def step_for(self, key: str) -> Step:
+        """The step of this page that `key` names: by its key on the page, else by the key it was saved with (a
+        step renamed in the same save, named as saved by a page without JavaScript)."""
+        page = self.page_steps()
+        kept = [step for step in page if not step.removed]
+        found = next((s for s in kept if s.key == key), None) or next((s for s in kept if s.saved_key == key), None)
+        if found:
+            return found.form.instance
+        if gone := next((s for s in page if s.removed and key in (s.key, s.saved_key)), None):
+            title = (gone.form["title"].value() or key).strip()
+            raise ValidationError(
+                f'Step "{title}" is deleted in this save: point this answer at another step, or pick "Resolved" '
+                'or "Escalate", then save again.',
+                code="step_deleted",
+            )
+        raise ValidationError(
+            f'There is no step "{key}" on this page: choose one of its steps, or pick "Resolved" or "Escalate".',
+            code="no_such_step",
+        )
+
+    def clean(self):
+        cleaned = super().clean()
+        key = cleaned.get("next_step") or ""
+        self.instance.next_step = None
+        if cleaned.get("outcome") == Choice.Outcome.NEXT and key and not self.formset.parent_removed():
+            try:
+                self.instance.next_step = self.step_for(key)
+            except ValidationError as error:
+                self.add_error("next_step", error)
+                self.instance.next_step = Step(key=key)  # said above: the model's "choose a step" would repeat it
+        return cleaned
+
+
+class ChoiceFormSet(OwnRowsFormSet):
+    def get_form_kwargs(self, index):
+        return {**super().get_form_kwargs(index), "formset": self}
+
+
 class ChoiceInline(OwnRowsInline, nested_admin.NestedTabularInline):
     model = Choice
+    form = ChoiceForm
+    formset = ChoiceFormSet
     fk_name = "step"
     fields = ["position", "label", "outcome", "next_step"]
+    exclude = ["next_step"]  # the model's field: ChoiceForm's own stands in for it, and sets it in clean()
     sortable_field_name = "position"
     extra = 0
     verbose_name = "answer"
     verbose_name_plural = "answers"
 
-    def formfield_for_foreignkey(self, db_field, request, **kwargs):
-        if db_field.name == "next_step":
-            # Only this checker's steps make sense as a next step (steps added on this page: after saving).
+    def get_extra(self, request, obj=None, **kwargs):
+        # A step added on the page comes with two answer rows ready (most steps have two); rows left empty are
+        # not saved. A saved step's answers are added one by one.
+        return 2 if obj is None or obj.pk is None else 0
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+        formset.form.saved_steps = self.saved_steps(request)  # the class is made for this call
+        return formset
+
+    def saved_steps(self, request) -> list[tuple[int, str, str]]:
+        """The steps of the checker being edited (only its own make sense as a next step), read once a page: this
+        inline is made anew for each request, and asked for a formset once per step."""
+        if getattr(self, "_steps_for", None) is not request:
             checker_id = request.resolver_match.kwargs.get("object_id")
-            kwargs["queryset"] = (
-                Step.objects.filter(checker_id=checker_id).select_related("checker").order_by("position", "pk")
+            steps = (
+                Step.objects.filter(checker_id=params.number(checker_id) or 0) if checker_id else Step.objects.none()
             )
-        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+            self._steps = list(steps.order_by("position", "pk").values_list("pk", "key", "title"))
+            self._steps_for = request
+        return self._steps
 
 
 class StepLinkInline(OwnRowsInline, nested_admin.NestedTabularInline):
@@ -145,19 +282,113 @@ class StepLinkInline(OwnRowsInline, nested_admin.NestedTabularInline):
     verbose_name = "action link"
 
 
+class StepFormSet(OwnRowsFormSet):
+    """The steps: deleted last, after every answer of the page is saved (CheckerAdmin.save_related), so one save
+    can re-point an answer away from a step and delete the step."""
+
+    def delete_existing(self, obj, commit=True):
+        self.removed = [*getattr(self, "removed", []), obj]
+
+    def delete_removed(self) -> None:
+        for step in getattr(self, "removed", []):
+            step.delete()
+        self.removed = []
+
+
+def answers_from_elsewhere(step: Step, data) -> bool:
+    """Whether an answer not on the page being saved (another checker's, or one added since the page was opened)
+    goes to `step`: deleting the step would break it."""
+    posted = {value for name, value in data.items() if re.fullmatch(r"steps-\d+-choices-\d+-id", name) and value}
+    pointing = Choice.objects.filter(next_step=step).values_list("pk", flat=True)
+    return any(str(pk) not in posted for pk in pointing)
+
+
 class StepInline(OwnRowsInline, nested_admin.NestedStackedInline):
     model = Step
-    fields = ["position", ("key", "title"), "question", ("body", "body_preview")]
+    formset = StepFormSet
+    fields = ["position", ("title", "key"), "question", ("body", "body_preview")]
     readonly_fields = ["body_preview"]
     sortable_field_name = "position"
     inlines = [ChoiceInline, StepLinkInline]
     extra = 0
     classes = ["steps"]
 
+    def get_extra(self, request, obj=None, **kwargs):
+        return 1 if obj is None else 0  # a new checker's page opens with its first step ready
+
+    def get_formset(self, request, obj=None, **kwargs):
+        formset = super().get_formset(request, obj, **kwargs)
+
+        def hand_clean_DELETE(form):  # noqa: N802 - the admin's name for its check
+            """The admin refuses to delete a step any answer goes to, even one this same save re-points: here the
+            answers on the page are checked against the steps they'll go to (ChoiceForm), and only an answer the
+            page doesn't hold refuses the delete."""
+            if (
+                form.cleaned_data.get("DELETE")
+                and form.instance.pk
+                and answers_from_elsewhere(form.instance, form.data)
+            ):
+                raise ValidationError(
+                    'Step "%(title)s" was not deleted: an answer that is not on this page goes to it (added since the '
+                    "page was opened). Reload the page and delete it again.",
+                    code="deleting_protected",
+                    params={"title": form.instance.title},
+                )
+
+        formset.form = type(formset.form.__name__, (formset.form,), {"hand_clean_DELETE": hand_clean_DELETE})
+        return formset
+
     @admin.display(description="Preview")
     def body_preview(self, obj):
         # Rendered and sanitised on save (rendering.py), exactly as sellers will see it.
         return format_html('<div class="md-preview">{}</div>', mark_safe(obj.body_html))  # noqa: S308
+
+
+def error_summary(inline_admin_formsets) -> list[dict]:
+    """Every error of the editor's rows, for the top of the page: where (a step, an answer of a step), what, and
+    the id of the field to jump to. The admin shows each beside its row only, often far below its banner."""
+    found = []
+
+    def removed(formset, form):
+        return formset.can_delete and bool(form["DELETE"].value())
+
+    def text(form, name):
+        return (form[name].value() or "").strip() if name in form.fields else ""
+
+    def add(form, where, anchor):
+        for name, errors in form.errors.items():
+            field = form.fields.get(name)
+            target = f"id_{form.prefix}-{name}" if field and not field.widget.is_hidden else anchor
+            label = f"{where}, {field.label.lower()}" if field and field.label else where
+            found.extend({"where": label, "message": message, "anchor": target} for message in errors)
+
+    for inline_admin_formset in inline_admin_formsets:
+        formset = inline_admin_formset.formset
+        if not formset.is_bound:
+            continue
+        for message in formset.non_form_errors():
+            found.append(
+                {
+                    "where": formset.row_names[1].capitalize(),
+                    "message": message,
+                    "anchor": f"{formset.prefix}-group",
+                }
+            )
+        for form in formset.forms:
+            if removed(formset, form):
+                continue
+            step = text(form, "title") or text(form, "key") or text(form, "code") or "new"
+            where = f'{formset.row_names[0].capitalize()} "{step}"'
+            add(form, where, form.prefix)
+            for nested in getattr(form, "nested_formsets", []):  # nested-admin's: the step's answers and links
+                for message in nested.non_form_errors():
+                    found.append({"where": where, "message": message, "anchor": f"{nested.prefix}-group"})
+                for row in nested.forms:
+                    if removed(nested, row):
+                        continue
+                    label = text(row, "label") or "new"
+                    add(row, f'{where}, {nested.row_names[0]} "{label}"', row.prefix)
+    return found
 
 
 def flow_problems(request, checker: Checker) -> None:
@@ -175,6 +406,7 @@ class VersionedPagesMixin:
     changes_between = None  # (old dict, new dict) → [Change]
     publish_item = None  # versions.publish or versions.publish_article
     restore_item = None  # versions.restore or versions.restore_article
+    restored_data = None  # (draft dict, version dict) → the draft's dict once the version is restored into it
     published_note = ""  # said after "Version N of … is live."
     restored_message = "Version {number} is back in the draft; publish to go live."
 
@@ -227,6 +459,7 @@ class VersionedPagesMixin:
                 return redirect(f"admin:troubleshoot_{name}_change", item.pk)
         draft = self.draft_of(item)
         problems = problems or self.problems_in(draft)
+        changes = self.changes_between(live.data if live else {}, draft)
         return self._page(
             request,
             item,
@@ -237,18 +470,66 @@ class VersionedPagesMixin:
             published_since=base != live_number,
             problems=problems,
             error=error,
-            changes=self.changes_between(live.data if live else {}, draft),
+            changes=changes,
+            nothing_to_publish=live is not None and live.data == draft,
         )
 
     def restore_view(self, request, object_id, number):
+        """Restore a version into the draft (POST). A draft with changes since the live version is only replaced
+        once the editor confirms on a page of its own, saying what it loses; the replaced draft is kept, and the
+        editor offers to bring it back."""
         name = self.model._meta.model_name
         item = self._item(request, object_id, f"publish_{name}")
-        if not item.versions.filter(number=number).exists():
+        version = item.versions.filter(number=number).first()
+        if version is None:
             raise Http404(f"This {name} has no version {number}.")
         if request.method != "POST":
             return redirect(f"admin:troubleshoot_{name}_versions", item.pk)
-        self.restore_item(item, number)
-        messages.success(request, self.restored_message.format(number=number))
+        draft = self.draft_of(item)
+        live = item.live_version
+        if request.POST.get("confirm") != "yes" and (live is None or live.data != draft):
+            return self._page(
+                request,
+                item,
+                "restore.html",
+                f"Restore version {number} of {item.title}?",
+                version=version,
+                changes=self.changes_between(draft, self.restored_data(draft, version.data)),
+            )
+        kept = self.restore_item(item, number, user=request.user)
+        message = self.restored_message.format(number=number)
+        if kept is not None:
+            message += " The draft it replaced is kept: the editor can bring it back."
+        messages.success(request, message)
+        return redirect(f"admin:troubleshoot_{name}_change", item.pk)
+
+    def response_change(self, request, obj):
+        """Saved: back to the editor, or on to the page a link of the editor led to ("Publish…" with unsaved
+        changes saves them first, then goes there; the editor's script posts the link as `_continue_to`)."""
+        response = super().response_change(request, obj)
+        target = request.POST.get("_continue_to", "")
+        local = target.startswith("/") and url_has_allowed_host_and_scheme(
+            target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+        )
+        return redirect(target) if local and response.status_code == 302 else response
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        # The editor offers back the draft the last restore replaced (to those who may restore).
+        if obj is not None and request.user.has_perm(f"troubleshoot.publish_{self.model._meta.model_name}"):
+            context["replaced_draft"] = versions.replaced_draft(obj)
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
+
+    def bring_back_view(self, request, object_id, kept_id):
+        """Put back the draft a restore replaced (POST): the editor's "Bring back the draft you replaced"."""
+        name = self.model._meta.model_name
+        item = self._item(request, object_id, f"publish_{name}")
+        kept = versions.replaced_draft(item)
+        if request.method != "POST" or kept is None or kept.pk != kept_id:
+            messages.warning(request, "That draft can no longer be brought back: nothing was changed.")
+            return redirect(f"admin:troubleshoot_{name}_change", item.pk)
+        versions.bring_back(kept, user=request.user)
+        when = timezone.localtime(kept.created_at)
+        messages.success(request, f"The draft you replaced on {when:%d %b %Y at %H:%M} is back. Publish to go live.")
         return redirect(f"admin:troubleshoot_{name}_change", item.pk)
 
 
@@ -290,6 +571,7 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
     changes_between = staticmethod(versions.diff)
     publish_item = staticmethod(versions.publish)
     restore_item = staticmethod(versions.restore)
+    restored_data = staticmethod(lambda draft, version: {**draft, "steps": version["steps"]})
     published_note = " New runs walk it."
     restored_message = (
         "Version {number}'s steps are back in the draft. Runs in progress are unaffected; publish to go live."
@@ -343,8 +625,17 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
         )
 
     def save_related(self, request, form, formsets, change):
-        super().save_related(request, form, formsets, change)
+        """Save everything the page says as one change: the steps (new ones get their ids), then the answers,
+        pointed at the steps by now saved, and links; the deleted steps last, when no answer goes to them."""
+        super().save_related(request, form, formsets, change)  # formsets: the steps come before their answers
+        for formset in formsets:
+            if isinstance(formset, StepFormSet):
+                formset.delete_removed()
         flow_problems(request, form.instance)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["error_summary"] = error_summary(context.get("inline_admin_formsets", []))
+        return super().render_change_form(request, context, add=add, change=change, form_url=form_url, obj=obj)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -357,6 +648,11 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
                 "<int:object_id>/restore/<int:number>/",
                 wrap(self.restore_view),
                 name="troubleshoot_checker_restore",
+            ),
+            path(
+                "<int:object_id>/bring-back/<int:kept_id>/",
+                wrap(self.bring_back_view),
+                name="troubleshoot_checker_bring_back",
             ),
             *super().get_urls(),
         ]
@@ -428,6 +724,9 @@ class ArticleAdmin(VersionedPagesMixin, admin.ModelAdmin):
     changes_between = staticmethod(versions.diff_article)
     publish_item = staticmethod(versions.publish_article)
     restore_item = staticmethod(versions.restore_article)
+    restored_data = staticmethod(
+        lambda draft, version: {**draft, **{name: version[name] for name in versions.ARTICLE_TEXT}}
+    )
     restored_message = "Version {number}'s text is back in the draft; publish to go live."
 
     def get_queryset(self, request):
@@ -462,6 +761,11 @@ class ArticleAdmin(VersionedPagesMixin, admin.ModelAdmin):
                 "<int:object_id>/restore/<int:number>/",
                 wrap(self.restore_view),
                 name="troubleshoot_article_restore",
+            ),
+            path(
+                "<int:object_id>/bring-back/<int:kept_id>/",
+                wrap(self.bring_back_view),
+                name="troubleshoot_article_bring_back",
             ),
             *super().get_urls(),
         ]

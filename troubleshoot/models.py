@@ -235,7 +235,7 @@ class Choice(models.Model):
         # An ending needs no next step: a leftover choice in the editor is dropped rather than refused.
         if self.outcome != self.Outcome.NEXT:
             self.next_step = None
-        elif self.next_step_id is None:
+        elif self.next_step_id is None and self.next_step is None:  # a step added on the same page has no id yet
             raise ValidationError(
                 {"next_step": 'Choose the step this answer goes to, or pick "Resolved" or "Escalate".'}
             )
@@ -311,6 +311,41 @@ class ArticleVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.data.get('slug', self.article_id)} version {self.number}"
+
+
+class ReplacedDraft(models.Model):
+    """A draft that restoring an old version (or bringing back another replaced draft) replaced while it held work
+    no version has: kept so its editor can bring it back. Rows are only added; `brought_back_at` says it was."""
+
+    checker = models.ForeignKey(
+        Checker, on_delete=models.CASCADE, null=True, blank=True, related_name="replaced_drafts"
+    )
+    article = models.ForeignKey(
+        Article, on_delete=models.CASCADE, null=True, blank=True, related_name="replaced_drafts"
+    )
+    data = models.JSONField(
+        help_text="The draft as it was: a checker's steps (content-file format), or an article's title, summary "
+        "and body."
+    )
+    replaced_by = models.CharField(max_length=120, help_text='What replaced it, e.g. "restoring version 2".')
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    brought_back_at = models.DateTimeField(null=True, blank=True, help_text="When it was put back into the draft.")
+
+    class Meta:
+        ordering = ["-created_at", "-pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(checker__isnull=False, article__isnull=True)
+                | Q(checker__isnull=True, article__isnull=False),
+                name="replaced_draft_of_one_item",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Draft of {self.checker or self.article} replaced by {self.replaced_by}"
 
 
 class RunQuerySet(models.QuerySet):

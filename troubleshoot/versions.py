@@ -11,11 +11,12 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import transaction
+from django.utils import timezone
 
 from helpcenter.contentcache import content_changed
 
 from .graph import Flow, Problem
-from .models import Article, ArticleVersion, Checker, CheckerVersion, Choice, Step, StepLink
+from .models import Article, ArticleVersion, Checker, CheckerVersion, Choice, ReplacedDraft, Step, StepLink
 from .rendering import render_markdown
 
 # The listing: how sellers find a checker (home, search, /e/<code>/). Edited in place, part of every version's data.
@@ -171,12 +172,67 @@ def publish(checker: Checker, *, user=None, note: str = "", base: int | None = N
     )
 
 
-def restore(checker: Checker, number: int) -> CheckerVersion:
-    """Put an old version's steps back into the draft (listing and live version untouched; publish to go live)."""
-    version = CheckerVersion.objects.get(checker=checker, number=number)
+def _set_aside(owner: dict, current: dict, incoming: dict, published: list[dict], replaced_by: str, user):
+    """Keep `current` (a draft about to become `incoming`) unless nothing would be lost: it is `incoming` already,
+    or some version holds it (`published`, each in the same shape)."""
+    if current == incoming or current in published:
+        return None
+    return ReplacedDraft.objects.create(
+        **owner,
+        data=current,
+        replaced_by=replaced_by,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+
+
+def _replace_steps(checker: Checker, steps: list[dict], replaced_by: str, user) -> ReplacedDraft | None:
+    """Make the draft's steps `steps`, keeping the steps they replace if no version has them. Under the checker's
+    row lock, so two restores at once can't both read the same draft and lose the second's."""
     with transaction.atomic():
-        write_draft(checker, version.data["steps"])
-    return version
+        Checker.objects.select_for_update(of=("self",)).get(pk=checker.pk)
+        published = [
+            data["steps"] for data in CheckerVersion.objects.filter(checker=checker).values_list("data", flat=True)
+        ]
+        kept = _set_aside(
+            {"checker": checker},
+            {"steps": draft_steps(checker)},
+            {"steps": steps},
+            [{"steps": s} for s in published],
+            replaced_by,
+            user,
+        )
+        write_draft(checker, steps)
+    return kept
+
+
+def restore(checker: Checker, number: int, *, user=None) -> ReplacedDraft | None:
+    """Put an old version's steps back into the draft (listing and live version untouched; publish to go live).
+
+    Steps the draft held that no version has are kept first (a `ReplacedDraft`, returned) so `bring_back` can
+    return them; nothing is kept when nothing would be lost."""
+    version = CheckerVersion.objects.get(checker=checker, number=number)
+    return _replace_steps(checker, version.data["steps"], f"restoring version {number}", user)
+
+
+def replaced_draft(item: Checker | Article) -> ReplacedDraft | None:
+    """The draft the last restore of `item` replaced, while it can still be brought back: not brought back yet,
+    and nothing published since (a publish says the draft that replaced it was wanted)."""
+    kept = item.replaced_drafts.filter(brought_back_at__isnull=True).first()
+    live = item.live_version
+    if kept is None or (live is not None and live.created_at > kept.created_at):
+        return None
+    return kept
+
+
+def bring_back(kept: ReplacedDraft, *, user=None) -> ReplacedDraft | None:
+    """Put a replaced draft back, keeping the draft it replaces in turn if no version has that one."""
+    when = timezone.localtime(kept.created_at).strftime("%d %b %Y %H:%M")
+    if kept.checker_id:
+        again = _replace_steps(kept.checker, kept.data["steps"], f"bringing back the draft of {when}", user)
+    else:
+        again = _replace_article_text(kept.article, kept.data, f"bringing back the draft of {when}", user)
+    ReplacedDraft.objects.filter(pk=kept.pk).update(brought_back_at=timezone.now())
+    return again
 
 
 def has_unpublished_changes(checker: Checker) -> bool:
@@ -335,12 +391,30 @@ def publish_article(article: Article, *, user=None, note: str = "", base: int | 
     return _freeze(article, ArticleVersion, "article", article_data, article_problems, user=user, note=note, base=base)
 
 
-def restore_article(article: Article, number: int) -> ArticleVersion:
-    """Put an old version's title, summary and body back into the draft (publish to make it live)."""
+ARTICLE_TEXT = ["title", "summary", "body"]  # what an article's restore puts back; the rest of its draft stays
+
+
+def _replace_article_text(article: Article, text: dict, replaced_by: str, user) -> ReplacedDraft | None:
+    with transaction.atomic():
+        locked = Article.objects.select_for_update(of=("self",)).get(pk=article.pk)
+        current = {"title": locked.title, "summary": locked.summary, "body": locked.body.strip()}  # as versions hold it
+        published = [
+            {name: data.get(name) for name in ARTICLE_TEXT}
+            for data in ArticleVersion.objects.filter(article=article).values_list("data", flat=True)
+        ]
+        incoming = {name: text[name] for name in ARTICLE_TEXT}
+        kept = _set_aside({"article": article}, current, incoming, published, replaced_by, user)
+        for name in ARTICLE_TEXT:
+            setattr(article, name, incoming[name])
+        article.save()
+    return kept
+
+
+def restore_article(article: Article, number: int, *, user=None) -> ReplacedDraft | None:
+    """Put an old version's title, summary and body back into the draft (publish to make it live), keeping the
+    text it replaces if no version has it (as `restore` does)."""
     version = ArticleVersion.objects.get(article=article, number=number)
-    article.title, article.summary, article.body = (version.data[k] for k in ("title", "summary", "body"))
-    article.save()
-    return version
+    return _replace_article_text(article, version.data, f"restoring version {number}", user)
 
 
 def article_page(version_id: int) -> dict:

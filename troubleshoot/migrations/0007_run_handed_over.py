@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('troubleshoot', '0005_runs_answers_without_redundant_indexes'),
+        ('troubleshoot', '0006_replaced_draft'),
     ]
 
     operations = [
