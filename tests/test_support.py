@@ -240,16 +240,26 @@ def pages(known) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("who", ["anonymous", "seller", "staff", "editor"])
-def test_review_pages_send_everyone_else_to_the_login(client, known, who):
+@pytest.mark.parametrize("who", ["anonymous", "seller"])
+def test_review_pages_send_everyone_not_signed_in_to_the_admin_to_the_login(client, known, who):
     if who != "anonymous":
-        user = User.objects.create_user(who, password="pw-for-tests-only", is_staff=who != "seller")
-        if who == "editor":
-            user.groups.add(Group.objects.get(name="Editors"))
-        client.force_login(user)
+        client.force_login(User.objects.create_user(who, password="pw-for-tests-only"))
     for url in pages(known):
         response = client.get(url)
         assert response.status_code == 302 and response.url.startswith("/admin/login/"), (who, url)
+
+
+@pytest.mark.parametrize("who", ["staff", "editor"])
+def test_review_pages_tell_other_staff_they_are_for_reviewers(client, known, who):
+    """Signed in to the admin without the Reviewer role: a 403 that says why and whom to ask (tests/test_queue.py
+    has the page's words)."""
+    user = User.objects.create_user(who, password="pw-for-tests-only", is_staff=True)
+    if who == "editor":
+        user.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(user)
+    for url in pages(known):
+        response = client.get(url)
+        assert response.status_code == 403 and b"for Reviewers" in response.content, (who, url)
 
 
 @pytest.mark.parametrize("who", ["reviewer", "editor and reviewer", "superuser"])
