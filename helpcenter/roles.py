@@ -30,6 +30,15 @@ def is_reviewer(user) -> bool:
     return user.is_active and user.is_staff and user.has_perm(REVIEW_PAGES)
 
 
+def reviewers():
+    """Whom a request or a gap can be assigned to: active Reviewers and superusers, by username."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    reviewers = Q(is_superuser=True) | Q(groups__name=REVIEWERS)
+    return get_user_model().objects.filter(reviewers, is_active=True).distinct().order_by("username")
+
+
 def reviewer_required(view):
     """Reviewers and superusers only. Someone not signed in to the admin goes to its sign-in page; a signed-in staff
     member without the role (an Editor, say) gets a 403 page that says why and whom to ask, with a link back to the

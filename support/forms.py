@@ -3,12 +3,10 @@
 import re
 
 from django import forms
-from django.contrib.auth import get_user_model
 from django.core import validators
 from django.core.exceptions import ValidationError
-from django.db.models import Q
 
-from helpcenter.roles import REVIEWERS
+from helpcenter.roles import reviewers
 from troubleshoot.models import FollowUp
 
 from .models import ArticleFeedback, SupportRequest
@@ -22,10 +20,7 @@ class RequestUpdateForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        reviewers = Q(is_superuser=True) | Q(groups__name=REVIEWERS)
-        self.fields["assignee"].queryset = (
-            get_user_model().objects.filter(reviewers, is_active=True).distinct().order_by("username")
-        )
+        self.fields["assignee"].queryset = reviewers()
 
 
 class ArticleFeedbackForm(forms.ModelForm):
