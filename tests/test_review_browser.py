@@ -1,7 +1,7 @@
 """Every review page a team works from, in Debian's chromium (issue 26, item 11): on a 390 px phone no page scrolls
-sideways (wide tables scroll inside their own box, long words and links wrap), and axe finds no serious or
-critical violation at 1366 px or at 390 px. A reviewer changes requests' status in bulk and is told where they
-went."""
+sideways (wide tables scroll inside their own box, long words and links wrap), and axe finds no violation (none
+serious or critical, nor any other) at 1366 px or at 390 px. A reviewer changes requests' status in bulk and is
+told where they went."""
 
 import pytest
 from django.contrib.auth.models import Group, Permission, User
@@ -15,7 +15,6 @@ from troubleshoot.models import Checker, Run
 
 browser_test = pytest.mark.django_db(transaction=True)
 LONG = "x" * 180  # no break in it: must wrap, not widen the page
-SERIOUS = {"serious", "critical"}
 
 
 def a_reviewer() -> User:
@@ -63,11 +62,12 @@ def no_sideways_scroll(page: Page, path: str) -> None:
     assert scroll <= client, f"{path}: {scroll} px wide in a {client} px window"
 
 
-def no_serious_violation(page: Page, path: str, width: int) -> None:
-    results = AXE.run(page)
-    serious = [v for v in results.response["violations"] if v["impact"] in SERIOUS]
-    assert serious == [], f"{path} at {width} px:\n" + "\n".join(
-        f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes']]}" for v in serious
+def no_violation(page: Page, path: str, width: int) -> None:
+    """No axe violation at all: serious and critical ones were the ask, and the pages have none of the others
+    either (two landmarks named alike once slipped in)."""
+    violations = AXE.run(page).response["violations"]
+    assert violations == [], f"{path} at {width} px:\n" + "\n".join(
+        f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes']]}" for v in violations
     )
 
 
@@ -85,7 +85,7 @@ def test_review_pages_fit_the_window_and_pass_axe(live_server, page, library, wi
         assert response.status == 200, path
         page.locator("details").evaluate_all("all => all.forEach(d => d.open = true)")  # the tables within too
         no_sideways_scroll(page, path)
-        no_serious_violation(page, path, width)
+        no_violation(page, path, width)
 
 
 @browser_test
