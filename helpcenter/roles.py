@@ -13,7 +13,12 @@ The reviewer rule is here, in the project package, because two apps ask it: revi
 queue.
 """
 
-from django.contrib.auth.decorators import user_passes_test
+from functools import wraps
+
+from django.contrib import admin
+from django.contrib.auth.views import redirect_to_login
+from django.template.response import TemplateResponse
+from django.urls import reverse
 from django.views.decorators.cache import never_cache
 
 EDITORS, REVIEWERS = "Editors", "Reviewers"
@@ -25,10 +30,31 @@ def is_reviewer(user) -> bool:
     return user.is_active and user.is_staff and user.has_perm(REVIEW_PAGES)
 
 
+def reviewers():
+    """Whom a request or a gap can be assigned to: active Reviewers and superusers, by username."""
+    from django.contrib.auth import get_user_model
+    from django.db.models import Q
+
+    reviewers = Q(is_superuser=True) | Q(groups__name=REVIEWERS)
+    return get_user_model().objects.filter(reviewers, is_active=True).distinct().order_by("username")
+
+
 def reviewer_required(view):
-    """Reviewers and superusers only: everyone else goes to the admin's sign-in page (which tells a signed-in
-    Editor they lack access). The pages hold sellers' personal data, so no browser or proxy keeps a copy."""
-    return never_cache(user_passes_test(is_reviewer, login_url="admin:login")(view))
+    """Reviewers and superusers only. Someone not signed in to the admin goes to its sign-in page; a signed-in staff
+    member without the role (an Editor, say) gets a 403 page that says why and whom to ask, with a link back to the
+    admin. The pages hold sellers' personal data, so no browser or proxy keeps a copy of either."""
+
+    @wraps(view)
+    def checked(request, *args, **kwargs):
+        user = request.user
+        if is_reviewer(user):
+            return view(request, *args, **kwargs)
+        if user.is_active and user.is_staff:
+            context = {**admin.site.each_context(request), "title": "Review pages", "admin_url": reverse("admin:index")}
+            return TemplateResponse(request, "reviewers_only.html", context, status=403)
+        return redirect_to_login(request.get_full_path(), reverse("admin:login"))
+
+    return never_cache(checked)
 
 
 def grant(apps, app_label: str, grants: dict[str, list[str]]) -> None:

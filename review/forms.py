@@ -1,9 +1,12 @@
-"""The review pages' forms: the runs page's filters."""
+"""The review pages' forms: the runs page's filters, the gap inbox's handling."""
 
 from django import forms
 from django.utils.html import format_html_join
 
-from troubleshoot.models import Checker, Run
+from helpcenter.roles import reviewers
+from troubleshoot.models import Checker, CheckerVersion, Run
+
+from .models import GapItem
 
 
 class RunFilterForm(forms.Form):
@@ -34,3 +37,28 @@ class RunFilterForm(forms.Form):
 
     def filters(self) -> dict:
         return self.cleaned_data if self.is_valid() else {}
+
+
+class GapItemForm(forms.Form):
+    """The gap inbox's "handle this gap": assign it, note it, mark it handled or not (POST). The gap is named by its
+    key as the page lists it (`Gap.key`); the page's period and "Show handled" come back in `back-…` fields."""
+
+    ACTIONS = [("save", "Save"), ("handled", "Mark handled"), ("reopen", "Not handled")]
+
+    source = forms.ChoiceField(choices=GapItem.Source.choices)
+    version = forms.ModelChoiceField(queryset=CheckerVersion.objects.all(), required=False)
+    key = forms.CharField(max_length=500)
+    assignee = forms.ModelChoiceField(queryset=reviewers(), required=False)
+    note = forms.CharField(max_length=2000, required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    action = forms.ChoiceField(choices=ACTIONS)
+
+    def clean(self):
+        data = super().clean()
+        source, version = data.get("source"), data.get("version")
+        if source and (version is not None) != (source in GapItem.CHECKER_SOURCES):
+            raise forms.ValidationError("That gap is not one the inbox lists.")
+        return data
+
+    def gap_key(self) -> tuple:
+        data = self.cleaned_data
+        return (data["source"], data["version"].pk if data["version"] else None, data["key"])

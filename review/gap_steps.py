@@ -3,8 +3,9 @@ period, with their sellers in the period before (for the trend).
 
 Each kind of step is read from two places: the days the job has filled, from the Day… tables (`DayAnswer`,
 `DayPosition`: one row per step and day), and the days after them (today, mostly) from the runs; the two are added
-up per step here and ranked. A step is titled as the filled days have it (the step's title in the version those
-sellers walked), else as today's runs do.
+up per step of each published version here and ranked (a step of version 1 and the same step of version 2 are two
+rows: fixing it in a new version doesn't mix with the old one's sellers). A step is titled as the filled days have
+it (the step's title in the version those sellers walked), else as today's runs do.
 """
 
 from __future__ import annotations
@@ -23,19 +24,22 @@ from .stats import Period
 
 @dataclass
 class StepSellers:
-    """Sellers at one step of one checker, in a period and in the period before."""
+    """Sellers at one step of one published version of a checker, in a period and in the period before."""
 
     checker: int
+    version: int
     key: str
     title: str
     count: int = 0
     before: int = 0
 
 
-def _grouped(rows: QuerySet, checker: str, key: str, title: str, sellers) -> QuerySet:
-    """`rows` summed per (checker, step key), as (checker, key, title, sellers) rows named alike for every kind."""
-    named = rows.annotate(gap_checker=F(checker), gap_step=F(key))
-    return named.values_list("gap_checker", "gap_step").annotate(gap_title=Max(title), gap_sellers=sellers).order_by()
+def _grouped(rows: QuerySet, checker: str, version: str, key: str, title: str, sellers) -> QuerySet:
+    """`rows` summed per (checker, version, step key), as (checker, version, key, title, sellers) rows named alike
+    for every kind."""
+    named = rows.annotate(gap_checker=F(checker), gap_version=F(version), gap_step=F(key))
+    grouped = named.values_list("gap_checker", "gap_version", "gap_step")
+    return grouped.annotate(gap_title=Max(title), gap_sellers=sellers).order_by()
 
 
 def none_fit(days: rollups.Days) -> tuple[QuerySet, QuerySet]:
@@ -50,8 +54,8 @@ def none_fit(days: rollups.Days) -> tuple[QuerySet, QuerySet]:
         live = Answer.objects.live().filter(answer_index=Answer.NONE_FIT, answered_at__gte=start)
         live = live.filter(run__in=days.live_runs())
     return (
-        _grouped(counted, "version__checker_id", "step_key", "step_title", Sum("live")),
-        _grouped(live, "run__checker_id", "step_key", "step_title", Count("pk")),
+        _grouped(counted, "version__checker_id", "version_id", "step_key", "step_title", Sum("live")),
+        _grouped(live, "run__checker_id", "run__version_id", "step_key", "step_title", Count("pk")),
     )
 
 
@@ -65,22 +69,22 @@ def ended_at(status: str) -> Callable[[rollups.Days], tuple[QuerySet, QuerySet]]
         live = live.filter(outcome=status) if status == Run.Outcome.ESCALATED else live.abandoned()
         key = "end_step_key" if status == Run.Outcome.ESCALATED else "current_step_key"
         return (
-            _grouped(counted, "checker_id", "step_key", "step_title", Sum("runs")),
-            _grouped(live, "checker_id", key, "end_step_title", Count("*")),
+            _grouped(counted, "checker_id", "version_id", "step_key", "step_title", Sum("runs")),
+            _grouped(live, "checker_id", "version_id", key, "end_step_title", Count("*")),
         )
 
     return parts
 
 
 def _sellers(parts: tuple[QuerySet, QuerySet], only: set | None = None) -> dict[tuple, StepSellers]:
-    """The parts' rows added up per step, titled as the filled days have it; with `only`, just those steps (the
-    rows read are those of their checkers and keys)."""
+    """The parts' rows added up per step of a version, titled as the filled days have it; with `only` (version, key)
+    pairs, just those steps (the rows read are those of their versions and keys)."""
     found: dict[tuple, StepSellers] = {}
     for rows in parts:
         if only is not None:
-            rows = rows.filter(gap_checker__in={c for c, _ in only}, gap_step__in={k for _, k in only})
-        for checker, key, title, sellers in rows:
-            step = found.setdefault((checker, key), StepSellers(checker, key, title))
+            rows = rows.filter(gap_version__in={v for v, _ in only}, gap_step__in={k for _, k in only})
+        for checker, version, key, title, sellers in rows:
+            step = found.setdefault((version, key), StepSellers(checker, version, key, title))
             step.count += sellers
             step.title = step.title or title
     return {pair: step for pair, step in found.items() if only is None or pair in only}
@@ -96,7 +100,7 @@ def leading(
     if not ordered:
         return []
     cut = ordered[min(most, len(ordered)) - 1].count
-    shown = {(step.checker, step.key): step for step in ordered if step.count >= cut}
+    shown = {(step.version, step.key): step for step in ordered if step.count >= cut}
     before = period.before()
     for pair, step in _sellers(parts(days.within(before.first, before.last)), set(shown)).items():
         shown[pair].before = step.count

@@ -18,9 +18,10 @@ from search.log import unknown_code_counts
 from search.models import SearchLog
 from support.models import ArticleFeedback, SupportRequest
 from troubleshoot import versions
-from troubleshoot.models import Answer, Checker, Run
+from troubleshoot.models import Answer, CheckerVersion, Run
 
-from . import gap_steps, rollups
+from . import gap_steps, gapitems, rollups
+from .models import GapItem
 from .stats import Period
 
 EXAMPLES = 3
@@ -28,7 +29,10 @@ EXAMPLES = 3
 
 @dataclass
 class Gap:
-    """One thing to fix: how many sellers it hit in the period (and in the period before), what they said."""
+    """One thing to fix: how many sellers it hit in the period (and in the period before), what they said.
+
+    `key` is what the team's handling is kept under (`GapItem`): (source, version id or None, subject), the subject
+    being the step's key, the article's id, the normalised search or the error code."""
 
     kind: str
     title: str
@@ -40,10 +44,23 @@ class Gap:
     examples: list[str] = field(default_factory=list)
     key: tuple = ()
     fix_checker: int | None = None  # the checker whose draft fixes it: `inbox` links it (for the rows shown only)
+    # Read by `inbox`: the version's number and whether it is no longer live; the team's handling.
+    version_number: int | None = None
+    older: bool = False
+    item: GapItem | None = None
+    back: bool = False  # handled, and sellers hit it again since
 
     @property
     def trend(self) -> int | None:
         return None if self.before is None else self.count - self.before
+
+    @property
+    def source(self) -> str:
+        return self.key[0]
+
+    @property
+    def handled(self) -> bool:
+        return self.item is not None and self.item.handled_at is not None and not self.back
 
 
 def _now_or_before(period: Period, field_name: str):
@@ -80,10 +97,11 @@ def _attach(gaps: dict, examples, key: Callable, text: str) -> None:
 def none_fit(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Steps where sellers said "None of these fit", with their lines."""
 
-    def make(checker: int, key: str, title: str) -> Gap:
+    def make(checker: int, version: int, key: str, title: str) -> Gap:
         return Gap(
             kind="None of these fit",
             title=f"“{title}”: sellers' situation wasn't among the answers",
+            key=(GapItem.Source.NONE_FIT, version, key),
             where=checker,
             count=0,
             before=0,
@@ -100,9 +118,9 @@ def none_fit(period: Period, days: rollups.Days | None = None) -> list[Gap]:
         Answer.objects.live()
         .filter(answer_index=Answer.NONE_FIT, answered_at__gte=period.start, answered_at__lt=period.end)
         .order_by("-answered_at")
-        .values("run__checker_id", "step_key", "note")[:200]
+        .values("run__version_id", "step_key", "note")[:200]
     )
-    _attach(gaps, examples, lambda row: (row["run__checker_id"], row["step_key"]), "note")
+    _attach(gaps, examples, lambda row: (row["run__version_id"], row["step_key"]), "note")
     return list(gaps.values())
 
 
@@ -111,12 +129,15 @@ def _split(period: Period) -> rollups.Days:
     return rollups.days(period.before().first, period.last)
 
 
-def _leading(period: Period, days: rollups.Days | None, parts: Callable, make: Callable[[int, str, str], Gap]) -> dict:
-    """Gaps (by `make(checker, key, title)`) for the steps of `parts` (a kind of `gap_steps`) that can be among the
-    SHOWN the inbox shows, with their sellers in `period` and in the period before."""
+def _leading(
+    period: Period, days: rollups.Days | None, parts: Callable, make: Callable[[int, int, str, str], Gap]
+) -> dict:
+    """Gaps (by `make(checker, version, key, title)`), keyed by (version, step key), for the steps of `parts` (a kind
+    of `gap_steps`) that can be among the SHOWN the inbox shows, with their sellers in `period` and in the period
+    before."""
     gaps = {}
     for step in gap_steps.leading(period, days or _split(period), parts, SHOWN):
-        gap = gaps[(step.checker, step.key)] = make(step.checker, step.key, step.title)
+        gap = gaps[(step.version, step.key)] = make(step.checker, step.version, step.key, step.title)
         gap.count, gap.before = step.count, step.before
     return gaps
 
@@ -125,10 +146,11 @@ def escalations(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Steps where the most runs ended in escalate (with "None of these fit" ones, also listed on their own), with
     what sellers then told support."""
 
-    def make(checker: int, key: str, title: str) -> Gap:
+    def make(checker: int, version: int, key: str, title: str) -> Gap:
         return Gap(
             kind="Escalations",
             title=f"“{title}”: runs ended here in escalate",
+            key=(GapItem.Source.ESCALATED, version, key),
             where=checker,
             count=0,
             before=0,
@@ -141,20 +163,20 @@ def escalations(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     examples = (
         SupportRequest.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
         .order_by("-created_at")
-        .values("run__checker_id", "run__end_step_key", "description")[:200]
+        .values("run__version_id", "run__end_step_key", "description")[:200]
     )
-    _attach(gaps, examples, lambda row: (row["run__checker_id"], row["run__end_step_key"]), "description")
+    _attach(gaps, examples, lambda row: (row["run__version_id"], row["run__end_step_key"]), "description")
     return list(gaps.values())
 
 
 def abandons(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Steps where sellers gave up: open runs left idle there past the abandon time."""
 
-    def make(checker: int, key: str, title: str) -> Gap:
+    def make(checker: int, version: int, key: str, title: str) -> Gap:
         return Gap(
             kind="Abandoned",
-            title=key,  # the step's key until `inbox` reads its title
-            key=("left at", checker, key),
+            title=key,  # the step's key until `inbox` reads its title from the version
+            key=(GapItem.Source.ABANDONED, version, key),
             where=checker,
             count=0,
             before=0,
@@ -185,6 +207,7 @@ def unhelpful_articles(period: Period, days: rollups.Days | None = None) -> list
             before=0,
             fix_url=reverse("admin:troubleshoot_article_change", args=[row["article_id"]]),
             fix_label="Edit the article's draft",
+            key=(GapItem.Source.ARTICLE, None, str(row["article_id"])),
         )
 
     gaps = _pivot(rows, lambda row: row["article_id"], make)
@@ -198,7 +221,7 @@ def unhelpful_articles(period: Period, days: rollups.Days | None = None) -> list
     return list(gaps.values())
 
 
-def _searches(period: Period, kind: str, title: str, **flags) -> list[Gap]:
+def _searches(period: Period, source: str, title: str, **flags) -> list[Gap]:
     """The most frequent searches of `period` by the search log's own rule (`SearchLog.objects.top(**flags)`), with
     their count in the period before."""
 
@@ -212,8 +235,9 @@ def _searches(period: Period, kind: str, title: str, **flags) -> list[Gap]:
     }
     return [
         Gap(
-            kind=kind,
+            kind=GapItem.Source(source).label,
             title=f"“{row['query']}”: {title}",
+            key=(source, None, row["normalised"]),
             where="Search",
             count=row["searches"],
             before=before.get(row["normalised"], 0),
@@ -226,12 +250,12 @@ def _searches(period: Period, kind: str, title: str, **flags) -> list[Gap]:
 
 def searches_without_results(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Searches that found nothing (the search log of issue #13)."""
-    return _searches(period, "Search: nothing found", "found nothing", no_results=True)
+    return _searches(period, GapItem.Source.NO_RESULTS, "found nothing", no_results=True)
 
 
 def searches_without_clicks(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Searches whose results nobody opened."""
-    return _searches(period, "Search: no click", "results nobody opened", no_click=True)
+    return _searches(period, GapItem.Source.NO_CLICK, "results nobody opened", no_click=True)
 
 
 def unknown_codes(period: Period, days: rollups.Days | None = None) -> list[Gap]:
@@ -246,6 +270,7 @@ def unknown_codes(period: Period, days: rollups.Days | None = None) -> list[Gap]
             before=row["before"],
             fix_url=reverse("admin:troubleshoot_checker_changelist"),
             fix_label="Add the code to a checker",
+            key=(GapItem.Source.UNKNOWN_CODE, None, row["code"]),
         )
         for row in unknown_code_counts(period.first, period.last, limit=MOST_SEARCHES)
     ]
@@ -266,36 +291,51 @@ SOURCES: list[Callable[[Period, rollups.Days | None], list[Gap]]] = [
 ]
 
 
+@dataclass
+class Inbox:
+    """The gaps shown, most sellers first, and how many handled ones were left out."""
+
+    gaps: list[Gap]
+    handled: int
+
+
 def inbox(period: Period, most: int = SHOWN) -> list[Gap]:
-    """Every source's gaps with sellers in `period`, most sellers first (ties: the fastest growing first); `most` up
+    """Every gap with sellers in `period`, handled or not (`read` for the page, which leaves handled ones out)."""
+    return read(period, most, show_handled=True).gaps
+
+
+def read(period: Period, most: int = SHOWN, *, show_handled: bool = False) -> Inbox:
+    """Every source's gaps with sellers in `period`, most sellers first (ties: the fastest growing first), with the
+    team's handling of each; handled ones (that sellers haven't hit since) left out unless `show_handled`; `most` up
     to SHOWN (the checker sources keep the SHOWN they could show).
 
     Checker sources leave `where` as the checker's id (reading names in each grouped scan would read every run's
-    row, not just the index); the names are read here once.
+    row, not just the index); the names and version numbers are read here once.
     """
     days = _split(period)
     gaps = [gap for source in SOURCES for gap in source(period, days) if gap.count]
-    ids = {gap.where for gap in gaps if isinstance(gap.where, int)}
-    # Only the checkers named (each checker source keeps about SHOWN steps): 0.2 ms where all 5,000 took 3.
-    checkers = {
-        pk: (title, live)
-        for pk, title, live in Checker.objects.filter(pk__in=ids)
+    version_ids = {gap.key[1] for gap in gaps if gap.key[1] is not None}
+    # Only the versions named (each checker source keeps about SHOWN steps): 0.2 ms where all 5,000 took 3.
+    found = {
+        pk: (number, title, live)
+        for pk, number, title, live in CheckerVersion.objects.filter(pk__in=version_ids)
         .order_by()
-        .values_list("pk", "title", "live_version_id")
+        .values_list("pk", "number", "checker__title", "checker__live_version_id")
     }
     for gap in gaps:
-        if isinstance(gap.where, int):
-            gap.where = checkers.get(gap.where, ("", None))[0]
+        if gap.key[1] is not None:
+            number, title, live = found.get(gap.key[1], (None, "", None))
+            gap.where, gap.version_number, gap.older = title, number, live != gap.key[1]
     gaps.sort(key=lambda gap: (-gap.count, -(gap.trend or 0), gap.kind, gap.where, gap.title))
-    shown = gaps[:most]
+    gapitems.attach(gaps)
+    left_out = [gap for gap in gaps if gap.handled]
+    shown = gaps[:most] if show_handled else [gap for gap in gaps if not gap.handled][:most]
     for gap in shown:
         if gap.fix_checker is not None:  # reversed for the rows shown: a large library has thousands of gaps
-            gap.fix_url = reverse(
-                "admin:troubleshoot_checker_change", args=[gap.fix_checker]
-            )  # only the rows shown: a large library has thousands of steps with an abandon or two
-        if gap.key[:1] == ("left at",):
-            # An open run stores only its step's key: its title is read from the checker's live version (cached).
-            live = checkers.get(gap.key[1], ("", None))[1]
-            step = versions.flow_of(live).by_key.get(gap.key[2]) if live else None
+            gap.fix_url = reverse("admin:troubleshoot_checker_change", args=[gap.fix_checker])
+        if gap.source == GapItem.Source.ABANDONED:
+            # An open run stores only its step's key: its title is read from the version the seller walked (cached;
+            # a step since removed from the checker is still in that version).
+            step = versions.flow_of(gap.key[1]).by_key.get(gap.key[2])
             gap.title = f"“{step.title if step else gap.key[2]}”: sellers left here"
-    return shown
+    return Inbox(shown, 0 if show_handled else len(left_out))

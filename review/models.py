@@ -6,7 +6,9 @@ The app's permission, `review.view_pages` (the review pages and the request queu
 `FillState`; migration 0002_roles gives it to the Reviewers group.
 """
 
+from django.conf import settings
 from django.db import models
+from django.db.models import Q
 
 # Day-by-day counts (see rollups.py), filled by the scheduled job `manage.py rollupruns` and only read by the review
 # pages. Their foreign keys have no index of their own: SQLite would scan one in key order rather than search a day
@@ -156,8 +158,10 @@ class DayPosition(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["version", "day", "status", "step_key", "runs"], name="dayposition_version"),
+            # The gap inbox's escalations and abandons per version of a checker, read from the index alone.
             models.Index(
-                fields=["status", "day", "checker", "step_key", "step_title", "runs"], name="dayposition_status"
+                fields=["status", "day", "checker", "version", "step_key", "step_title", "runs"],
+                name="dayposition_status_version",
             ),
         ]
 
@@ -198,3 +202,76 @@ class DayDuration(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.version_id} {self.seconds} s: {self.runs}"
+
+
+class GapItem(models.Model):
+    """One gap of the inbox as the team handles it: who has it, a note, and whether it is handled.
+
+    A gap is known by its source, its subject and, for the checker sources, the published version sellers walked:
+    the step key within that version; the article, the normalised search or the error code otherwise. So fixing a
+    step in version 2 leaves version 1's row as it was, and a handled gap comes back when sellers hit it again after
+    `handled_at` (`review/gapitems.py`)."""
+
+    class Source(models.TextChoices):
+        NONE_FIT = "none_fit", "None of these fit"
+        ESCALATED = "escalated", "Escalations"
+        ABANDONED = "abandoned", "Abandoned"
+        ARTICLE = "article", "Unhelpful article"
+        NO_RESULTS = "no_results", "Search: nothing found"
+        NO_CLICK = "no_click", "Search: no click"
+        UNKNOWN_CODE = "unknown_code", "Unknown error code"
+
+    CHECKER_SOURCES = (Source.NONE_FIT, Source.ESCALATED, Source.ABANDONED)
+
+    source = models.CharField(max_length=20, choices=Source.choices, help_text="Which signal of the inbox it is.")
+    version = models.ForeignKey(
+        "troubleshoot.CheckerVersion",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="For a checker's step: the published version sellers walked (a row per version).",
+    )
+    key = models.CharField(
+        max_length=500,
+        help_text="The step's key, the article's id, the normalised search or the error code.",
+    )
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The reviewer looking into it.",
+    )
+    note = models.TextField(max_length=2000, blank=True, help_text="For the team: what was done, or is planned.")
+    handled_at = models.DateTimeField(
+        null=True, blank=True, help_text="When it was marked handled; empty while it is open."
+    )
+    handled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Who marked it handled.",
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["source", "version", "key"], condition=Q(version__isnull=False), name="gapitem_once_a_version"
+            ),
+            models.UniqueConstraint(fields=["source", "key"], condition=Q(version__isnull=True), name="gapitem_once"),
+            models.CheckConstraint(
+                condition=Q(version__isnull=False, source__in=["none_fit", "escalated", "abandoned"])
+                | (Q(version__isnull=True) & ~Q(source__in=["none_fit", "escalated", "abandoned"])),
+                name="gapitem_version_iff_checker_source",
+            ),
+        ]
+        indexes = [models.Index(fields=["version", "key"], name="gapitem_version_key")]
+
+    def __str__(self) -> str:
+        where = f" (version id {self.version_id})" if self.version_id else ""
+        return f"{self.get_source_display()}: {self.key}{where}"

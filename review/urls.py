@@ -13,4 +13,5 @@ urlpatterns = [
     path("support/runs.csv", views.runs_csv, name="runs_csv"),
     path("support/runs/<uuid:run_id>/", views.run_detail, name="run"),
     path("support/gaps/", views.gap_inbox, name="gaps"),
+    path("support/gaps/item/", views.gap_item, name="gap_item"),
 ]

@@ -12,20 +12,22 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
-from django.shortcuts import get_object_or_404
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
-from django.views.decorators.http import require_safe
+from django.views.decorators.http import require_POST, require_safe
 
 from helpcenter import params
-from helpcenter.roles import reviewer_required
+from helpcenter.roles import reviewer_required, reviewers
 from troubleshoot import versions
 from troubleshoot.flowpicture import picture
 from troubleshoot.models import Answer, Checker, Run
 
-from . import charts, flowcounts, gaps, rollups, stats
-from .forms import RunFilterForm
+from . import charts, flowcounts, gapitems, gaps, rollups, stats
+from .forms import GapItemForm, RunFilterForm
 from .readouts import RunsReadout
 
 
@@ -230,14 +232,53 @@ def run_detail(request, run_id):
 @reviewer_required
 @require_safe
 def gap_inbox(request):
+    """What to fix next: the rows of live versions, then those of versions no longer live, apart; handled gaps
+    left out unless "Show handled" (a handled gap sellers hit again is back in the list, marked so)."""
     period = stats.Period.from_params(request.GET)
+    show_handled = request.GET.get("handled") == "on"
+    found = gaps.read(period, show_handled=show_handled)
+    here = {**period.params(), **({"handled": "on"} if show_handled else {})}
     return TemplateResponse(
         request,
         "review/gaps.html",
         {
             "period": period,
-            "gaps": gaps.inbox(period),
+            "gaps": [gap for gap in found.gaps if not gap.older],
+            "older": [gap for gap in found.gaps if gap.older],
+            "handled_left_out": found.handled,
+            "show_handled": show_handled,
+            "toggle": "?" + _query({**period.params(), "handled": "" if show_handled else "on"}),
+            "here": here,
+            "keep": [("handled", "on")] if show_handled else [],
+            "reviewers": list(reviewers()) if request.user.has_perm(HANDLE_GAPS) else None,
             "days": rollups.days(period.first, period.last),
             "range": _query(period.params()),
         },
     )
+
+
+HANDLE_GAPS = "review.change_gapitem"  # Reviewers have it (review 0004_gap_items_roles)
+
+
+@reviewer_required
+@require_POST
+def gap_item(request):
+    """Assign a gap, note it, mark it handled or not; then back to the inbox as it was, which says what was done."""
+    if not request.user.has_perm(HANDLE_GAPS):
+        raise PermissionDenied("Handling the gap inbox's items needs the permission to change them. Ask an admin.")
+    back = stats.Period.from_params({key[5:]: value for key, value in request.POST.items() if key.startswith("back-")})
+    here = {**back.params(), **({"handled": "on"} if request.POST.get("back-handled") == "on" else {})}
+    url = reverse("review:gaps") + "?" + _query(here)
+    form = GapItemForm(request.POST)
+    if not form.is_valid():
+        messages.error(request, "Nothing saved: " + " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect(url)
+    data = form.cleaned_data
+    gapitems.save(form.gap_key(), request.user, action=data["action"], assignee=data["assignee"], note=data["note"])
+    said = {
+        "handled": "Marked handled: it leaves the list, and comes back if sellers hit it again.",
+        "reopen": "Marked not handled: it is back in the list.",
+        "save": "Saved.",
+    }
+    messages.success(request, said[data["action"]])
+    return redirect(url)

@@ -1,10 +1,12 @@
 """Forms for a seller's support request, the request queue and what sellers tell us (feedback, follow-ups)."""
 
-from django import forms
-from django.contrib.auth import get_user_model
-from django.db.models import Q
+import re
 
-from helpcenter.roles import REVIEWERS
+from django import forms
+from django.core import validators
+from django.core.exceptions import ValidationError
+
+from helpcenter.roles import reviewers
 from troubleshoot.models import FollowUp
 
 from .models import ArticleFeedback, SupportRequest
@@ -53,10 +55,7 @@ class RequestUpdateForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        reviewers = Q(is_superuser=True) | Q(groups__name=REVIEWERS)
-        self.fields["assignee"].queryset = (
-            get_user_model().objects.filter(reviewers, is_active=True).distinct().order_by("username")
-        )
+        self.fields["assignee"].queryset = reviewers()
 
 
 class ArticleFeedbackForm(forms.ModelForm):
@@ -82,3 +81,64 @@ class FollowUpForm(forms.Form):
 
 
 FOLLOWUP_ANSWERS = {"fixed": FollowUp.FIXED, "came-back": FollowUp.CAME_BACK}
+
+
+REFERENCE = re.compile(r"(?:HC-?)?([A-HJ-NP-Z2-9]{6})")  # a reference as `new_reference` draws them, HC- optional
+
+
+class QueueForm(forms.Form):
+    """The request queue's tab, "Assigned to me" and search (GET). Anything else in the URL is ignored."""
+
+    status = forms.ChoiceField(choices=[*SupportRequest.Status.choices, ("all", "All")], required=False)
+    mine = forms.BooleanField(required=False, label="Assigned to me")
+    q = forms.CharField(
+        required=False,
+        max_length=254,
+        label="Reference or seller's email",
+        help_text="HC-7K3Q9D, or the seller's whole email address.",
+        widget=forms.TextInput(attrs={"type": "search", "autocomplete": "off"}),
+    )
+
+    def clean_q(self) -> dict:
+        """The search as one exact filter: {"reference": …} or {"email": …}, or {} for no search."""
+        text = self.cleaned_data["q"].strip()
+        if not text:
+            return {}
+        if found := REFERENCE.fullmatch(text.upper()):
+            return {"reference": "HC-" + found[1]}
+        try:
+            validators.validate_email(text)
+        except ValidationError:
+            raise ValidationError(
+                "Search by a request's reference (HC-7K3Q9D) or a seller's whole email address."
+            ) from None
+        return {"email": text}
+
+    def choices(self) -> dict:
+        """The tab ("new" unless asked), mine and the search, bad input read as none."""
+        data = self.cleaned_data if self.is_valid() else {}
+        return {
+            "status": data.get("status") or SupportRequest.Status.NEW,
+            "mine": data.get("mine", False),
+            "search": data.get("q", {}),
+        }
+
+
+class BulkStatusForm(forms.Form):
+    """The queue's "change the status of the chosen requests" (POST)."""
+
+    requests = forms.ModelMultipleChoiceField(
+        queryset=SupportRequest.objects.only("pk", "reference", "status"),
+        to_field_name="reference",
+        error_messages={"required": "Choose the requests to change first."},
+    )
+    status = forms.ChoiceField(choices=SupportRequest.Status.choices, label="Status")
+
+    def clean_requests(self):
+        chosen = self.cleaned_data["requests"]
+        if len(chosen) > BULK_MOST:
+            raise ValidationError(f"Change at most {BULK_MOST} requests at a time.")
+        return chosen
+
+
+BULK_MOST = 200

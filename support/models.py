@@ -8,6 +8,7 @@ import secrets
 
 from django.conf import settings
 from django.db import IntegrityError, models, transaction
+from django.db.models.functions import Lower
 from django.utils import timezone
 
 from troubleshoot.fields import LineField, WebURLField
@@ -17,6 +18,14 @@ def new_reference() -> str:
     """A short reference a seller can read out: HC- and six characters with no look-alikes."""
     alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
     return "HC-" + "".join(secrets.choice(alphabet) for _ in range(6))
+
+
+class SupportRequestQuerySet(models.QuerySet):
+    def from_email(self, email: str):
+        """Requests sent from `email`, whatever its case: an equality on the lower-cased column, which its index
+        (`supportrequest_email_lower`) answers on SQLite and PostgreSQL alike (`iexact` is a LIKE on SQLite and
+        `UPPER(…)` on PostgreSQL, which that index doesn't serve)."""
+        return self.alias(email_lower=Lower("email")).filter(email_lower=email.lower())
 
 
 class SupportRequest(models.Model):
@@ -58,12 +67,18 @@ class SupportRequest(models.Model):
         null=True, blank=True, editable=False, help_text="When personal data was removed (manage.py purgeruns)."
     )
 
+    objects = SupportRequestQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at"]
         indexes = [
             models.Index(fields=["emailed_at"], name="supportrequest_emailed"),
             models.Index(fields=["status", "created_at"], name="supportrequest_queue"),
             models.Index(fields=["created_at"], name="supportrequest_created"),
+            # "Assigned to me" in each tab, newest first.
+            models.Index(fields=["assignee", "status", "created_at"], name="supportrequest_assignee"),
+            # The queue's search by a seller's email, whatever its case (`SupportRequestQuerySet.from_email`).
+            models.Index(Lower("email"), name="supportrequest_email_lower"),
         ]
 
     def __str__(self) -> str:

@@ -78,8 +78,19 @@ class Readout:
         return response
 
 
+def age(since: datetime, now: datetime) -> str:
+    """How long ago a request was sent, as the queue shows it: "12 min", "3 h", "2 days"."""
+    minutes = max(int((now - since).total_seconds() // 60), 0)
+    if minutes < 60:
+        return f"{minutes} min"
+    if minutes < 48 * 60:
+        return f"{minutes // 60} h"
+    return f"{minutes // (24 * 60)} days"
+
+
 class RequestsReadout(Readout):
-    """Support requests, newest first, filtered by queue status."""
+    """Support requests, newest first, filtered by queue status, assignee, or found by reference or seller's email
+    (each an exact match on an indexed column: a reference is unique, an email has its lower-cased index)."""
 
     slug, title = "requests", "Support requests"
     columns = [
@@ -98,8 +109,8 @@ class RequestsReadout(Readout):
         "Run id",
     ]
 
-    def __init__(self, status: str = ""):
-        self.status = status
+    def __init__(self, status: str = "", *, assignee=None, reference: str = "", email: str = ""):
+        self.status, self.assignee, self.reference, self.email = status, assignee, reference, email
 
     def queryset(self) -> QuerySet:
         requests = SupportRequest.objects.select_related("run__checker", "run__version", "assignee").order_by(
@@ -107,6 +118,12 @@ class RequestsReadout(Readout):
         )
         if self.status:
             requests = requests.filter(status=self.status)
+        if self.assignee is not None:
+            requests = requests.filter(assignee=self.assignee)
+        if self.reference:
+            requests = requests.filter(reference=self.reference)
+        if self.email:
+            requests = requests.from_email(self.email)
         return requests
 
     def page(self, before: tuple[datetime, int] | None) -> tuple[list[SupportRequest], tuple[datetime, int] | None]:

@@ -7,6 +7,7 @@ app_name = "support"
 urlpatterns = [
     # The request queue: Reviewers and superusers only (the review pages beside it are review.urls).
     path("support/requests/", views.requests, name="requests"),
+    path("support/requests/bulk/", views.requests_bulk, name="requests_bulk"),
     path("support/requests.csv", views.requests_csv, name="requests_csv"),
     path("support/requests/<str:reference>/", views.request_detail, name="request"),
     # What sellers send us.

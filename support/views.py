@@ -11,9 +11,13 @@ from datetime import datetime
 from urllib.parse import urlencode
 
 from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -24,9 +28,19 @@ from troubleshoot import walk
 from troubleshoot.models import Article, FollowUp, Run
 
 from . import escalation, followup_links, followups
-from .forms import FOLLOWUP_ANSWERS, ArticleFeedbackForm, FollowUpForm, RequestUpdateForm, SupportRequestForm
+from .forms import (
+    FOLLOWUP_ANSWERS,
+    ArticleFeedbackForm,
+    BulkStatusForm,
+    FollowUpForm,
+    QueueForm,
+    RequestUpdateForm,
+    SupportRequestForm,
+)
 from .models import SupportRequest
-from .readouts import RequestsReadout
+from .readouts import RequestsReadout, age
+
+STATUSES = SupportRequest.Status.choices
 
 # A queue tab counts its requests up to TALLY_CAP ("1000+" beyond): an exact count of a queue of tens of thousands
 # reads every one of them on every visit; a bounded one reads at most TALLY_CAP + 1 entries of the queue's index.
@@ -45,32 +59,96 @@ def _tally_text(counts: list[int]) -> str:
     return f"{shown}+" if any(count > TALLY_CAP for count in counts) else str(shown)
 
 
+CHANGE = "support.change_supportrequest"  # status, assignee and note; Reviewers have it (support 0002_roles)
+
+
+def _tab_url(status: str, mine: bool = False) -> str:
+    return reverse("support:requests") + "?" + urlencode({"status": status, **({"mine": "on"} if mine else {})})
+
+
 @roles.reviewer_required
 @require_safe
 def requests(request):
-    status = request.GET.get("status", SupportRequest.Status.NEW)
-    status = status if status in SupportRequest.Status.values or status == "all" else SupportRequest.Status.NEW
-    readout = RequestsReadout("" if status == "all" else status)
-    tallies = {value: _tally(SupportRequest.objects.filter(status=value)) for value in SupportRequest.Status.values}
-    tabs = [(value, label, _tally_text([tallies[value]])) for value, label in SupportRequest.Status.choices]
+    """The queue: a tab per status (and All), everyone's or "Assigned to me"; or the requests found by reference or
+    seller's email (in any tab). Every row with its age; with the permission to change requests, a checkbox each
+    and the bulk status change."""
+    form = QueueForm(request.GET)
+    chosen = form.choices()
+    status, mine, search = chosen["status"], chosen["mine"], chosen["search"]
+    whose = {"assignee": request.user} if mine else {}
+    readout = RequestsReadout("" if status == "all" or search else status, **whose, **search)
+    queue = SupportRequest.objects.filter(**whose)
+    tallies = {value: _tally(queue.filter(status=value)) for value in SupportRequest.Status.values}
+    tabs = [(value, label, _tally_text([tallies[value]]), _tab_url(value, mine)) for value, label in STATUSES]
+    tabs.append(("all", "All", _tally_text(list(tallies.values())), _tab_url("all", mine)))
     when, _, pk = request.GET.get("before", "").partition("|")
     try:
         before = (datetime.fromisoformat(when), number) if (number := params.number(pk, lowest=1)) else None
     except ValueError:
         before = None
     shown, more = readout.page(before)
+    here = {"status": status, **({"mine": "on"} if mine else {}), **({"q": form.data["q"]} if search else {})}
+    now = timezone.now()
     return TemplateResponse(
         request,
         "support/requests.html",
         {
+            "form": form,
             "status": status,
+            "mine": mine,
+            "search": search,
             "tabs": tabs,
-            "total": _tally_text(list(tallies.values())),
-            "shown": shown,
-            "older": "?" + urlencode({"status": status, "before": f"{more[0].isoformat()}|{more[1]}"}) if more else "",
+            "whose": [("Everyone's", _tab_url(status), not mine), ("Assigned to me", _tab_url(status, True), mine)],
+            "rows": [(r, age(r.created_at, now)) for r in shown],
+            "older": "?" + urlencode({**here, "before": f"{more[0].isoformat()}|{more[1]}"}) if more else "",
             "export": reverse("support:requests_csv") + ("" if status == "all" else f"?status={status}"),
+            "bulk": BulkStatusForm() if request.user.has_perm(CHANGE) else None,
+            "here": here,
         },
     )
+
+
+@roles.reviewer_required
+@require_POST
+def requests_bulk(request):
+    """The chosen requests to one status, then back to the tab they were chosen in, which says how many moved and
+    where (the moved ones leave the tab)."""
+    if not request.user.has_perm(CHANGE):
+        raise PermissionDenied("Changing support requests needs the permission to change them. Ask an admin.")
+    back = QueueForm(request.POST, prefix="back")
+    chosen = back.choices()
+    here = {"status": chosen["status"], **({"mine": "on"} if chosen["mine"] else {})}
+    if chosen["search"]:
+        here["q"] = back.data["back-q"]
+    url = reverse("support:requests") + "?" + urlencode(here)
+    form = BulkStatusForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            messages.error(request, " ".join(errors))
+        return redirect(url)
+    status = form.cleaned_data["status"]
+    moving = [r for r in form.cleaned_data["requests"] if r.status != status]
+    # Only those not there already: a request another reviewer moved meanwhile is counted where it is.
+    moved = SupportRequest.objects.filter(pk__in=[r.pk for r in moving]).exclude(status=status).update(status=status)
+    label = SupportRequest.Status(status).label
+    if not moved:
+        messages.info(request, f"Nothing changed: the chosen requests were already {label}.")
+    else:
+        links = format_html_join(
+            ", ", '<a href="{}">{}</a>', ((reverse("support:request", args=[r.reference]), r.reference) for r in moving)
+        )
+        messages.success(
+            request,
+            format_html(
+                '{} request{} moved to <a href="{}">{}</a>: {}.',
+                moved,
+                "" if moved == 1 else "s",
+                _tab_url(status),
+                label,
+                links,
+            ),
+        )
+    return redirect(url)
 
 
 @roles.reviewer_required
@@ -84,12 +162,25 @@ def requests_csv(request):
 @roles.reviewer_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def request_detail(request, reference):
+    """One request from the seller, with its run; the handling form for those who may change it. Saving comes back
+    here with "Saved", and where the request went when its status changed (it left the tab it was in)."""
     support_request = get_object_or_404(
         SupportRequest.objects.select_related("run__checker", "run__version", "assignee"), reference=reference
     )
-    form = RequestUpdateForm(request.POST or None, instance=support_request)
+    allowed = request.user.has_perm(CHANGE)
+    if request.method == "POST" and not allowed:
+        raise PermissionDenied("Changing support requests needs the permission to change them. Ask an admin.")
+    was = support_request.status
+    form = RequestUpdateForm(request.POST or None, instance=support_request) if allowed else None
     if request.method == "POST" and form.is_valid():
         form.save()
+        if support_request.status == was:
+            messages.success(request, "Saved.")
+        else:
+            now = support_request.status
+            moved = '{} moved to <a href="{}">{}</a>.'
+            label = support_request.get_status_display()
+            messages.success(request, format_html("Saved. " + moved, reference, _tab_url(now), label))
         return redirect("support:request", reference)
     return TemplateResponse(
         request,
@@ -100,7 +191,7 @@ def request_detail(request, reference):
             "answers": list(support_request.run.answers.order_by("answered_at", "pk")),
             "form": form,
         },
-        status=422 if form.errors else 200,
+        status=422 if form is not None and form.errors else 200,
     )
 
 

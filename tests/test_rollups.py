@@ -101,19 +101,22 @@ def test_the_job_fills_the_settled_days_and_every_number_stays_exact(known):  # 
         (("start", 0), ("second", 1), ("third", 1)): 1,
         (("start", 0), ("second", Answer.NONE_FIT)): 1,
     }
-    found = {(gap.kind, gap.title): gap.count for gap in gaps.inbox(WEEK)}
-    assert found[("Escalations", "“First”: runs ended here in escalate")] == 2
-    assert found[("Escalations", "“Third”: runs ended here in escalate")] == 1
-    assert found[("Abandoned", "“Third”: sellers left here")] == 1
-    assert found[("Abandoned", "“Second, reworded”: sellers left here")] == 1  # as the live version names it
+    found = {(gap.kind, gap.title, gap.version_number): gap.count for gap in gaps.inbox(WEEK)}
+    # Each version its own row: run 2 escalated at "First" on version 1, run 9 on version 2.
+    assert found[("Escalations", "“First”: runs ended here in escalate", 1)] == 1
+    assert found[("Escalations", "“First”: runs ended here in escalate", 2)] == 1
+    assert found[("Escalations", "“Third”: runs ended here in escalate", 1)] == 1
+    assert found[("Abandoned", "“Third”: sellers left here", 1)] == 1
+    assert found[("Abandoned", "“Second”: sellers left here", 1)] == 1  # as the version the seller walked names it
     # From the day tables too, titled as the version the seller walked named the step.
-    assert found[("None of these fit", "“Second”: sellers' situation wasn't among the answers")] == 1
+    assert found[("None of these fit", "“Second”: sellers' situation wasn't among the answers", 1)] == 1
     (none_fit,) = gaps.none_fit(WEEK)
     assert (none_fit.count, none_fit.before, none_fit.examples) == (1, 0, ["My bank feed is different"])
     # The period after: the filled day is in its trend ("before"), not in its count.
     later = stats.Period(WEEK.last + timedelta(days=1), WEEK.last + timedelta(days=7))
-    first = next(gap for gap in gaps.escalations(stats.Period(day, day)) if gap.title.startswith("“First”"))
-    assert (first.count, first.before) == (2, 0)
+    escalated = gaps.escalations(stats.Period(day, day))
+    first = {gap.key[1]: (gap.count, gap.before) for gap in escalated if gap.key[2] == "start"}
+    assert first[r[9].version_id] == (1, 0) and first[r[2].version_id] == (1, 0)
     assert numbers(later)[0] == 0
 
 
@@ -291,8 +294,9 @@ def test_review_pages_read_in_the_same_exact_number_of_queries_for_a_small_and_a
         ("/support/", {"sort": "rate", "dir": "asc"}, 10),
         ("/support/checkers/demo/", {"version": 2, "compare": 1}, 27),
         ("/support/checkers/demo/", {}, 17),
-        # A checker source: its steps on the filled and the live days, the period before's for the leading ones.
-        ("/support/gaps/", {}, 23),
+        # A checker source: its steps on the filled and the live days, the period before's for the leading ones;
+        # the team's items of the gaps listed and the reviewers to assign them to.
+        ("/support/gaps/", {}, 25),
         ("/support/runs/", {"checker": "demo"}, 5),
         ("/support/requests/", {"status": "all"}, 8),
     ]
@@ -303,29 +307,33 @@ def test_review_pages_read_in_the_same_exact_number_of_queries_for_a_small_and_a
 
 
 def test_a_gap_adds_filled_and_live_days_under_the_filled_title(known):  # noqa: F811
-    """A step with runs on filled days and on live ones is one gap with both counts, titled as the filled days'
-    runs read it."""
-    first = Run.objects.filter(outcome=Run.Outcome.ESCALATED, end_step_title="First")
+    """A step of a version with runs on filled days and on live ones is one gap with both counts, titled as the
+    filled days' runs read it."""
+    checker, r = known
+    walk_path(checker, [("start", 1)])  # escalated at "First" on version 2, as run 9
+    first = Run.objects.filter(outcome=Run.Outcome.ESCALATED, end_step_title="First", version=r[9].version)
     counted, live = list(first.order_by("started_at"))
     age([counted], 3)
     Run.objects.filter(pk=live.pk).update(end_step_title="First, reworded")
     job()
-    found = {gap.title: (gap.count, gap.before) for gap in gaps.escalations(WEEK)}
-    assert found["“First”: runs ended here in escalate"] == (2, 0)
-    assert not any("reworded" in title for title in found)
+    found = {(gap.title, gap.key[1]): (gap.count, gap.before) for gap in gaps.escalations(WEEK)}
+    assert found[("“First”: runs ended here in escalate", r[9].version_id)] == (2, 0)
+    assert found[("“First”: runs ended here in escalate", r[2].version_id)] == (1, 0)  # version 1's apart
+    assert not any("reworded" in title for title, _ in found)
 
 
 def test_a_gap_adds_filled_and_live_days_in_the_period_and_in_the_period_before(known):  # noqa: F811
     checker, r = known
-    before = [walk_path(checker, [("start", 1)]) for _ in range(2)]  # escalated at "First", as runs 2 and 9
-    age([r[2]], 3)
+    # Escalated at "First" on version 2, as run 9: one today, two in the period before.
+    today, *before = [walk_path(checker, [("start", 1)]) for _ in range(3)]
+    age([r[9]], 3)
     age([before[0]], 10)
     age([before[1]], 9, active=timedelta(minutes=20))  # a seller still on it: the job fills up to the day before
     job()
     days = gaps._split(WEEK)
     assert days.counted[1] == TODAY - timedelta(days=10) and days.live == (TODAY - timedelta(days=9), TODAY)
-    found = {gap.title: (gap.count, gap.before) for gap in gaps.escalations(WEEK)}
-    assert found["“First”: runs ended here in escalate"] == (2, 2)
+    found = {(gap.title, gap.key[1]): (gap.count, gap.before) for gap in gaps.escalations(WEEK)}
+    assert found[("“First”: runs ended here in escalate", today.version_id)] == (2, 2)
 
 
 def test_overview_ranks_checkers_as_the_sorts_say(known):  # noqa: F811

@@ -134,38 +134,50 @@ def test_step_counts_go_through_the_branches(known):
     assert "third" not in counts
 
 
-def test_gap_inbox_ranks_and_counts(known):
+def escalated_at(gaps_found, version_of) -> dict:
+    """Escalation gaps as {(title, version number): count}."""
+    return {(gap.title, version_of[gap.key[1]]): gap.count for gap in gaps_found if gap.kind == "Escalations"}
+
+
+def test_gap_inbox_ranks_and_counts_per_version(known):
+    checker, _ = known
+    version_of = dict(checker.versions.values_list("pk", "number"))
+    walk_path(checker, [("start", 1)])  # escalated at "First" on version 2, as run 9
     article = Article.objects.create(slug="a", title="An article", body="Text")
     versions.publish_article(article)
     ArticleFeedback.objects.create(article=article, helpful=False, comment="Too vague")
     ArticleFeedback.objects.create(article=article, helpful=True)
-    found = {(gap.kind, gap.title): gap for gap in gaps.inbox(stats.Period.from_params(PERIOD))}
-    none_fit = next(gap for (kind, _), gap in found.items() if kind == "None of these fit")
+    inbox = gaps.inbox(stats.Period.from_params(PERIOD))
+    found = {(gap.kind, gap.title, gap.version_number): gap for gap in inbox}
+    none_fit = next(gap for (kind, _, _), gap in found.items() if kind == "None of these fit")
     assert none_fit.count == 1 and none_fit.examples == ["My bank feed is different"] and none_fit.before == 0
-    escalations = {title: gap.count for (kind, title), gap in found.items() if kind == "Escalations"}
-    assert escalations == {
-        "“First”: runs ended here in escalate": 2,
-        "“Third”: runs ended here in escalate": 1,
-        "“Second”: runs ended here in escalate": 1,
+    assert escalated_at(inbox, version_of) == {
+        ("“First”: runs ended here in escalate", 2): 2,
+        ("“First”: runs ended here in escalate", 1): 1,  # version 1's sellers, apart
+        ("“Third”: runs ended here in escalate", 1): 1,
+        ("“Second”: runs ended here in escalate", 1): 1,
     }
-    third = found[("Escalations", "“Third”: runs ended here in escalate")]
-    assert third.examples == ["Still broken after all"]
-    abandoned = [gap for (kind, _), gap in found.items() if kind == "Abandoned"]
-    assert [(gap.title, gap.count) for gap in abandoned] == [("“Third”: sellers left here", 1)]
-    article_gap = found[("Unhelpful article", "Voted not helpful")]
-    assert article_gap.count == 1 and article_gap.examples == ["Too vague"]
-    assert gaps.inbox(stats.Period.from_params(PERIOD))[0].count == 2  # most sellers first
+    third = found[("Escalations", "“Third”: runs ended here in escalate", 1)]
+    assert third.examples == ["Still broken after all"] and third.older and third.where == "Demo checker demo"
+    assert not found[("Escalations", "“First”: runs ended here in escalate", 2)].older  # the live version
+    abandoned = [gap for (kind, _, _), gap in found.items() if kind == "Abandoned"]
+    assert [(gap.title, gap.count, gap.version_number) for gap in abandoned] == [("“Third”: sellers left here", 1, 1)]
+    article_gap = found[("Unhelpful article", "Voted not helpful", None)]
+    assert article_gap.count == 1 and article_gap.examples == ["Too vague"] and not article_gap.older
+    assert (inbox[0].title, inbox[0].count, inbox[0].version_number) == ("“First”: runs ended here in escalate", 2, 2)
 
 
 def test_gap_sources_keep_only_the_steps_the_inbox_could_show(known, monkeypatch):
+    checker, _ = known
+    walk_path(checker, [("start", 1)])  # "First" on version 2: 2 sellers
     period = stats.Period.from_params(PERIOD)
     everything = gaps.inbox(period)
-    escalated = {gap.title: gap.count for gap in gaps.escalations(period)}
-    assert sorted(escalated.values()) == [1, 1, 2]
+    escalated = {gap.key: gap.count for gap in gaps.escalations(period)}
+    assert sorted(escalated.values()) == [1, 1, 1, 2]
     monkeypatch.setattr(gaps, "SHOWN", 1)
     assert [(gap.title, gap.count) for gap in gaps.escalations(period)] == [("“First”: runs ended here in escalate", 2)]
     monkeypatch.setattr(gaps, "SHOWN", 2)
-    assert {gap.title: gap.count for gap in gaps.escalations(period)} == escalated  # the two tied second are kept
+    assert {gap.key: gap.count for gap in gaps.escalations(period)} == escalated  # the three tied second are kept
     shown = gaps.inbox(period, most=2)
     assert [(gap.kind, gap.title, gap.count) for gap in shown] == [
         (gap.kind, gap.title, gap.count) for gap in everything[:2]
@@ -176,26 +188,34 @@ def test_gap_trend_compares_with_the_period_before(known):
     checker, r = known
     ten_days_ago = timezone.now() - timedelta(days=10)
     Run.objects.filter(pk=r[9].pk).update(started_at=ten_days_ago, started_on=timezone.localdate(ten_days_ago))
-    first = next(gap for gap in gaps.escalations(stats.Period.from_params(PERIOD)) if gap.title.startswith("“First”"))
+    walk_path(checker, [("start", 1)])  # "First" on version 2 again, today
+    found = {gap.key: gap for gap in gaps.escalations(stats.Period.from_params(PERIOD))}
+    first = found[("escalated", r[9].version_id, "start")]
     assert (first.count, first.before, first.trend) == (1, 1, 0)
+    assert found[("escalated", r[2].version_id, "start")].before == 0  # version 1's own
 
 
 def test_gap_sources_keep_every_step_tied_at_the_cut_whatever_its_growth(known, monkeypatch):
     """The steps are ranked on the period's sellers alone: every step tied with the SHOWN-th is kept, the one that
     grew and the one that did not, and the inbox picks among them as it would among all the steps."""
-    checker, _ = known
+    checker, r = known
+    version_of = dict(checker.versions.values_list("pk", "number"))
     period = stats.Period.from_params(PERIOD)
-    earlier = walk_path(checker, [("start", 0), ("second", Answer.NONE_FIT)])  # escalated at "second" too
+    walk_path(checker, [("start", 1)])  # "First" on version 2: 2 sellers
+    walk_path(checker, [("start", 0), ("second", Answer.NONE_FIT)])  # "Second" on version 2, today
+    earlier = walk_path(checker, [("start", 0), ("second", Answer.NONE_FIT)])  # and 10 days ago
     ten_days_ago = timezone.now() - timedelta(days=10)
     Run.objects.filter(pk=earlier.pk).update(started_at=ten_days_ago, started_on=timezone.localdate(ten_days_ago))
     assert gaps._split(period).live[0] <= timezone.localdate(ten_days_ago)  # not filled by the job: read live
     everything = gaps.inbox(period)
     monkeypatch.setattr(gaps, "SHOWN", 2)
-    found = {gap.title: (gap.count, gap.before) for gap in gaps.escalations(period)}
+    found = {(gap.title, version_of[gap.key[1]]): (gap.count, gap.before) for gap in gaps.escalations(period)}
     assert found == {
-        "“First”: runs ended here in escalate": (2, 0),
-        "“Third”: runs ended here in escalate": (1, 0),
-        "“Second”: runs ended here in escalate": (1, 1),  # tied with Third at the cut, grew less
+        ("“First”: runs ended here in escalate", 2): (2, 0),
+        ("“Second, reworded”: runs ended here in escalate", 2): (1, 1),  # tied at the cut, grew less
+        ("“First”: runs ended here in escalate", 1): (1, 0),
+        ("“Third”: runs ended here in escalate", 1): (1, 0),
+        ("“Second”: runs ended here in escalate", 1): (1, 0),
     }
     assert [(gap.kind, gap.title, gap.count, gap.before) for gap in gaps.inbox(period, most=2)] == [
         (gap.kind, gap.title, gap.count, gap.before) for gap in everything[:2]
@@ -241,16 +261,26 @@ def pages(known) -> list[str]:
     ]
 
 
-@pytest.mark.parametrize("who", ["anonymous", "seller", "staff", "editor"])
-def test_review_pages_send_everyone_else_to_the_login(client, known, who):
+@pytest.mark.parametrize("who", ["anonymous", "seller"])
+def test_review_pages_send_everyone_not_signed_in_to_the_admin_to_the_login(client, known, who):
     if who != "anonymous":
-        user = User.objects.create_user(who, password="pw-for-tests-only", is_staff=who != "seller")
-        if who == "editor":
-            user.groups.add(Group.objects.get(name="Editors"))
-        client.force_login(user)
+        client.force_login(User.objects.create_user(who, password="pw-for-tests-only"))
     for url in pages(known):
         response = client.get(url)
         assert response.status_code == 302 and response.url.startswith("/admin/login/"), (who, url)
+
+
+@pytest.mark.parametrize("who", ["staff", "editor"])
+def test_review_pages_tell_other_staff_they_are_for_reviewers(client, known, who):
+    """Signed in to the admin without the Reviewer role: a 403 that says why and whom to ask (tests/test_queue.py
+    has the page's words)."""
+    user = User.objects.create_user(who, password="pw-for-tests-only", is_staff=True)
+    if who == "editor":
+        user.groups.add(Group.objects.get(name="Editors"))
+    client.force_login(user)
+    for url in pages(known):
+        response = client.get(url)
+        assert response.status_code == 403 and b"for Reviewers" in response.content, (who, url)
 
 
 @pytest.mark.parametrize("who", ["reviewer", "editor and reviewer", "superuser"])
