@@ -9,7 +9,7 @@ and underscores (`text.normalise`) and is quoted, so FTS operators and quotes ty
 
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, TrigramSimilarity
 from django.db import connection
 from django.db.models import BooleanField, ExpressionWrapper, F, Q
 
@@ -27,10 +27,10 @@ SQLITE_RANKED = """
     SELECT rowid, bm25(search_document_fts, %s, %s, %s, %s) AS rank, title{in_head} FROM search_document_fts
     WHERE search_document_fts MATCH %s ORDER BY rank LIMIT %s
 """
-# Whether a document's head (title, keywords, summary) has a term: a column of the ranking's statement per term
-# asked about (each subquery is run once, not per row).
-SQLITE_IN_HEAD = ", rowid IN (SELECT rowid FROM search_document_fts WHERE search_document_fts MATCH %s)"
-SQLITE_HEAD = "{title keywords summary} : "
+# Whether a document's head (title, keywords, summary), and its title, has a term: columns of the ranking's
+# statement per term asked about (each subquery is run once, not per row).
+SQLITE_IN = ", rowid IN (SELECT rowid FROM search_document_fts WHERE search_document_fts MATCH %s)"
+SQLITE_HEAD, SQLITE_TITLE = "{title keywords summary} : ", "title : "
 
 
 @dataclass(frozen=True)
@@ -50,12 +50,13 @@ Term = list[Alternative]  # a document matches a term if it matches any alternat
 @dataclass(frozen=True)
 class Candidate:
     """A document the ranking found: its rank (higher is better), its title, and which of the terms asked about
-    (`ranked(head_terms=)`, by position) its head has."""
+    (`ranked(head_terms=)`, by position) its head has, and its title."""
 
     document: int
     rank: float
     title: str
     in_head: frozenset[int] = frozenset()
+    in_title: frozenset[int] = frozenset()
 
 
 def ranked(
@@ -70,8 +71,8 @@ def ranked(
 
     `words`: how many of `terms` are the seller's own words (the rest are synonyms); `title_text`: those words, as
     typed, compared with titles on PostgreSQL (trigram similarity); `head_terms`: terms whose presence in a
-    document's head each candidate reports (`in_head`); `finding`: terms that find documents but don't rank them
-    (words most documents have)."""
+    document's head and title each candidate reports (`in_head`, `in_title`); `finding`: terms that find
+    documents but don't rank them (words most documents have)."""
     if not any(terms) and not any(finding):
         return []
     if connection.vendor == "postgresql":
@@ -99,11 +100,14 @@ def document_counts(words: list[str]) -> dict[str, int]:
 def _sqlite(terms: list[Term], limit: int, head_terms: list[Term]) -> list[Candidate]:
     """bm25 over the FTS5 table (migration 0002), which weighs each word by its rarity as well as by its field."""
     query = " OR ".join(_fts5_any(term) for term in terms)
-    in_head = [SQLITE_HEAD + _fts5_any(term) for term in head_terms]
+    asked = [SQLITE_HEAD + _fts5_any(term) for term in head_terms] + [
+        SQLITE_TITLE + _fts5_any(term) for term in head_terms
+    ]
     with connection.cursor() as cursor:
-        cursor.execute(SQLITE_RANKED.format(in_head=SQLITE_IN_HEAD * len(in_head)), [*WEIGHTS, *in_head, query, limit])
+        cursor.execute(SQLITE_RANKED.format(in_head=SQLITE_IN * len(asked)), [*WEIGHTS, *asked, query, limit])
         return [
-            Candidate(rowid, -rank, title, _positions(found))  # bm25 is better the more negative
+            # bm25 is better the more negative
+            Candidate(rowid, -rank, title, _positions(found[: len(head_terms)]), _positions(found[len(head_terms) :]))
             for rowid, rank, title, *found in cursor.fetchall()
         ]
 
@@ -144,14 +148,16 @@ def _postgresql(
     found = Document.objects.filter(
         Q(pk__in=by_head.values("pk")[:limit]) | Q(pk__in=with_every_word.values("pk")[:limit])
     )
-    in_head = {
-        f"in_head_{position}": ExpressionWrapper(Q(head=_raw(_any_of(term))), output_field=BooleanField())
-        for position, term in enumerate(head_terms)
-    }
-    rows = found.annotate(rank=rank, **in_head).order_by("-rank", "pk")
+    asked = {}
+    for position, term in enumerate(head_terms):
+        query = _raw(_any_of(term))
+        asked[f"in_head_{position}"] = ExpressionWrapper(Q(head=query), output_field=BooleanField())
+        asked[f"in_title_{position}"] = ExpressionWrapper(Q(title_vector=query), output_field=BooleanField())
+    rows = found.annotate(rank=rank, title_vector=SearchVector("title", config="english")).annotate(**asked)
+    rows = rows.order_by("-rank", "pk").values_list("pk", "rank", "title", *asked)
     return [
-        Candidate(pk, rank, title, _positions(found))
-        for pk, rank, title, *found in rows.values_list("pk", "rank", "title", *in_head)[:limit]
+        Candidate(pk, rank, title, _positions(found[0::2]), _positions(found[1::2]))
+        for pk, rank, title, *found in rows[:limit]
     ]
 
 

@@ -5,6 +5,8 @@
 - **likely**: the document's own text (its head: title, error texts, codes and phrasings, symptom or summary) has
   at least two thirds of the query's *rare* words (and one at least): the seller's own words, or their spelling
   corrections, not synonyms;
+  or its title has every word of a query of two words or more ("xero disconnected": the words are common, the
+  title is "Xero shows as disconnected");
 - **none**: only common words are shared, or a rare word or two of many, or only the steps' text: it "might be
   related".
 
@@ -86,6 +88,7 @@ def rare_words(in_index: dict[str, int], documents: int) -> list[str]:
     return [word for word, count in in_index.items() if count <= most and word not in PLATFORMS]
 
 
-def of_text_match(in_head: int, rare: int) -> str:
-    """A full-text result's confidence, from how many of the query's `rare` words its head has."""
-    return LIKELY if in_head and 3 * in_head >= 2 * rare else NONE
+def of_text_match(in_head: int, rare: int, title_has_all: bool = False) -> str:
+    """A full-text result's confidence, from how many of the query's `rare` words its head has, or whether its
+    title has every word of the query (a short query of common words: "xero disconnected")."""
+    return LIKELY if title_has_all or (in_head and 3 * in_head >= 2 * rare) else NONE

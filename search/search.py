@@ -204,13 +204,25 @@ def text_hits(text_ranked: list[Candidate], words: Words) -> Found:
         candidate.document: sum(words.is_rare(words.ranked[position]) for position in candidate.in_head)
         for candidate in text_ranked
     }
+    title_has_all = {candidate.document: _title_has_all(candidate, words, platforms) for candidate in text_ranked}
     return {
         doc_id: Hit(
-            round(SCORE_TEXT * rank / best, 2), confidence=confidence.of_text_match(rare_in_head[doc_id], words.rare)
+            round(SCORE_TEXT * rank / best, 2),
+            confidence=confidence.of_text_match(rare_in_head[doc_id], words.rare, title_has_all[doc_id]),
         )
         for doc_id, rank in ranks.items()
         if rank >= FLOOR * best
     }
+
+
+def _title_has_all(candidate: Candidate, words: Words, platforms: set[str]) -> bool:
+    """Whether the title has every word of a query of two or more: each word ranked on, and each platform named."""
+    if len(words.typed) < 2 or not platforms <= platforms_in(tokens(normalise(candidate.title))):
+        return False
+    ranked = set(words.ranked)
+    if any(word not in ranked and word not in confidence.PLATFORMS for word in words.typed):
+        return False
+    return len(candidate.in_title) == len(words.ranked)
 
 
 def _head_rarity(candidate: Candidate, words: Words) -> float:

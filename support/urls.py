@@ -10,6 +10,8 @@ urlpatterns = [
     path("support/requests.csv", views.requests_csv, name="requests_csv"),
     path("support/requests/<str:reference>/", views.request_detail, name="request"),
     # What sellers send us.
+    path("support/ask/", views.ask_support, name="ask"),
+    path("support/ask/<str:reference>/", views.asked, name="asked"),
     path("articles/<slug:slug>/feedback/", views.article_feedback, name="article_feedback"),
     path("followup/<str:token>/support/", views.followup_support, name="followup_support"),
     path("followup/<str:token>/<slug:answer>/", views.followup, name="followup"),
