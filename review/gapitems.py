@@ -98,10 +98,10 @@ def _article(on: dict) -> dict:
 def _searches(**flags) -> Callable[[dict], dict]:
     def latest(on: dict) -> dict:
         rows = SearchLog.objects.filter(created_at__gt=on["after"], normalised__in=on["subjects"])
-        if flags.get("no_results"):
-            rows = rows.filter(result_count=0)
+        if flags.get("no_guide"):
+            rows = rows.found_no_guide()
         if flags.get("no_click"):
-            rows = rows.filter(result_count__gt=0, opened_slug="")
+            rows = rows.found_a_guide().filter(opened_slug="")
         return _latest(rows, None, "normalised", "created_at")
 
     return latest
@@ -123,7 +123,7 @@ LATEST: dict[str, Callable[[dict], dict]] = {
     GapItem.Source.ESCALATED: _escalated,
     GapItem.Source.ABANDONED: _abandoned,
     GapItem.Source.ARTICLE: _article,
-    GapItem.Source.NO_RESULTS: _searches(no_results=True),
+    GapItem.Source.NO_RESULTS: _searches(no_guide=True),
     GapItem.Source.NO_CLICK: _searches(no_click=True),
     GapItem.Source.UNKNOWN_CODE: _unknown_code,
 }

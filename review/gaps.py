@@ -2,8 +2,9 @@
 
 Each source is one small function `source(period, days) -> list[Gap]` (a few grouped queries, whatever the amount of
 data); `SOURCES` lists them: steps where sellers said "None of these fit", escalated or left (which steps lead is
-`gap_steps.py`'s to say); articles voted unhelpful; and, from the search app's logs, searches that found nothing or
-whose results nobody opened, and unknown error codes on /e/<code>/. A new signal is one more function.
+`gap_steps.py`'s to say); articles voted unhelpful; and, from the search app's logs, searches that found no guide
+(nothing, or only "might be related") or whose results nobody opened, and unknown error codes on /e/<code>/. A new
+signal is one more function.
 """
 
 from __future__ import annotations
@@ -249,8 +250,9 @@ def _searches(period: Period, source: str, title: str, **flags) -> list[Gap]:
 
 
 def searches_without_results(period: Period, days: rollups.Days | None = None) -> list[Gap]:
-    """Searches that found nothing (the search log of issue #13)."""
-    return _searches(period, GapItem.Source.NO_RESULTS, "found nothing", no_results=True)
+    """Searches that found no guide: nothing at all, or nothing likely (the page said "We don't have a guide for
+    this message yet")."""
+    return _searches(period, GapItem.Source.NO_RESULTS, "found no guide", no_guide=True)
 
 
 def searches_without_clicks(period: Period, days: rollups.Days | None = None) -> list[Gap]:

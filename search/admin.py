@@ -59,8 +59,8 @@ class OutcomeFilter(admin.SimpleListFilter):
 
 @admin.register(SearchLog)
 class SearchLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ["created_at", "query", "result_count", "opened", "source"]
-    list_filter = [OutcomeFilter, "source"]
+    list_display = ["created_at", "query", "result_count", "confidence", "opened", "source"]
+    list_filter = [OutcomeFilter, "confidence", "source"]
     search_fields = ["normalised"]
     date_hierarchy = "created_at"
     change_list_template = "admin/search/searchlog/change_list.html"
@@ -80,7 +80,7 @@ class SearchLogAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         rows = {
-            "no_results": list(SearchLog.objects.top(no_results=True)[:TOP_ROWS]),
+            "no_results": list(SearchLog.objects.top(no_guide=True)[:TOP_ROWS]),
             "no_click": list(SearchLog.objects.top(no_click=True)[:TOP_ROWS]),
         }
         for row in [*rows["no_results"], *rows["no_click"]]:

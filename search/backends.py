@@ -9,9 +9,9 @@ and underscores (`text.normalise`) and is quoted, so FTS operators and quotes ty
 
 from dataclasses import dataclass
 
-from django.contrib.postgres.search import SearchQuery, SearchRank, TrigramSimilarity
+from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, TrigramSimilarity
 from django.db import connection
-from django.db.models import F, Q
+from django.db.models import BooleanField, ExpressionWrapper, F, Q
 
 from .models import Document
 
@@ -24,9 +24,13 @@ PG_WEIGHTS = list(reversed(WEIGHTS))  # SearchRank takes them for D, C, B, A
 TITLE_SIMILARITY = 0.25
 
 SQLITE_RANKED = """
-    SELECT rowid, bm25(search_document_fts, %s, %s, %s, %s) AS rank FROM search_document_fts
+    SELECT rowid, bm25(search_document_fts, %s, %s, %s, %s) AS rank, title{in_head} FROM search_document_fts
     WHERE search_document_fts MATCH %s ORDER BY rank LIMIT %s
 """
+# Whether a document's head (title, keywords, summary), and its title, has a term: columns of the ranking's
+# statement per term asked about (each subquery is run once, not per row).
+SQLITE_IN = ", rowid IN (SELECT rowid FROM search_document_fts WHERE search_document_fts MATCH %s)"
+SQLITE_HEAD, SQLITE_TITLE = "{title keywords summary} : ", "title : "
 
 
 @dataclass(frozen=True)
@@ -34,35 +38,95 @@ class Alternative:
     words: tuple[str, ...]  # one word, or a phrase
     prefix: bool = False  # the last word may go on (search as you type)
 
+    @classmethod
+    def of(cls, text: str, prefix: bool = False) -> "Alternative":
+        """A normalised word or phrase; a dashed or underscored word (invalid_grant) is a phrase of its parts."""
+        return cls(tuple(part for part in text.replace("_", " ").replace("-", " ").split() if part), prefix)
+
 
 Term = list[Alternative]  # a document matches a term if it matches any alternative
 
 
-def ranked(terms: list[Term], words: int, limit: int, title_text: str = "") -> list[tuple[int, float]]:
-    """The best `limit` documents with any of the terms, best first: [(document id, rank)], higher is better.
+@dataclass(frozen=True)
+class Candidate:
+    """A document the ranking found: its rank (higher is better), its title, and which of the terms asked about
+    (`ranked(head_terms=)`, by position) its head has, and its title."""
+
+    document: int
+    rank: float
+    title: str
+    in_head: frozenset[int] = frozenset()
+    in_title: frozenset[int] = frozenset()
+
+
+def ranked(
+    terms: list[Term],
+    words: int,
+    limit: int,
+    title_text: str = "",
+    head_terms: list[Term] = (),
+    finding: list[Term] = (),
+) -> list[Candidate]:
+    """The best `limit` documents with any of the terms, best first.
 
     `words`: how many of `terms` are the seller's own words (the rest are synonyms); `title_text`: those words, as
-    typed, compared with titles on PostgreSQL (trigram similarity)."""
-    if not any(terms):
+    typed, compared with titles on PostgreSQL (trigram similarity); `head_terms`: terms whose presence in a
+    document's head and title each candidate reports (`in_head`, `in_title`); `finding`: terms that find
+    documents but don't rank them (words most documents have)."""
+    if not any(terms) and not any(finding):
         return []
     if connection.vendor == "postgresql":
-        return _postgresql(terms, words, limit, title_text)
-    return _sqlite(terms, limit)
+        return _postgresql(terms, words, limit, title_text, head_terms, finding)
+    return _sqlite([*terms, *finding], limit, head_terms)
 
 
-def _sqlite(terms: list[Term], limit: int) -> list[tuple[int, float]]:
-    """bm25 over the FTS5 table (migration 0002), which weighs each word by its rarity as well as by its field."""
-    query = " OR ".join("(" + " OR ".join(_fts5(alt) for alt in term) + ")" for term in terms)
+def document_counts(words: list[str]) -> dict[str, int]:
+    """How many documents hold each word (matched as the ranking matches it: stemmed, a dashed word as a phrase),
+    and under "" how many documents there are: one statement."""
+    table = Document._meta.db_table
+    if connection.vendor == "postgresql":
+        each = "SELECT %s, count(*) FROM {} WHERE vector @@ to_tsquery('english', %s)"
+        queries = [_tsquery(Alternative.of(word)) for word in words]
+    else:
+        each = "SELECT %s, count(*) FROM search_document_fts WHERE search_document_fts MATCH %s"
+        queries = [_fts5(Alternative.of(word)) for word in words]
+    sql = " UNION ALL ".join([f"SELECT '', count(*) FROM {table}"] + [each.format(table)] * len(words))  # noqa: S608
+    params = [value for pair in zip(words, queries, strict=True) for value in pair]
     with connection.cursor() as cursor:
-        cursor.execute(SQLITE_RANKED, [*WEIGHTS, query, limit])
-        return [(rowid, -rank) for rowid, rank in cursor.fetchall()]  # bm25 is better the more negative
+        cursor.execute(sql, params)
+        return dict(cursor.fetchall())
+
+
+def _sqlite(terms: list[Term], limit: int, head_terms: list[Term]) -> list[Candidate]:
+    """bm25 over the FTS5 table (migration 0002), which weighs each word by its rarity as well as by its field."""
+    query = " OR ".join(_fts5_any(term) for term in terms)
+    asked = [SQLITE_HEAD + _fts5_any(term) for term in head_terms] + [
+        SQLITE_TITLE + _fts5_any(term) for term in head_terms
+    ]
+    with connection.cursor() as cursor:
+        cursor.execute(SQLITE_RANKED.format(in_head=SQLITE_IN * len(asked)), [*WEIGHTS, *asked, query, limit])
+        return [
+            # bm25 is better the more negative
+            Candidate(rowid, -rank, title, _positions(found[: len(head_terms)]), _positions(found[len(head_terms) :]))
+            for rowid, rank, title, *found in cursor.fetchall()
+        ]
+
+
+def _positions(found) -> frozenset[int]:
+    return frozenset(position for position, yes in enumerate(found) if yes)
+
+
+def _fts5_any(term: Term) -> str:
+    return "(" + " OR ".join(_fts5(alt) for alt in term) + ")"
 
 
 def _fts5(alt: Alternative) -> str:
     return '"' + " ".join(alt.words) + '"' + ("*" if alt.prefix else "")
 
 
-def _postgresql(terms: list[Term], words: int, limit: int, title_text: str) -> list[tuple[int, float]]:
+def _postgresql(
+    terms: list[Term], words: int, limit: int, title_text: str, head_terms: list[Term], finding: list[Term]
+) -> list[Candidate]:
     """`SearchRank` over the stored vector plus the title's trigram similarity to the seller's words, as
     djangoproject.com's docs search does, for the candidates only: the best `limit` documents by their head alone
     (title, error texts and symptom: a small vector stored in the row), and `limit` of those with every one of the
@@ -74,8 +138,9 @@ def _postgresql(terms: list[Term], words: int, limit: int, title_text: str) -> l
     any_term = _raw(" | ".join(_any_of(term) for term in terms if term))
     # (or any term, which all of the words imply, when the seller's words are only stop words)
     every_word = _raw(" & ".join(_any_of(term) for term in terms[:words] if term) or _any_of(terms[0]))
-    head_rank = SearchRank(F("head"), any_term, weights=PG_WEIGHTS)
-    by_head = Document.objects.filter(head=any_term).order_by(head_rank.desc(), "pk")
+    any_found = _raw(" | ".join(_any_of(term) for term in [*terms, *finding] if term)) if finding else any_term
+    head_rank = SearchRank(F("head"), any_found, weights=PG_WEIGHTS)
+    by_head = Document.objects.filter(head=any_found).order_by(head_rank.desc(), "pk")
     with_every_word = Document.objects.filter(vector=every_word).order_by("-popularity", "pk")
     rank = SearchRank(F("vector"), any_term, weights=PG_WEIGHTS)
     if title_text:
@@ -83,7 +148,17 @@ def _postgresql(terms: list[Term], words: int, limit: int, title_text: str) -> l
     found = Document.objects.filter(
         Q(pk__in=by_head.values("pk")[:limit]) | Q(pk__in=with_every_word.values("pk")[:limit])
     )
-    return list(found.annotate(rank=rank).order_by("-rank", "pk").values_list("pk", "rank")[:limit])
+    asked = {}
+    for position, term in enumerate(head_terms):
+        query = _raw(_any_of(term))
+        asked[f"in_head_{position}"] = ExpressionWrapper(Q(head=query), output_field=BooleanField())
+        asked[f"in_title_{position}"] = ExpressionWrapper(Q(title_vector=query), output_field=BooleanField())
+    rows = found.annotate(rank=rank, title_vector=SearchVector("title", config="english")).annotate(**asked)
+    rows = rows.order_by("-rank", "pk").values_list("pk", "rank", "title", *asked)
+    return [
+        Candidate(pk, rank, title, _positions(found[0::2]), _positions(found[1::2]))
+        for pk, rank, title, *found in rows[:limit]
+    ]
 
 
 def _any_of(term: Term) -> str:

@@ -33,10 +33,18 @@ def parse_id(value: str | None) -> uuid.UUID | None:
         return None
 
 
-def log_search(search_id: uuid.UUID | None, query: str, result_count: int, source: str) -> uuid.UUID:
-    """Record a search (or update the row of the same search box) and return its id for the result links."""
+def log_search(
+    search_id: uuid.UUID | None, query: str, result_count: int, source: str, confidence: str = ""
+) -> uuid.UUID:
+    """Record a search (or update the row of the same search box) and return its id for the result links;
+    `confidence`: the best result's ("" when nothing was found)."""
     query = query.translate(_CONTROL).strip()[:500]
-    values = {"query": query, "normalised": normalise(query)[:500], "result_count": min(result_count, 1000)}
+    values = {
+        "query": query,
+        "normalised": normalise(query)[:500],
+        "result_count": min(result_count, 1000),
+        "confidence": confidence,
+    }
     if search_id is None:  # a new search: one insert
         return SearchLog.objects.create(source=source, **values).pk
     if SearchLog.objects.filter(pk=search_id).update(**values):

@@ -128,13 +128,23 @@ class Phrasing(models.Model):
 
 
 class SearchLogQuerySet(models.QuerySet):
-    def top(self, *, no_results: bool = False, no_click: bool = False):
-        """The most frequent searches (by normalised text), most sellers first."""
+    def found_no_guide(self):
+        """Searches that found nothing, or nothing likely (the page said "We don't have a guide for this message")."""
+        return self.filter(models.Q(result_count=0) | models.Q(confidence=SearchLog.Confidence.NONE))
+
+    def found_a_guide(self):
+        return self.exclude(models.Q(result_count=0) | models.Q(confidence=SearchLog.Confidence.NONE))
+
+    def top(self, *, no_guide: bool = False, no_click: bool = False):
+        """The most frequent searches (by normalised text), most sellers first.
+
+        `no_guide`: those that found nothing, or nothing likely (only "might be related": the page said "We don't
+        have a guide for this message yet"); `no_click`: the others, whose results nobody opened."""
         rows = self.exclude(normalised="")
-        if no_results:
-            rows = rows.filter(result_count=0)
+        if no_guide:
+            rows = rows.found_no_guide()
         if no_click:
-            rows = rows.filter(result_count__gt=0, opened_slug="")
+            rows = rows.found_a_guide().filter(opened_slug="")
         return (
             rows.values("normalised")
             .annotate(
@@ -156,11 +166,22 @@ class SearchLog(models.Model):
         NOT_FOUND = "404", "Not-found page"
         API = "api", "JSON API"
 
+    class Confidence(models.TextChoices):  # as search.confidence has them
+        CERTAIN = "certain", "Certain: an error text or code"
+        LIKELY = "likely", "Likely"
+        NONE = "none", "None: only might be related"
+
     # Random: result links carry it so the opened result can be recorded, and it can't be guessed.
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     query = models.CharField(max_length=500, help_text="As typed (the first 500 characters).")
     normalised = models.CharField(max_length=500, db_index=True, help_text="Lower case, punctuation removed.")
     result_count = models.PositiveSmallIntegerField(default=0)
+    confidence = models.CharField(
+        max_length=10,
+        choices=Confidence.choices,
+        blank=True,
+        help_text="How sure the best result was; empty when nothing was found (or logged before confidence).",
+    )
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.PAGE)
     opened_kind = models.CharField(max_length=10, blank=True, help_text="What the seller opened from the results.")
     opened_slug = models.CharField(max_length=100, blank=True)

@@ -12,21 +12,27 @@ Every query, however odd (FTS operators, quotes, NUL, SQL, emoji, 10 KB of log),
 and only published content is returned, whatever the index holds.
 """
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 from django.core.cache import cache
+from django.db import connection
 
 from troubleshoot.models import Article, Checker
 
-from . import spelling
-from .backends import Alternative, Term, ranked
+from . import confidence, spelling
+from .backends import Alternative, Candidate, Term, ranked
+from .confidence import CERTAIN, LIKELY, NONE, platforms_in
 from .index import searchable_documents
 from .models import Document, Phrase, Synonym
 from .text import contains_phrase, normalise, tokens
 
 MAX_QUERY = 10_000  # a pasted log; the error text may be anywhere in it
 MAX_RESULTS = 10
-MAX_TERMS = 32  # words of a long paste that go to the full-text index
+MAX_TERMS = 32  # words of a long paste whose counts are read
+RANKED_TERMS = 8  # of which the rarest go to the ranking
+HEAD_RARITY = {"sqlite": 0.3, "postgresql": 0.15}
+COMMON_SHARE = 0.5  # a word in more than this share of the documents tells none of them apart
 MAX_CORRECTIONS = 4
 FLOOR = 0.3  # a full-text result must score at least this fraction of the best one
 CANDIDATES = 40
@@ -36,15 +42,19 @@ SHOWN = ["pk", "popularity", "title", "summary", "checker_id", "article_id", "ar
 ]
 SYNONYMS_CACHE_KEY = "search:synonyms"
 SYNONYMS_CACHE_SECONDS = 60 * 60
+# A title naming the platform or channel the seller named: its rank is multiplied by this; naming only another one.
+PLATFORM_IN_TITLE, PLATFORM_OTHER_IN_TITLE = 1.25, 0.6
 SCORE_CODE, SCORE_SIGNATURE, SCORE_PHRASING, SCORE_PART_OF_SIGNATURE, SCORE_TEXT = 100.0, 90.0, 85.0, 60.0, 50.0
 
 
 @dataclass(frozen=True)
 class Hit:
-    """Why a document is among the results: its score, and the error code or text that matched, if one did."""
+    """Why a document is among the results: its score, the error code or text that matched, if one did, and how
+    sure that makes search (`confidence.py`)."""
 
     score: float
     matched: str = ""
+    confidence: str = NONE
 
 
 Found = dict[int, Hit]  # by document id
@@ -58,6 +68,7 @@ class Result:
     item: Checker | Article
     score: float
     matched: str = ""  # the error code or error text that matched, if any
+    confidence: str = NONE  # "certain", "likely" or "none" (`confidence.py`)
     title: str = ""  # as indexed: an article's published title, not its draft
     snippet: str = ""  # the symptom or summary, as indexed
 
@@ -78,6 +89,7 @@ class Result:
             "url": absolute_url(self.url),
             "snippet": self.snippet,
             "score": self.score,
+            "confidence": self.confidence,
         }
 
 
@@ -87,22 +99,143 @@ def search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
         return []
     limit = max(1, min(limit, MAX_RESULTS))
     found = exact_matches(needle)
-    terms = widen(needle, prefix=not (query or "").endswith((" ", "\n")))
-    words = tokens(needle)[:MAX_TERMS]
-    text_ranked = ranked(terms, len(words), CANDIDATES, title_text=" ".join(words))
+    words = Words.of(needle, prefix=not (query or "").endswith((" ", "\n")))
+    text_ranked = ranked(
+        widen(needle, words),
+        len(words.ranked),
+        CANDIDATES,
+        title_text=" ".join(words.typed),
+        head_terms=[words.term(word) for word in words.ranked],
+        finding=[words.term(word) for word in words.common],
+    )
     if not found:
-        found = partial_matches(needle, [doc_id for doc_id, _ in text_ranked])
-    for doc_id, hit in text_hits(text_ranked).items():
+        found = partial_matches(needle, [candidate.document for candidate in text_ranked])
+    for doc_id, hit in text_hits(text_ranked, words).items():
         _keep(found, doc_id, hit)
     return _results(found, limit)
 
 
-def text_hits(text_ranked: list[tuple[int, float]]) -> Found:
-    """The full-text results worth showing, scored against the best one: those under `FLOOR` of it are dropped."""
-    best = text_ranked[0][1] if text_ranked else 0.0
+@dataclass
+class Words:
+    """A query's words as search uses them: as typed, their misspellings' corrections, the ones ranked on (at most
+    RANKED_TERMS, the rarest in the index), and its rare words (`confidence.py`): how many, and those the ranking
+    asks each document's head about."""
+
+    typed: list[str]
+    corrections: dict[str, str]
+    ranked: list[str]
+    common: list[str] = field(default_factory=list)  # words most documents have: they find documents, not rank them
+    rare: int = 0
+    prefix: bool = False  # the last word typed is still being typed
+    counts: dict[str, int] = field(default_factory=dict)  # documents holding each word (or its correction)
+    documents: int = 0
+
+    @property
+    def most(self) -> int:
+        """The documents a rare word may be in."""
+        return confidence.rare_limit(self.documents)
+
+    @classmethod
+    def of(cls, needle: str, *, prefix: bool = False) -> "Words":
+        typed = tokens(needle)[:MAX_TERMS]
+        simple = [word for word in typed if word.isalpha() and len(word) >= 4]
+        corrections = spelling.corrections(simple, MAX_CORRECTIONS) if simple else {}
+        counts, documents = confidence.document_counts([*typed, *corrections.values()])
+        # A word the index has under another form (stemmed: "saying" is "says") is no misspelling ("saving").
+        corrections = {word: near for word, near in corrections.items() if not counts[word]}
+        in_index = {word: max(counts[word], counts.get(corrections.get(word, ""), 0)) for word in typed}
+        prefix = prefix and bool(typed) and len(typed[-1]) >= 3
+        # Words no document has are no use to the ranking, unless the seller is still typing them; nor are words
+        # most documents have (bm25 gives them nothing, its rarity weight clamped to a millionth; PostgreSQL's
+        # ts_rank has no rarity weight, and "xero" or "settlement" outweighed the words that tell), though they
+        # still find documents when nothing else does.
+        useful = [word for word in typed if in_index[word] or (prefix and word == typed[-1])]
+        telling = [word for word in useful if in_index[word] <= documents * COMMON_SHARE] or useful
+        # A long paste is ranked on its rarest words: the exact layer has seen all of it, and each more word made
+        # the ranking read more documents (a 10 KB log's 25 words read all 10,000 heads on PostgreSQL).
+        rarest = set(sorted(telling, key=lambda word: in_index[word])[:RANKED_TERMS])
+        return cls(
+            typed,
+            corrections,
+            ranked=[word for word in telling if word in rarest],
+            common=[word for word in useful if word not in telling][:RANKED_TERMS],
+            rare=len(confidence.rare_words(in_index, documents)),
+            prefix=prefix,
+            counts={**counts, **in_index},
+            documents=documents,
+        )
+
+    def rarity(self, word: str) -> float:
+        """How rare a word is in the index: log(documents / documents with the word), as bm25 weighs it."""
+        return math.log(max(self.documents, 1) / max(self.counts.get(word, 0), 1))
+
+    def is_rare(self, word: str) -> bool:
+        return word not in confidence.PLATFORMS and 0 < self.counts.get(word, 0) <= self.most
+
+    def unfamiliar(self, phrase: str) -> bool:
+        """Whether the library seldom uses `phrase` (its words as counted: the rarest of them is rare)."""
+        known = [self.counts[word] for word in phrase.split() if word in self.counts]
+        return not known or min(known) <= self.most
+
+    def term(self, word: str, prefix: bool = False) -> Term:
+        """A word and its correction, as alternatives."""
+        alternatives = [Alternative.of(word, prefix=prefix)]
+        if word in self.corrections:
+            alternatives.append(Alternative.of(self.corrections[word]))
+        return alternatives
+
+
+def text_hits(text_ranked: list[Candidate], words: Words) -> Found:
+    """The full-text results worth showing, scored against the best one: those under `FLOOR` of it are dropped.
+
+    Where the seller names their platform or channel, a title naming it ranks higher and a title naming only
+    another one lower (the name is in most documents' steps, so the database's ranking gives it next to nothing).
+    Each is likely or not by how many of the query's rare words its head has (`confidence.py`)."""
+    platforms = platforms_in(words.typed)
+    ranks = {
+        candidate.document: (candidate.rank + HEAD_RARITY.get(connection.vendor, 0.0) * _head_rarity(candidate, words))
+        * _platform_factor(candidate.title, platforms)
+        for candidate in text_ranked
+    }
+    best = max(ranks.values(), default=0.0)
     if best <= 0:
         return {}
-    return {doc_id: Hit(round(SCORE_TEXT * rank / best, 2)) for doc_id, rank in text_ranked if rank >= FLOOR * best}
+    rare_in_head = {
+        candidate.document: sum(words.is_rare(words.ranked[position]) for position in candidate.in_head)
+        for candidate in text_ranked
+    }
+    title_has_all = {candidate.document: _title_has_all(candidate, words, platforms) for candidate in text_ranked}
+    return {
+        doc_id: Hit(
+            round(SCORE_TEXT * rank / best, 2),
+            confidence=confidence.of_text_match(rare_in_head[doc_id], words.rare, title_has_all[doc_id]),
+        )
+        for doc_id, rank in ranks.items()
+        if rank >= FLOOR * best
+    }
+
+
+def _title_has_all(candidate: Candidate, words: Words, platforms: set[str]) -> bool:
+    """Whether the title has every word of a query of two or more: each word ranked on, and each platform named."""
+    if len(words.typed) < 2 or not platforms <= platforms_in(tokens(normalise(candidate.title))):
+        return False
+    ranked = set(words.ranked)
+    if any(word not in ranked and word not in confidence.PLATFORMS for word in words.typed):
+        return False
+    return len(candidate.in_title) == len(words.ranked)
+
+
+def _head_rarity(candidate: Candidate, words: Words) -> float:
+    return sum(words.rarity(words.ranked[position]) for position in candidate.in_head)
+
+
+def _platform_factor(title: str, platforms: set[str]) -> float:
+    if not platforms:
+        return 1.0
+    named = platforms_in(tokens(normalise(title)))
+    if named & platforms:
+        return PLATFORM_IN_TITLE
+    return PLATFORM_OTHER_IN_TITLE if named else 1.0
 
 
 def _keep(found: Found, doc_id: int, hit: Hit) -> None:
@@ -119,11 +252,11 @@ def exact_matches(needle: str) -> Found:
     for doc_id, kind, text, original in phrases:
         if kind == Phrase.Kind.PHRASING:
             if text == needle:
-                _keep(found, doc_id, Hit(SCORE_PHRASING))
+                _keep(found, doc_id, Hit(SCORE_PHRASING, confidence=CERTAIN))
         elif contains_phrase(needle, text):
             # A longer error text is the more specific one when a log holds two.
             score = SCORE_CODE if kind == Phrase.Kind.CODE else SCORE_SIGNATURE + min(len(text.split()), 9) / 10
-            _keep(found, doc_id, Hit(score, original))
+            _keep(found, doc_id, Hit(score, original, CERTAIN))
     return found
 
 
@@ -133,44 +266,35 @@ def partial_matches(needle: str, candidates: list[int]) -> Found:
         return {}
     signatures = Phrase.objects.filter(kind=Phrase.Kind.SIGNATURE, document_id__in=candidates)
     return {
-        doc_id: Hit(SCORE_PART_OF_SIGNATURE, original)
+        doc_id: Hit(SCORE_PART_OF_SIGNATURE, original, LIKELY)
         for doc_id, text, original in signatures.values_list("document_id", "text", "original")
         if contains_phrase(text, needle)
     }
 
 
-def widen(needle: str, *, prefix: bool = False) -> list[Term]:
-    """The query's words as full-text terms, each with its misspelling fixed, plus synonyms as terms of their own."""
-    words = tokens(needle)[:MAX_TERMS]
-    if not words:
-        return []
-    simple = [w for w in words if w.isalpha() and len(w) >= 4]
-    corrections = spelling.corrections(simple, MAX_CORRECTIONS) if simple else {}
+def widen(needle: str, words: Words) -> list[Term]:
+    """The words ranked on as full-text terms, each with its misspelling's correction, then synonyms as terms of
+    their own: of the seller's words the library seldom uses (a synonym bridges words; of a word most documents
+    have, "settlement", it only added noise: "payout", rarer, put "New payouts aren't showing up" first for
+    "settlement won't open")."""
     terms: list[Term] = []
-    for position, word in enumerate(words):
-        is_last = position == len(words) - 1
-        term = [Alternative(tuple(_parts(word)), prefix=prefix and is_last and len(word) >= 3)]
-        if word in corrections:
-            term.append(Alternative((corrections[word],)))
-        terms.append(term)
-    corrected = " ".join(corrections.get(word, word) for word in needle.split())
-    for synonym_terms in synonyms_in(f"{needle} {corrected}"):
-        terms.append([Alternative(tuple(_parts(term))) for term in synonym_terms])
+    for word in words.ranked:
+        terms.append(words.term(word, prefix=words.prefix and word == words.typed[-1]))
+    corrected = " ".join(words.corrections.get(word, word) for word in needle.split())
+    for used, others in synonyms_in(f"{needle} {corrected}"):
+        if any(words.unfamiliar(term) for term in used):
+            terms.append([Alternative.of(term) for term in others])
     return terms
 
 
-def _parts(phrase: str) -> list[str]:
-    return [part for part in phrase.replace("_", " ").replace("-", " ").split() if part]
-
-
-def synonyms_in(needle: str) -> list[list[str]]:
-    """For each synonym group that the query uses, its other terms."""
+def synonyms_in(needle: str) -> list[tuple[list[str], list[str]]]:
+    """For each synonym group that the query uses, the terms it uses and the others."""
     groups = []
     for terms in synonym_groups():
-        if any(contains_phrase(needle, term) for term in terms):
-            others = [term for term in terms if not contains_phrase(needle, term)]
-            if others:
-                groups.append(others)
+        used = [term for term in terms if contains_phrase(needle, term)]
+        others = [term for term in terms if term not in used]
+        if used and others:
+            groups.append((used, others))
     return groups
 
 
@@ -202,7 +326,7 @@ def _result(hit: Hit, row: dict) -> Result:
         item = Checker(pk=row["checker_id"], **fields)
     else:
         item = Article(pk=row["article_id"], slug=row["article__slug"])
-    return Result(_kind(item), item, hit.score, hit.matched, title=row["title"], snippet=row["summary"])
+    return Result(_kind(item), item, hit.score, hit.matched, hit.confidence, title=row["title"], snippet=row["summary"])
 
 
 def _kind(item: Checker | Article) -> str:

@@ -13,11 +13,13 @@ from helpcenter.contentcache import PAGE_TIMEOUT, content_generation
 from helpcenter.limits import over_limit
 from troubleshoot.browse import categories_overview
 
+from .confidence import NONE, ORDER
 from .log import log_search, parse_id
 from .models import SearchLog
 from .search import MAX_QUERY, MAX_RESULTS, Result, search
 
 API_DEFAULT_LIMIT = 5
+MIGHT_BE_RELATED = 3  # results shown when none is likely
 
 
 def cached_search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
@@ -33,24 +35,34 @@ def cached_search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
     return results
 
 
+def best_confidence(results: list[Result]) -> str:
+    """The best result's confidence, as the search log keeps it ("" when nothing was found)."""
+    return min((result.confidence for result in results), key=ORDER.get, default="")
+
+
 @require_safe
 def search_page(request):
+    """The results; when none is likely, "We don't have a guide for this message yet", the closest few as "might
+    be related", and the support form with the pasted text (support's, `{% ask_support %}`)."""
     query = request.GET.get("q", "")[:MAX_QUERY]
     results = cached_search(query)
+    best = best_confidence(results)
     search_id = None
     # A HEAD (link previews, monitors) is not a seller's search; past the address's search limit (a bot) the page
     # still answers but stops filling the log.
     if query.strip() and request.method == "GET" and not over_limit(request, "search"):
         source = request.GET.get("from", "")
         source = source if source in SearchLog.Source.values else SearchLog.Source.PAGE
-        search_id = log_search(parse_id(request.GET.get("sid")), query, len(results), source)
+        search_id = log_search(parse_id(request.GET.get("sid")), query, len(results), source, best)
+    no_guide = bool(query.strip()) and best in ("", NONE)
     context = {
         "query": query.strip(),
-        "results": results,
+        "results": results[:MIGHT_BE_RELATED] if no_guide else results,
+        "no_guide": no_guide,
         "search_id": search_id,
         "support_email": settings.SUPPORT_EMAIL,
     }
-    if query.strip() and not results:
+    if no_guide:
         context["overview"] = categories_overview(checkers_per_category=0)
     template = "search/search.html#results" if request.htmx else "search/search.html"
     return TemplateResponse(request, template, context)
@@ -58,7 +70,8 @@ def search_page(request):
 
 @require_safe
 def api_search(request):
-    """`GET /api/search?q=&limit=`: {"query", "results": [{"slug", "kind", "title", "url", "snippet", "score"}]}.
+    """`GET /api/search?q=&limit=`: {"query", "results": [{"slug", "kind", "title", "url", "snippet", "score",
+    "confidence"}]}.
 
     Rate limited per client address (429 with Retry-After past RATE_LIMIT_SEARCH)."""
     if over_limit(request, "search"):
@@ -70,5 +83,5 @@ def api_search(request):
     limit = API_DEFAULT_LIMIT if asked is None else max(1, min(asked, MAX_RESULTS))
     results = cached_search(query, limit)
     if query.strip() and request.method == "GET":
-        log_search(None, query, len(results), SearchLog.Source.API)
+        log_search(None, query, len(results), SearchLog.Source.API, best_confidence(results))
     return JsonResponse({"query": query, "results": [result.as_json(request.build_absolute_uri) for result in results]})

@@ -79,10 +79,12 @@ class SupportRequestAdmin(EmailStatusMixin, ReadOnlyAdminMixin, admin.ModelAdmin
 
     @admin.display(description="Checker")
     def checker(self, obj):
-        return obj.run.checker
+        return obj.run.checker if obj.run else "(from a search: no guide)"
 
     @admin.display(description="Run")
     def run_link(self, obj):
+        if obj.run is None:
+            return "-"
         url = reverse("admin:troubleshoot_run_change", args=[obj.run_id])
         return format_html('<a href="{}">{}</a>', url, obj.run)
 

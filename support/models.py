@@ -29,14 +29,22 @@ class SupportRequestQuerySet(models.QuerySet):
 
 
 class SupportRequest(models.Model):
-    """What a seller sent support when a run escalated (or when a fix didn't hold), and how support handles it."""
+    """What a seller sent support when a run escalated (or when a fix didn't hold, or when search had no guide for
+    their message), and how support handles it."""
 
     class Status(models.TextChoices):
         NEW = "new", "New"
         IN_PROGRESS = "in_progress", "In progress"
         DONE = "done", "Done"
 
-    run = models.OneToOneField("troubleshoot.Run", on_delete=models.CASCADE, related_name="support_request")
+    run = models.OneToOneField(
+        "troubleshoot.Run",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="support_request",
+        help_text="The seller's walk through a checker; empty when they wrote from a search that found no guide.",
+    )
     reference = models.CharField(max_length=12, unique=True, default=new_reference, editable=False)
     email = models.EmailField(help_text="Where support replies.")
     description = models.TextField(max_length=5000, help_text="What happened, in the seller's words.")

@@ -17,6 +17,7 @@ from django.http import StreamingHttpResponse
 from .models import SupportRequest
 
 PAGE_SIZE = 50
+NO_GUIDE = "(from a search: no guide)"  # a request sent from a search that found no guide has no run
 
 
 def older_than(rows: QuerySet, before: tuple | None, at: str) -> tuple[list, object | None]:
@@ -137,8 +138,8 @@ class RequestsReadout(Readout):
             request.created_at,
             request.get_status_display(),
             request.assignee.get_username() if request.assignee else "",
-            request.run.checker.title,
-            request.run.version.number,
+            request.run.checker.title if request.run else NO_GUIDE,
+            request.run.version.number if request.run else "",
             request.email,
             request.description,
             request.error_message,

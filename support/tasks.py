@@ -12,6 +12,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.mail import send_mail
+from django.db import transaction
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -26,11 +27,20 @@ RETRY_AFTER_MINUTES = [1, 5, 30, 120]
 
 
 def email_subject(support_request: SupportRequest) -> str:
-    return f"[{support_request.reference}] {support_request.run.checker.title}"
+    run = support_request.run
+    about = run.checker.title if run else "No guide for: " + " ".join(support_request.error_message.split())[:80]
+    return f"[{support_request.reference}] {about}"
 
 
 def email_body(support_request: SupportRequest) -> str:
+    """The request as support reads it: with the seller's run (their answers) or, sent from a search that found no
+    guide, without."""
     run = support_request.run
+    if run is None:
+        url = settings.PORTAL_URL + reverse("support:request", args=[support_request.reference])
+        return render_to_string(
+            "support/email/search_request.txt", {"support_request": support_request, "request_url": url}
+        )
     return render_to_string(
         "troubleshoot/email/support_request.txt",
         {
@@ -61,6 +71,15 @@ def send_or_retry(record, task, send: Callable[[], None]) -> bool:
     record.email_error = ""
     record.save(update_fields=["email_attempts", "email_error", "emailed_at"])
     return True
+
+
+def send_to_support(support_request: SupportRequest) -> SupportRequest:
+    """Store a request that has no run (a search found no guide) and queue its email to the support inbox: the
+    queue lives in this database, so both are stored or neither."""
+    with transaction.atomic():
+        support_request.save()
+        email_support.enqueue(support_request.pk)
+    return support_request
 
 
 @task()

@@ -11,6 +11,8 @@ urlpatterns = [
     path("support/requests.csv", views.requests_csv, name="requests_csv"),
     path("support/requests/<str:reference>/", views.request_detail, name="request"),
     # What sellers send us.
+    path("support/ask/", views.ask_support, name="ask"),
+    path("support/ask/<str:reference>/", views.asked, name="asked"),
     path("articles/<slug:slug>/feedback/", views.article_feedback, name="article_feedback"),
     # A run's endings (the run's own URLs: troubleshoot.models.RUN_ACTIONS).
     path("troubleshoot/<slug:slug>/<uuid:run_id>/support/", views.run_support, name="run_support"),

@@ -27,10 +27,11 @@ from troubleshoot import views as pages
 from troubleshoot import walk
 from troubleshoot.models import Article, FollowUp, Run
 
-from . import escalation, followup_links, followups
+from . import escalation, followup_links, followups, tasks
 from .forms import (
     FOLLOWUP_ANSWERS,
     ArticleFeedbackForm,
+    AskSupportForm,
     BulkStatusForm,
     FollowUpForm,
     QueueForm,
@@ -45,6 +46,7 @@ STATUSES = SupportRequest.Status.choices
 # A queue tab counts its requests up to TALLY_CAP ("1000+" beyond): an exact count of a queue of tens of thousands
 # reads every one of them on every visit; a bounded one reads at most TALLY_CAP + 1 entries of the queue's index.
 TALLY_CAP = 1000
+SLOW_DOWN = "That's a lot of requests from your connection. Please wait a minute, then try again: nothing is lost."
 
 
 def _tally(requests) -> int:
@@ -188,7 +190,7 @@ def request_detail(request, reference):
         {
             "support_request": support_request,
             "run": support_request.run,
-            "answers": list(support_request.run.answers.order_by("answered_at", "pk")),
+            "answers": list(support_request.run.answers.order_by("answered_at", "pk")) if support_request.run else [],
             "form": form,
         },
         status=422 if form is not None and form.errors else 200,
@@ -196,6 +198,33 @@ def request_detail(request, reference):
 
 
 # What sellers send us outside a run's steps.
+
+
+@require_http_methods(["GET", "HEAD", "POST"])
+def ask_support(request):
+    """A seller whose search found no guide writes to support with the message they pasted (the search page
+    offers this form, `{% ask_support %}`): stored without a run and emailed to the inbox, then the reference."""
+    if request.method != "POST":
+        return _ask_page(request, AskSupportForm.for_search(request.GET.get("q", "")))
+    form = AskSupportForm(request.POST)
+    if over_limit(request, "support"):
+        return _ask_page(request, form, status=429, message=SLOW_DOWN)
+    if not form.is_valid():
+        return _ask_page(request, form, status=422)
+    support_request = tasks.send_to_support(form.instance)
+    return redirect("support:asked", support_request.reference)
+
+
+def _ask_page(request, form: AskSupportForm, status: int = 200, message: str = ""):
+    return TemplateResponse(request, "support/ask.html", {"form": form, "message": message}, status=status)
+
+
+@never_cache
+@require_safe
+def asked(request, reference):
+    """After the seller's request from a search: its reference (nothing else of it: the address is all it takes)."""
+    support_request = get_object_or_404(SupportRequest.objects.filter(run=None), reference=reference)
+    return TemplateResponse(request, "support/asked.html", {"reference": support_request.reference})
 
 
 @require_POST

@@ -1,4 +1,4 @@
-"""Data for calibrating search on the library (issue 25); no tests of its own yet.
+"""Data for calibrating search on the library (issue 25): tests/test_search_confidence.py and tests/test_search.py.
 
 - `EXACT_MESSAGES`: every message that `../shared/REAL_ERRORS.md` quotes, as a seller would paste it (placeholders
   such as '###' filled with a real-looking value), mapped to the slug of the checker or article that answers it.
@@ -223,4 +223,27 @@ UNCOVERED = [
     "Two-factor authentication code is incorrect. Please try again.",
     "The uploaded CSV file has no header row.",
     "Webhook delivery failed: endpoint responded 410 Gone.",
+    # Added with the confidence rule (tests/test_search_confidence.py): more of what sellers of such an integration
+    # meet elsewhere: payroll, bank feeds, payments, listings, themes, fulfilment.
+    "Your card has insufficient funds. (insufficient_funds)",
+    "This PaymentIntent's amount could not be updated because it has a status of succeeded.",
+    "A dispute was opened for charge ch_3MmlLrLkdIwHu7ix0snN0B15.",
+    "PAYEE_ACCOUNT_RESTRICTED: The merchant account is restricted.",
+    "You can't send money to yourself.",
+    "Xero: Payroll isn't set up for this organisation yet.",
+    "The bank statement file couldn't be imported: the file format isn't supported.",
+    "This repeating invoice template can't be saved because the contact has no email address.",
+    "Receipt upload failed for this expense claim.",
+    "Depreciation can't be run for a future period.",
+    "Bank connection error 103: your sign-in information is incorrect.",
+    "QuickBooks Payments: your merchant account is under review.",
+    "Error 6000, -83: An error occurred when QuickBooks tried to access the company file.",
+    "We couldn't email this sales receipt to the customer.",
+    "Theme couldn't be published: Liquid syntax error on line 42.",
+    "This discount code isn't valid for the items in your cart.",
+    "The fulfillment service declined the fulfillment request.",
+    "A shipping profile is required to publish this listing.",
+    "Your Amazon seller account has been deactivated.",
+    "Listing suppressed: the main image is missing.",
+    "Your eBay selling limit has been reached for this month.",
 ]

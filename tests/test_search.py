@@ -82,7 +82,7 @@ def test_search_result_link_logs_the_search_as_source(client, library):
 
 def test_nothing_found_offers_a_way_on(client, library):
     html = client.get("/search/", {"q": "zzqx"}).content.decode()
-    assert "Nothing matched" in html and "See all problems" in html
+    assert "We don't have a guide for this message yet" in html and "See all problems" in html
 
 
 @pytest.mark.parametrize("query", ["", "   ", "<script>alert(1)</script>", "x" * 100_000, "%00", "(((("])
@@ -178,10 +178,14 @@ def test_synonyms_are_read_from_the_cache_and_forgotten_when_staff_change_them(l
 
 def test_a_search_runs_four_statements_whatever_it_asks(library, django_assert_num_queries):
     """Pasted text, a misspelling and a synonym: the phrases, the ranking, part of an error text, and the results
-    (the synonyms come from the cache, the vocabulary from this process's memory)."""
+    (the synonyms come from the cache, the vocabulary and the words' document counts from this process's memory);
+    words this process hasn't counted yet cost one statement more, once."""
+    query = "my payout went missing since xero disconected, error 500 on the settlment page"
     search("warm the synonym cache")
+    with django_assert_num_queries(5):
+        assert search(query)
     with django_assert_num_queries(4):
-        assert search("my payout went missing since xero disconected, error 500 on the settlment page")
+        assert search(query.upper())
 
 
 def test_words_are_looked_up_once_until_content_changes(library, django_capture_on_commit_callbacks):
@@ -335,8 +339,8 @@ def test_a_checker_unpublished_with_save_leaves_the_index(library):
 
 def test_the_search_page_runs_five_statements(client, library, django_assert_num_queries):
     """The phrases, the ranking, part of an error text, the results and the search log's row (the synonyms come
-    from the cache, the vocabulary from this process's memory)."""
-    search("warm up")
+    from the cache, the vocabulary and the words' counts from this process's memory)."""
+    search("warm up xero disconected")
     with django_assert_num_queries(5):
         response = client.get("/search/", {"q": "xero disconected"})
     assert response.status_code == 200
@@ -345,7 +349,7 @@ def test_the_search_page_runs_five_statements(client, library, django_assert_num
 
 def test_the_api_runs_four_statements(client, library, django_assert_num_queries):
     """A pasted error text: the phrases, the ranking, the results and the search log's row."""
-    search("warm up")
+    search("warm up error account code archived")
     with django_assert_num_queries(4):
         response = client.get("/api/search", {"q": "Error: Account Code Archived"})
     assert response.status_code == 200 and response.json()["results"][0]["slug"] == "account-mapping-error"
@@ -358,8 +362,8 @@ def test_api_contract(client, library):
     assert set(data) == {"query", "results"} and data["query"] == "Error: Account Code Archived"
     assert 1 <= len(data["results"]) <= 3
     first = data["results"][0]
-    assert set(first) == {"slug", "kind", "title", "url", "snippet", "score"}
-    assert first["slug"] == "account-mapping-error" and first["kind"] == "checker"
+    assert set(first) == {"slug", "kind", "title", "url", "snippet", "score", "confidence"}
+    assert first["slug"] == "account-mapping-error" and first["kind"] == "checker" and first["confidence"] == "certain"
     assert first["url"] == "http://testserver/troubleshoot/account-mapping-error/"
     assert isinstance(first["score"], float) and first["snippet"]
 
@@ -397,7 +401,8 @@ def test_search_boxes_search_as_you_type(client, library):
 
 def test_nothing_fits_offers_categories_and_support(client, library):
     html = client.get("/search/", {"q": "zzqx"}).content.decode()
-    assert "Nothing matched" in html and "/category/sending-settlements/" in html and "mailto:" in html
+    assert "We don't have a guide for this message yet" in html and "/category/sending-settlements/" in html
+    assert 'action="/support/ask/"' in html and "mailto:" in html
 
 
 # Versions: sellers find what is published, never the draft
@@ -429,3 +434,56 @@ def test_an_article_is_found_by_its_published_text(library, django_capture_on_co
     with django_capture_on_commit_callbacks(execute=True):  # the publish commits
         versions.publish_article(article)
     assert search("quokka")[0].title == "Quokka draft title"
+
+
+# Words as sellers type them: contractions, words the index has in another form, platform names
+
+
+@pytest.mark.parametrize(
+    "text,words",
+    [
+        ("settlement won't open", ["settlement", "open"]),
+        ("there's no send button", ["send", "button"]),
+        ("I can’t send", ["send"]),  # a phone's curly apostrophe
+        ("eBay's auth token", ["ebay", "auth", "token"]),
+        ("Amazon's total doesn't match", ["amazon", "total", "match"]),
+    ],
+)
+def test_contractions_are_undone_not_split_into_letters(text, words):
+    from search.text import normalise, tokens
+
+    assert tokens(normalise(text)) == words
+
+
+def test_a_contraction_no_longer_ranks_by_the_letter_t(library):
+    """ "won't" was "won" and "t", and "t" is in every guide that says "don't": "New payouts aren't showing up" came
+    first."""
+    assert search("settlement won't open at all")[0].item.slug == "settlement-wont-open"
+
+
+def test_a_word_the_index_has_in_another_form_is_not_corrected(library):
+    """ "saying" is in the index as "says" (stemmed): it was corrected to "saving", and "Failed to save accounts"
+    came first."""
+    assert search("xero keeps saying disconected")[0].item.slug == "xero-disconnected"
+
+
+def test_the_platform_named_in_a_title_counts(library):
+    """ "xero" is in most documents, so the rank gives it nothing; a title naming the seller's platform counts,
+    one naming only another platform counts against ("eBay's auth token has expired" was first)."""
+    assert search("my xero connection stopped working after I changed my password")[0].item.slug == (
+        "xero-disconnected"
+    )
+    assert search("my etsy shop got disconnected")[0].item.slug == "sales-channel-disconnected"
+
+
+def test_seller_phrasings_find_the_right_guide_first(library):
+    """The 108 seller phrasings of tests/seller_phrasings.py (three per family of REAL_ERRORS.md): the right checker
+    or article first for at least 9 in 10 (99 of 108, 92%, on SQLite and on PostgreSQL when written)."""
+    from tests.seller_phrasings import ARTICLES, PHRASINGS
+
+    first = [
+        [(r.kind, r.item.slug) for r in search(query)][:1] == [("article" if slug in ARTICLES else "checker", slug)]
+        for _, query, slug in PHRASINGS
+    ]
+    assert len(PHRASINGS) == 108
+    assert sum(first) >= 0.9 * len(PHRASINGS), f"{sum(first)}/{len(PHRASINGS)} first"

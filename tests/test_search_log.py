@@ -83,8 +83,25 @@ def test_top_searches_without_results_and_without_clicks(library):
             query=query, normalised=query.lower().strip("!"), result_count=0 if "blorp" in query.lower() else 3
         )
     SearchLog.objects.filter(normalised="xero plan").update(opened_slug="xero-plan-limit")
-    assert [(r["normalised"], r["searches"]) for r in SearchLog.objects.top(no_results=True)] == [("blorp", 3)]
+    assert [(r["normalised"], r["searches"]) for r in SearchLog.objects.top(no_guide=True)] == [("blorp", 3)]
     assert [(r["normalised"], r["searches"]) for r in SearchLog.objects.top(no_click=True)] == [("lock date", 2)]
+
+
+def test_a_search_with_no_likely_result_found_no_guide(client, library):
+    """Only "might be related": logged with its confidence, and counted with the searches that found nothing, in
+    the search log's top searches and the gap inbox; not among those whose results nobody opened."""
+    from review import gaps, stats
+    from tests.seller_phrasings import UNCOVERED
+
+    client.get("/search/", {"q": UNCOVERED[2]})
+    client.get("/search/", {"q": "Error: Account Code Archived"})
+    logged = dict(SearchLog.objects.values_list("query", "confidence"))
+    assert logged == {UNCOVERED[2]: "none", "Error: Account Code Archived": "certain"}
+    assert SearchLog.objects.get(query=UNCOVERED[2]).result_count > 0  # it did show "might be related"
+    assert [r["query"] for r in SearchLog.objects.top(no_guide=True)] == [UNCOVERED[2]]
+    assert [r["query"] for r in SearchLog.objects.top(no_click=True)] == ["Error: Account Code Archived"]
+    found = gaps.searches_without_results(stats.Period.from_params({}))
+    assert [(gap.count, gap.title) for gap in found] == [(1, f"“{UNCOVERED[2]}”: found no guide")]
 
 
 def test_unknown_codes_are_counted(client, library):

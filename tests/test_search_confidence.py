@@ -1,0 +1,100 @@
+"""How sure search is of each result (search/confidence.py): the rule, and its calibration on the library with
+tests/seller_phrasings.py (every exact message certain, no message the library doesn't cover likely)."""
+
+import pytest
+
+from search.confidence import CERTAIN, LIKELY, NONE, of_text_match, platforms_in, rare_limit
+from search.search import search
+from tests.seller_phrasings import EXACT_MESSAGES, UNCOVERED
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def library(shared_library, db):
+    """Search only reads (the tests that write roll back to here): one import serves the whole module."""
+
+
+# The rule
+
+
+@pytest.mark.parametrize(
+    "in_head,rare,expected",
+    [(0, 0, NONE), (0, 3, NONE), (1, 1, LIKELY), (2, 3, LIKELY), (1, 2, NONE), (3, 5, NONE), (4, 6, LIKELY)],
+)
+def test_likely_needs_two_thirds_of_the_rare_words_in_the_head(in_head, rare, expected):
+    assert of_text_match(in_head, rare) == expected
+
+
+@pytest.mark.parametrize("documents,most", [(0, 3), (5, 3), (30, 3), (36, 4), (100, 10), (10_000, 1000)])
+def test_rare_is_a_tenth_of_the_documents_at_least_three(documents, most):
+    assert rare_limit(documents) == most
+
+
+def test_a_channel_is_a_sales_channel():
+    assert platforms_in(["etsy", "shop"]) == {"etsy", "sales channel"}
+    assert platforms_in(["qbo"]) == {"quickbooks"}
+    assert platforms_in(["invoice"]) == set()
+
+
+def test_an_error_code_or_text_in_the_query_is_certain(library):
+    assert search("Got an email with code xc-001, what now?")[0].confidence == CERTAIN
+    assert search("Error: Account Code Archived (status 400)")[0].confidence == CERTAIN
+
+
+def test_a_staff_phrasing_typed_exactly_is_certain(library):
+    from search.log import attach_phrasing
+    from troubleshoot.models import Checker
+
+    attach_phrasing("blorp wibble", Checker.objects.get(slug="xero-plan-limit"))
+    assert [(r.item.slug, r.confidence) for r in search("blorp wibble")][:1] == [("xero-plan-limit", CERTAIN)]
+
+
+def test_rare_words_of_the_checkers_own_text_are_likely(library):
+    first = search("debit and credit don't balance")[0]
+    assert (first.item.slug, first.confidence, first.matched) == ("settlement-processing-error", LIKELY, "")
+
+
+def test_only_common_words_shared_is_no_match(library):
+    """ "settlement", "xero", "sending": most documents have them."""
+    results = search("settlement sending xero")
+    assert results and {r.confidence for r in results} == {NONE}
+
+
+def test_rare_is_read_from_the_index(library):
+    """A word in one document is rare; once a tenth of the library has it, it tells nothing."""
+    from tests.conftest import make_checker
+    from troubleshoot.models import Checker
+
+    checker = make_checker("quokka")
+    Checker.objects.filter(pk=checker.pk).update(symptom="Quokka tokens vanish.")
+    Checker.objects.get(pk=checker.pk).save()  # reindexed, and the counts read afresh
+    assert [(r.item.slug, r.confidence) for r in search("quokka")] == [("quokka", LIKELY)]
+    for number in range(5):
+        other = make_checker(f"quokka-{number}")
+        Checker.objects.filter(pk=other.pk).update(symptom="A quokka ate the cable.")
+        Checker.objects.get(pk=other.pk).save()
+    results = search("quokka")
+    assert len(results) == 6 and {r.confidence for r in results} == {NONE}
+
+
+def test_the_api_returns_each_results_confidence(client, library):
+    exact = client.get("/api/search", {"q": "Error: Account Code Archived"}).json()["results"]
+    assert exact[0]["confidence"] == CERTAIN
+    uncovered = client.get("/api/search", {"q": UNCOVERED[0], "limit": "10"}).json()["results"]
+    assert all(result["confidence"] == NONE for result in uncovered)
+
+
+# Calibration
+
+
+@pytest.mark.parametrize("message,slug", EXACT_MESSAGES.items())
+def test_every_exact_message_finds_its_guide_first_and_certain(library, message, slug):
+    first = search(message)[0]
+    assert (first.item.slug, first.confidence) == (slug, CERTAIN)
+
+
+@pytest.mark.parametrize("message", UNCOVERED)
+def test_no_message_the_library_does_not_cover_is_a_likely_match(library, message):
+    assert len(UNCOVERED) >= 40
+    assert [(r.item.slug, r.confidence) for r in search(message) if r.confidence != NONE] == []
