@@ -523,7 +523,7 @@ def test_incident_banner_comes_first_and_search_pages_are_accessible(live_server
     page.goto(f"{live_server.url}/")
     expect(page.get_by_role("status").first).to_contain_text("Known problem: Xero is having problems")
     page.get_by_label("Search help or paste an error message").press_sequentially("zzqx", delay=20)
-    expect(page.locator("#search-results")).to_contain_text("Nothing matched")
+    expect(page.locator("#search-results")).to_contain_text("We don't have a guide for this message yet")
     assert_accessible(page, "home with an incident and a search that found nothing")
     page.goto(f"{live_server.url}/category/sending-settlements/")
     assert_accessible(page, "category")

@@ -26,6 +26,14 @@ def test_likely_needs_two_thirds_of_the_rare_words_in_the_head(in_head, rare, ex
     assert of_text_match(in_head, rare) == expected
 
 
+def test_a_title_with_every_word_of_the_query_is_likely(library):
+    """ "xero" and "disconnected" are common words (most documents have them); the title has both."""
+    assert of_text_match(0, 0, title_has_all=True) == LIKELY
+    first = search("xero disconnected")[0]
+    assert (first.item.slug, first.confidence) == ("xero-disconnected", LIKELY)
+    assert search("disconnected")[0].confidence == NONE  # one word: many titles have it
+
+
 @pytest.mark.parametrize("documents,most", [(0, 3), (5, 3), (30, 3), (36, 4), (100, 10), (10_000, 1000)])
 def test_rare_is_a_tenth_of_the_documents_at_least_three(documents, most):
     assert rare_limit(documents) == most
