@@ -49,14 +49,14 @@ Term = list[Alternative]  # a document matches a term if it matches any alternat
 
 @dataclass(frozen=True)
 class Candidate:
-    """A document the ranking found: its rank (higher is better), its title, and which of the terms asked about
-    (`ranked(head_terms=)`, by position) its head has, and its title."""
+    """A document the ranking found: its rank (higher is better), its title, which of the terms asked about
+    (`ranked(head_terms=)`, by position) its head has, and whether its title has every one of `title_terms`."""
 
     document: int
     rank: float
     title: str
     in_head: frozenset[int] = frozenset()
-    in_title: frozenset[int] = frozenset()
+    title_has_all: bool = False
 
 
 def ranked(
@@ -66,18 +66,19 @@ def ranked(
     title_text: str = "",
     head_terms: list[Term] = (),
     finding: list[Term] = (),
+    title_terms: list[Term] = (),
 ) -> list[Candidate]:
     """The best `limit` documents with any of the terms, best first.
 
     `words`: how many of `terms` are the seller's own words (the rest are synonyms); `title_text`: those words, as
     typed, compared with titles on PostgreSQL (trigram similarity); `head_terms`: terms whose presence in a
-    document's head and title each candidate reports (`in_head`, `in_title`); `finding`: terms that find
-    documents but don't rank them (words most documents have)."""
+    document's head each candidate reports (`in_head`); `finding`: terms that find documents but don't rank them
+    (words most documents have); `title_terms`: terms a title may have all of (`title_has_all`)."""
     if not any(terms) and not any(finding):
         return []
     if connection.vendor == "postgresql":
-        return _postgresql(terms, words, limit, title_text, head_terms, finding)
-    return _sqlite([*terms, *finding], limit, head_terms)
+        return _postgresql(terms, words, limit, title_text, head_terms, finding, title_terms)
+    return _sqlite([*terms, *finding], limit, head_terms, title_terms)
 
 
 def document_counts(words: list[str]) -> dict[str, int]:
@@ -97,17 +98,17 @@ def document_counts(words: list[str]) -> dict[str, int]:
         return dict(cursor.fetchall())
 
 
-def _sqlite(terms: list[Term], limit: int, head_terms: list[Term]) -> list[Candidate]:
+def _sqlite(terms: list[Term], limit: int, head_terms: list[Term], title_terms: list[Term]) -> list[Candidate]:
     """bm25 over the FTS5 table (migration 0002), which weighs each word by its rarity as well as by its field."""
     query = " OR ".join(_fts5_any(term) for term in terms)
-    asked = [SQLITE_HEAD + _fts5_any(term) for term in head_terms] + [
-        SQLITE_TITLE + _fts5_any(term) for term in head_terms
-    ]
+    asked = [SQLITE_HEAD + _fts5_any(term) for term in head_terms]
+    if title_terms:
+        asked.append(SQLITE_TITLE + "(" + " AND ".join(_fts5_any(term) for term in title_terms) + ")")
     with connection.cursor() as cursor:
         cursor.execute(SQLITE_RANKED.format(in_head=SQLITE_IN * len(asked)), [*WEIGHTS, *asked, query, limit])
         return [
             # bm25 is better the more negative
-            Candidate(rowid, -rank, title, _positions(found[: len(head_terms)]), _positions(found[len(head_terms) :]))
+            Candidate(rowid, -rank, title, _positions(found[: len(head_terms)]), bool(found[len(head_terms) :] == [1]))
             for rowid, rank, title, *found in cursor.fetchall()
         ]
 
@@ -125,7 +126,13 @@ def _fts5(alt: Alternative) -> str:
 
 
 def _postgresql(
-    terms: list[Term], words: int, limit: int, title_text: str, head_terms: list[Term], finding: list[Term]
+    terms: list[Term],
+    words: int,
+    limit: int,
+    title_text: str,
+    head_terms: list[Term],
+    finding: list[Term],
+    title_terms: list[Term],
 ) -> list[Candidate]:
     """`SearchRank` over the stored vector plus the title's trigram similarity to the seller's words, as
     djangoproject.com's docs search does, for the candidates only: the best `limit` documents by their head alone
@@ -148,15 +155,18 @@ def _postgresql(
     found = Document.objects.filter(
         Q(pk__in=by_head.values("pk")[:limit]) | Q(pk__in=with_every_word.values("pk")[:limit])
     )
-    asked = {}
-    for position, term in enumerate(head_terms):
-        query = _raw(_any_of(term))
-        asked[f"in_head_{position}"] = ExpressionWrapper(Q(head=query), output_field=BooleanField())
-        asked[f"in_title_{position}"] = ExpressionWrapper(Q(title_vector=query), output_field=BooleanField())
-    rows = found.annotate(rank=rank, title_vector=SearchVector("title", config="english")).annotate(**asked)
-    rows = rows.order_by("-rank", "pk").values_list("pk", "rank", "title", *asked)
+    asked = {
+        f"in_head_{position}": ExpressionWrapper(Q(head=_raw(_any_of(term))), output_field=BooleanField())
+        for position, term in enumerate(head_terms)
+    }
+    if title_terms:  # the title's vector made once per candidate (80 short titles), not stored
+        every = _raw(" & ".join(_any_of(term) for term in title_terms))
+        title = SearchVector("title", config="english")
+        asked["title_has_all"] = ExpressionWrapper(Q(title_vector=every), output_field=BooleanField())
+        found = found.annotate(title_vector=title)
+    rows = found.annotate(rank=rank, **asked).order_by("-rank", "pk").values_list("pk", "rank", "title", *asked)
     return [
-        Candidate(pk, rank, title, _positions(found[0::2]), _positions(found[1::2]))
+        Candidate(pk, rank, title, _positions(found[: len(head_terms)]), bool(found[len(head_terms) :] == [True]))
         for pk, rank, title, *found in rows[:limit]
     ]
 
