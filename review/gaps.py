@@ -98,20 +98,9 @@ def _attach(gaps: dict, examples, key: Callable, text: str) -> None:
 def none_fit(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Steps where sellers said "None of these fit", with their lines."""
 
-    def make(checker: int, version: int, key: str, title: str) -> Gap:
-        return Gap(
-            kind="None of these fit",
-            title=f"“{title}”: sellers' situation wasn't among the answers",
-            key=(GapItem.Source.NONE_FIT, version, key),
-            where=checker,
-            count=0,
-            before=0,
-            fix_url="",
-            fix_checker=checker,
-            fix_label="Edit the checker's draft",
-        )
-
-    gaps = _leading(period, days, gap_steps.none_fit, make)
+    gaps = _leading(
+        period, days, gap_steps.none_fit, GapItem.Source.NONE_FIT, "sellers' situation wasn't among the answers"
+    )
     # The latest 200, newest first from the (answer, time) index; empty lines (purged, so older than any kept) are
     # skipped by `_attach`. Filtered out here, PostgreSQL expected a few rows and joined all 8,000 of 181 days to
     # their runs first (0.3 s).
@@ -130,16 +119,23 @@ def _split(period: Period) -> rollups.Days:
     return rollups.days(period.before().first, period.last)
 
 
-def _leading(
-    period: Period, days: rollups.Days | None, parts: Callable, make: Callable[[int, int, str, str], Gap]
-) -> dict:
-    """Gaps (by `make(checker, version, key, title)`), keyed by (version, step key), for the steps of `parts` (a kind
-    of `gap_steps`) that can be among the SHOWN the inbox shows, with their sellers in `period` and in the period
-    before."""
+def _leading(period: Period, days: rollups.Days | None, parts: Callable, source: str, says: str | None) -> dict:
+    """A gap of `source` for each step of `parts` (a kind of `gap_steps`) that can be among the SHOWN the inbox shows,
+    keyed by (version, step key), with its sellers in `period` and in the period before; titled "“step”: `says`", or
+    by the step's key when `says` is None (until `inbox` reads its title from the version)."""
     gaps = {}
     for step in gap_steps.leading(period, days or _split(period), parts, SHOWN):
-        gap = gaps[(step.version, step.key)] = make(step.checker, step.version, step.key, step.title)
-        gap.count, gap.before = step.count, step.before
+        gaps[(step.version, step.key)] = Gap(
+            kind=GapItem.Source(source).label,
+            title=f"“{step.title}”: {says}" if says else step.key,
+            key=(source, step.version, step.key),
+            where=step.checker,
+            count=step.count,
+            before=step.before,
+            fix_url="",
+            fix_checker=step.checker,
+            fix_label="Edit the checker's draft",
+        )
     return gaps
 
 
@@ -147,20 +143,9 @@ def escalations(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Steps where the most runs ended in escalate (with "None of these fit" ones, also listed on their own), with
     what sellers then told support."""
 
-    def make(checker: int, version: int, key: str, title: str) -> Gap:
-        return Gap(
-            kind="Escalations",
-            title=f"“{title}”: runs ended here in escalate",
-            key=(GapItem.Source.ESCALATED, version, key),
-            where=checker,
-            count=0,
-            before=0,
-            fix_url="",
-            fix_checker=checker,
-            fix_label="Edit the checker's draft",
-        )
-
-    gaps = _leading(period, days, gap_steps.ended_at(Run.Outcome.ESCALATED), make)
+    gaps = _leading(
+        period, days, gap_steps.ended_at(Run.Outcome.ESCALATED), GapItem.Source.ESCALATED, "runs ended here in escalate"
+    )
     examples = (
         SupportRequest.objects.filter(created_at__gte=period.start, created_at__lt=period.end)
         .order_by("-created_at")
@@ -173,20 +158,7 @@ def escalations(period: Period, days: rollups.Days | None = None) -> list[Gap]:
 def abandons(period: Period, days: rollups.Days | None = None) -> list[Gap]:
     """Steps where sellers gave up: open runs left idle there past the abandon time."""
 
-    def make(checker: int, version: int, key: str, title: str) -> Gap:
-        return Gap(
-            kind="Abandoned",
-            title=key,  # the step's key until `inbox` reads its title from the version
-            key=(GapItem.Source.ABANDONED, version, key),
-            where=checker,
-            count=0,
-            before=0,
-            fix_url="",
-            fix_checker=checker,
-            fix_label="Edit the checker's draft",
-        )
-
-    return list(_leading(period, days, gap_steps.ended_at(Run.ABANDONED), make).values())
+    return list(_leading(period, days, gap_steps.ended_at(Run.ABANDONED), GapItem.Source.ABANDONED, None).values())
 
 
 def unhelpful_articles(period: Period, days: rollups.Days | None = None) -> list[Gap]:
