@@ -137,6 +137,8 @@ class Words:
     ranked: list[str]
     common: list[str] = field(default_factory=list)  # words most documents have: they find documents, not rank them
     rare: int = 0
+    unknown: int = 0  # words no document has (nor their correction), platform names aside
+    telling_words: frozenset[str] = frozenset()  # ranked on and not in most documents, platform names aside
     prefix: bool = False  # the last word typed is still being typed
     counts: dict[str, int] = field(default_factory=dict)  # documents holding each word (or its correction)
     documents: int = 0
@@ -171,6 +173,12 @@ class Words:
             ranked=[word for word in telling if word in rarest],
             common=[word for word in useful if word not in telling][:RANKED_TERMS],
             rare=len(confidence.rare_words(in_index, documents)),
+            unknown=sum(1 for word in typed if word not in useful and word not in confidence.PLATFORMS),
+            telling_words=frozenset(
+                word
+                for word in telling
+                if in_index[word] <= documents * COMMON_SHARE and word not in confidence.PLATFORMS
+            ),
             prefix=prefix,
             counts={**counts, **in_index},
             documents=documents,
@@ -179,6 +187,12 @@ class Words:
     def rarity(self, word: str) -> float:
         """How rare a word is in the index: log(documents / documents with the word), as bm25 weighs it."""
         return math.log(max(self.documents, 1) / max(self.counts.get(word, 0), 1))
+
+    @property
+    def telling(self) -> int:
+        """How many of the query's words tell documents apart (`confidence.py`): those ranked on and those no
+        document has, platform names aside."""
+        return len(self.telling_words) + self.unknown
 
     def is_rare(self, word: str) -> bool:
         return word not in confidence.PLATFORMS and 0 < self.counts.get(word, 0) <= self.most
@@ -207,7 +221,7 @@ def text_hits(text_ranked: list[Candidate], words: Words) -> Found:
 
     Where the seller names their platform or channel, a title naming it ranks higher and a title naming only
     another one lower (the name is in most documents' steps, so the database's ranking gives it next to nothing).
-    Each is likely or not by how many of the query's rare words its head has (`confidence.py`)."""
+    Each is likely or not by how many of the query's rare and telling words its head has (`confidence.py`)."""
     platforms = platforms_in(words.typed)
     ranks = {
         candidate.document: (candidate.rank + HEAD_RARITY.get(connection.vendor, 0.0) * _head_rarity(candidate, words))
@@ -221,11 +235,22 @@ def text_hits(text_ranked: list[Candidate], words: Words) -> Found:
         candidate.document: sum(words.is_rare(words.ranked[position]) for position in candidate.in_head)
         for candidate in text_ranked
     }
+    telling_in_head = {
+        candidate.document: sum(words.ranked[position] in words.telling_words for position in candidate.in_head)
+        for candidate in text_ranked
+    }
     title_has_all = {candidate.document: _title_has_all(candidate, words, platforms) for candidate in text_ranked}
     return {
         doc_id: Hit(
             round(SCORE_TEXT * rank / best, 2),
-            confidence=confidence.of_text_match(rare_in_head[doc_id], words.rare, title_has_all[doc_id]),
+            confidence=confidence.of_text_match(
+                rare_in_head[doc_id],
+                words.rare,
+                title_has_all[doc_id],
+                telling_in_head=telling_in_head[doc_id],
+                telling=words.telling,
+                unknown=words.unknown,
+            ),
         )
         for doc_id, rank in ranks.items()
         if rank >= FLOOR * best
