@@ -270,7 +270,7 @@ class Choice(models.Model):
         max_length=10,
         choices=Platform.choices,
         blank=True,
-        help_text="Only on a \"Which do you use?\" step, one answer per platform: a seller whose platform is known "
+        help_text='Only on a "Which do you use?" step, one answer per platform: a seller whose platform is known '
         "goes this way without being asked.",
     )
 
