@@ -104,6 +104,11 @@ class Flow:
         ]
         return cls(steps, platforms=tuple(data.get("platforms") or PLATFORMS), **ids)
 
+    @cached_property
+    def asks_platform(self) -> bool:
+        """Whether the steps differ by platform: some step asks "Which do you use?"."""
+        return any(step.asks_platform for step in self.steps)
+
     @property
     def start(self) -> StepNode | None:
         return self.steps[0] if self.steps else None

@@ -23,7 +23,7 @@ from helpcenter import params
 from helpcenter.contentcache import remember
 from helpcenter.limits import over_limit
 
-from . import signals, versions, walk
+from . import platforms, signals, versions, walk
 from .browse import categories_overview, listed_categories, most_used_checkers
 from .forms import (
     NONE_FIT_NEEDS_A_LINE,
@@ -158,11 +158,13 @@ def render_run(
     steps' Markdown rendered once per version, with its flow: `versions.flow_of`). Support's views render a run's
     endings with it too, their forms in `extra`."""
     current = current or versions.flow_of(run.version_id if run else checker.live_version_id)
-    position = walk.position(current, run)
+    platform = run.platform if run is not None and run.platform else getattr(request, "platform", "")
+    position = walk.position(current, run, platform)
     context = {
         "checker": checker,
         "run": run,
         "position": position,
+        "platform": platforms.on_checker(checker, platform, current.asks_platform),
         "focus": bool(request.htmx),
         "none_fit": Answer.NONE_FIT,
         **extra,
@@ -255,10 +257,12 @@ def start_run(request, slug):
             source_detail=data["source_detail"],
             error_code=data["code"],
             note=data["note"],
+            platform=request.platform,
         )
     except walk.StaleAnswer as stale:
         return render_run(request, checker, None, current=current, start=start, status=REFUSED, message=str(stale))
     run.checker = checker
+    request.platform = run.platform or request.platform  # "Which do you use?" answered: remembered for the visit
     return after_change(request, run, current, new_url=True)
 
 
@@ -281,6 +285,7 @@ def run_answer(request, slug, run_id):
     except walk.StaleAnswer as stale:
         run.refresh_from_db()
         return render_run(request, run.checker, run, current=current, status=REFUSED, message=str(stale))
+    request.platform = run.platform or request.platform  # "Which do you use?" answered: remembered for the visit
     return after_change(request, run, current)
 
 
@@ -293,7 +298,7 @@ def run_back(request, slug, run_id):
             request, run.checker, run, status=REFUSED, message="That wasn't understood. Here is your step."
         )
     try:
-        run = walk.go_back(run, form.cleaned_data["answer"])
+        run = walk.go_back(run, form.cleaned_data["answer"], versions.flow_of(run.version_id))
     except walk.StaleAnswer as stale:
         return render_run(request, run.checker, run, status=REFUSED, message=str(stale))
     return after_change(request, run)
