@@ -489,6 +489,11 @@ class Run(models.Model):
         blank=True,
         help_text="The seller's accounting platform, from the link, their visit or their answer; blank if unknown.",
     )
+    platform_asked = models.BooleanField(
+        default=False,
+        help_text='The seller told their platform by answering a "Which do you use?" step on this run (its first '
+        "one on the path); otherwise it came from the link or the visit, and such steps were answered for them.",
+    )
     incident = models.ForeignKey(
         "incidents.Incident",
         on_delete=models.SET_NULL,

@@ -181,6 +181,7 @@ def _answered(run: Run, step: StepNode, answer: AnswerNode, now) -> dict:
     ends = answer.ends_run
     return {
         "platform": answer.platform or run.platform,
+        "platform_asked": run.platform_asked or bool(answer.platform and not run.platform),
         "current_step_key": "" if ends else answer.next,
         "outcome": _ending(answer) if ends else Run.Outcome.OPEN,
         "end_step_key": step.key if ends else "",
@@ -380,18 +381,30 @@ def _withdraw(run: Run, answer_id: int) -> None:
     run.save(update_fields=RUN_STATE)
 
 
-def _withdraw_taken_for_me(flow: Flow, run: Run) -> None:
-    """After Back reopened a platform question the walk answers itself on this run, withdraw the answer before it
-    too, so Back returns to the step the seller saw (a platform question that opens the checker stays open: it
-    can be answered for the other platform). Under the run's row lock."""
-    asked_for_me = _asked_for_me(flow, run)
-    while run.current_step_key in asked_for_me and run.path:
+def _back_past_platform_questions(flow: Flow, run: Run) -> None:
+    """After Back reopened a platform question: if the seller answered it themselves, their platform is unknown
+    again (it came from that answer) and they are asked again; if the walk answered it for them, the answer before
+    it is withdrawn too, so Back returns to the step they saw (one that opens the checker stays open: it can be
+    answered for the other platform). Under the run's row lock."""
+    questions = {step.key for step in flow.steps if step.asks_platform}
+    if run.current_step_key in questions and _asked_here(run, questions):
+        run.platform, run.platform_asked = "", False
+        run.save(update_fields=["platform", "platform_asked"])
+        return
+    while run.current_step_key in questions and run.path and run.platform:
         step_key = last_step_on(run.path)
         now = timezone.now()
         if not run.answers.live().filter(step_key=step_key).update(withdrawn_at=now):
             return
         _set(run, _reopened(run, step_key, now))
         run.save(update_fields=RUN_STATE)
+
+
+def _asked_here(run: Run, platform_questions: set[str]) -> bool:
+    """Whether the seller answered the platform question the run stands at themselves: the run's platform came
+    from an answer (`Run.platform_asked`), and no platform question comes before this one on its path."""
+    before = [part.rpartition(":")[0] for part in run.path.split("/")] if run.path else []
+    return run.platform_asked and not platform_questions & set(before)
 
 
 def go_back(run: Run, answer_id: int, flow: Flow | None = None) -> Run:
@@ -409,7 +422,7 @@ def go_back(run: Run, answer_id: int, flow: Flow | None = None) -> Run:
             raise StaleAnswer("Your support request is already sent.")
         _withdraw(run, answer_id)
         if flow is not None:
-            _withdraw_taken_for_me(flow, run)
+            _back_past_platform_questions(flow, run)
     return run
 
 
