@@ -65,3 +65,9 @@ def on_checker(checker, platform: str, asks: bool) -> dict:
         "applies": checker.applies_to(platform),
         "differs": asks and not only,
     }
+
+
+def narrowed(platform: str) -> dict:
+    """What a list page says of the seller's platform: "Showing guides for QuickBooks · Show all" when it is
+    known, else a way to narrow to one (`_platform_filter.html`)."""
+    return {"platform": platform, "name": name(platform), "choices": [(p.value, p.label) for p in Platform]}

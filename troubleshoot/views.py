@@ -50,8 +50,14 @@ HOME_ARTICLES = 6
 PER_PAGE = 50
 
 
-def _overview_context() -> dict:
-    return {"overview": categories_overview(), "most_used": most_used_checkers()}
+def _overview_context(request) -> dict:
+    """What a page listing the library shows of it, narrowed to the seller's platform when it is known."""
+    platform = getattr(request, "platform", "")  # not set on a page answered before the middleware ran
+    return {
+        "overview": categories_overview(platform=platform),
+        "most_used": most_used_checkers(platform=platform),
+        "narrowed": platforms.narrowed(platform),
+    }
 
 
 @require_safe
@@ -60,7 +66,7 @@ def home(request):
     return TemplateResponse(
         request,
         "troubleshoot/home.html",
-        {**_overview_context(), "articles": articles},
+        {**_overview_context(request), "articles": articles},
     )
 
 
@@ -68,13 +74,15 @@ def home(request):
 def category(request, slug):
     """Every published checker and article of one category, a page at a time."""
     category = get_object_or_404(Category, slug=slug)
-    checkers = Paginator(category.checkers.published().order_by("position", "title"), PER_PAGE)
+    listed = category.checkers.published().for_platform(request.platform)
+    checkers = Paginator(listed.order_by("position", "title"), PER_PAGE)
     articles = Paginator(category.articles.published().select_related("live_version").order_by("title"), PER_PAGE)
     return TemplateResponse(
         request,
         "troubleshoot/category.html",
         {
             "category": category,
+            "narrowed": platforms.narrowed(request.platform),
             "checkers": checkers.get_page(request.GET.get("page")),
             "articles": articles.get_page(request.GET.get("articles_page")),
         },
@@ -84,10 +92,12 @@ def category(request, slug):
 @require_safe
 def topics(request):
     """Every category with published checkers, a page at a time (the list pages show the first few)."""
-    categories = Paginator(listed_categories(), PER_PAGE)
-    return TemplateResponse(
-        request, "troubleshoot/topics.html", {"categories": categories.get_page(request.GET.get("page"))}
-    )
+    categories = Paginator(listed_categories(request.platform), PER_PAGE)
+    context = {
+        "categories": categories.get_page(request.GET.get("page")),
+        "narrowed": platforms.narrowed(request.platform),
+    }
+    return TemplateResponse(request, "troubleshoot/topics.html", context)
 
 
 @require_safe
@@ -116,7 +126,7 @@ def error_code(request, code):
         return TemplateResponse(
             request,
             "troubleshoot/error_code_unknown.html",
-            {"code": code[:40], **_overview_context()},
+            {"code": code[:40], **_overview_context(request)},
             status=404,
         )
     source = request.GET.get("source", Run.Source.EMAIL)
@@ -125,7 +135,7 @@ def error_code(request, code):
 
 
 def page_not_found(request, exception):
-    return TemplateResponse(request, "404.html", _overview_context(), status=404).render()
+    return TemplateResponse(request, "404.html", _overview_context(request), status=404).render()
 
 
 # The checker itself
