@@ -4,9 +4,10 @@ from django import forms
 from django.utils.html import format_html_join
 
 from helpcenter.roles import reviewers
-from troubleshoot.models import Checker, CheckerVersion, Run
+from troubleshoot.models import Checker, CheckerVersion, Platform, Run
 
 from .models import GapItem
+from .readouts import UNKNOWN_PLATFORM
 
 
 class RunFilterForm(forms.Form):
@@ -18,6 +19,11 @@ class RunFilterForm(forms.Form):
     version = forms.IntegerField(required=False, min_value=1, max_value=100000)
     source = forms.ChoiceField(required=False, choices=[("", "Any source"), *Run.Source.choices])
     code = forms.CharField(required=False, max_length=40, label="Error code")
+    platform = forms.ChoiceField(
+        required=False,
+        choices=[("", "Any platform"), *Platform.choices, (UNKNOWN_PLATFORM, "Not known")],
+        help_text="The seller's accounting platform, from their link, visit or answer.",
+    )
     outcome = forms.ChoiceField(
         required=False,
         choices=[("", "Any outcome"), *Run.Outcome.choices, (Run.ABANDONED, "Abandoned")],

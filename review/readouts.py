@@ -11,6 +11,8 @@ from troubleshoot.models import Run
 
 from .stats import Period
 
+UNKNOWN_PLATFORM = "unknown"  # the runs filter's "Not known": runs whose seller's platform was never told
+
 
 def path_length(path: str) -> int:
     return path.count("/") + 1 if path else 0
@@ -33,6 +35,7 @@ class RunsReadout(Readout):
         "Still fixed?",
         "During incident",
         "Support ref",
+        "Platform",  # added last but one: the run id stays last (the page links it), the columns before keep places
         "Run id",
     ]
 
@@ -55,6 +58,10 @@ class RunsReadout(Readout):
             runs = runs.filter(source=f["source"])
         if f.get("code"):
             runs = runs.filter(error_code=f["code"].strip().upper())
+        if f.get("platform") == UNKNOWN_PLATFORM:
+            runs = runs.filter(platform="")
+        elif f.get("platform"):
+            runs = runs.filter(platform=f["platform"])
         if f.get("incident") == "during":
             runs = runs.filter(incident__isnull=False)
         elif f.get("incident") == "outside":
@@ -88,5 +95,6 @@ class RunsReadout(Readout):
             run.get_followup_answer_display() if run.followup_answer else "",
             "yes" if run.incident_id else "",
             support_request.reference if support_request else "",
+            run.get_platform_display(),
             run.pk,
         ]

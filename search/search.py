@@ -23,8 +23,9 @@ from dataclasses import dataclass, field
 
 from django.core.cache import cache
 from django.db import connection
+from django.db.models import Q
 
-from troubleshoot.models import Article, Checker
+from troubleshoot.models import Article, Checker, Platform, for_platform
 
 from . import confidence, spelling
 from .backends import Alternative, Candidate, Term, ranked
@@ -101,7 +102,9 @@ class Result:
         }
 
 
-def search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
+def search(query: str, limit: int = MAX_RESULTS, platform: str = "") -> list[Result]:
+    """The results for `query`, best first; with `platform` (a seller's, `troubleshoot/platforms.py`) only the
+    checkers for it, and every article."""
     needle = normalise((query or "")[:MAX_QUERY])
     if not needle:
         return []
@@ -123,7 +126,7 @@ def search(query: str, limit: int = MAX_RESULTS) -> list[Result]:
         found = partial_matches(needle, [candidate.document for candidate in text_ranked])
     for doc_id, hit in text_hits(text_ranked, words).items():
         _keep(found, doc_id, hit)
-    return _results(found, limit)
+    return _results(found, limit, platform)
 
 
 @dataclass
@@ -345,12 +348,15 @@ def synonym_groups() -> list[list[str]]:
     return groups
 
 
-def _results(found: Found, limit: int) -> list[Result]:
+def _results(found: Found, limit: int, platform: str = "") -> list[Result]:
     """The documents as published checkers and articles, best first, in one query; anything no longer published is
-    dropped."""
+    dropped, and with `platform` any checker not for it."""
     if not found:
         return []
-    rows = searchable_documents().filter(pk__in=list(found)).values_list(*SHOWN)
+    documents = searchable_documents().filter(pk__in=list(found))
+    if platform in Platform.values:
+        documents = documents.filter(Q(checker__isnull=True) | for_platform(platform, "checker__"))
+    rows = documents.values_list(*SHOWN)
     rows = (dict(zip(SHOWN, row, strict=True)) for row in rows)
     best_first = sorted((-found[row["pk"]].score, -row["popularity"], row["title"], row["pk"], row) for row in rows)
     return [_result(found[row["pk"]], row) for *_, row in best_first[:limit]]

@@ -230,6 +230,7 @@ def checker_form(checker, **changes) -> dict:
         "title": checker.title,
         "symptom": checker.symptom,
         "category": checker.category_id,
+        "platforms": checker.platforms,
         "signatures": checker.signatures,
         "support_hint": checker.support_hint,
         "is_published": "on",

@@ -359,7 +359,8 @@ def test_api_contract(client, library):
     response = client.get("/api/search", {"q": "Error: Account Code Archived", "limit": "3"})
     assert response.status_code == 200 and response["Content-Type"] == "application/json"
     data = response.json()
-    assert set(data) == {"query", "results"} and data["query"] == "Error: Account Code Archived"
+    assert set(data) == {"query", "platform", "results"} and data["query"] == "Error: Account Code Archived"
+    assert data["platform"] == ""  # not narrowed: `?platform=` narrows (tests/test_platforms.py)
     assert 1 <= len(data["results"]) <= 3
     first = data["results"][0]
     assert set(first) == {"slug", "kind", "title", "url", "snippet", "score", "confidence"}
@@ -375,7 +376,7 @@ def test_api_limit_is_bounded(client, library, limit, most):
 
 
 def test_api_empty_query(client, library):
-    assert client.get("/api/search").json() == {"query": "", "results": []}
+    assert client.get("/api/search").json() == {"query": "", "platform": "", "results": []}
 
 
 def test_api_finds_articles_too(client, library):

@@ -169,7 +169,7 @@ class ChoiceForm(forms.ModelForm):
 
     class Meta:
         model = Choice
-        fields = ["position", "label", "outcome"]  # and the form's own next_step above
+        fields = ["position", "label", "outcome", "platform"]  # and the form's own next_step above
 
     def __init__(self, *args, formset=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -244,7 +244,7 @@ class ChoiceInline(OwnRowsInline, nested_admin.NestedTabularInline):
     form = ChoiceForm
     formset = ChoiceFormSet
     fk_name = "step"
-    fields = ["position", "label", "outcome", "next_step"]
+    fields = ["position", "label", "outcome", "next_step", "platform"]
     exclude = ["next_step"]  # the model's field: ChoiceForm's own stands in for it, and sets it in clean()
     sortable_field_name = "position"
     extra = 0
@@ -553,7 +553,7 @@ class CheckerChangeList(ChangeList):
 @admin.register(Checker)
 class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
     list_display = ["title", "slug", "category", "is_published", "live", "step_count", "run_count"]
-    list_filter = ["category", "is_published"]
+    list_filter = ["category", "platforms", "is_published"]
     search_fields = ["title", "slug", "symptom", "signatures", "error_codes__code"]
     list_per_page = 50  # as the review pages: the admin's own rendering of a row is what costs here
     show_full_result_count = False
@@ -561,6 +561,7 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
     readonly_fields = ["live", "draft_status", "flow_picture", "view_on_site_link"]
     fieldsets = [
         (None, {"fields": ["title", "slug", "category", "symptom", "is_published", "position", "view_on_site_link"]}),
+        ("Xero and QuickBooks", {"fields": ["platforms"]}),
         ("Search and support", {"fields": ["signatures", "support_hint"], "classes": ["collapse"]}),
         ("The draft's flow", {"fields": ["draft_status", "flow_picture"]}),
     ]

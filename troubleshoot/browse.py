@@ -3,6 +3,8 @@ a page of every category, and the most used checkers.
 
 Pages that list content (home, the 404 and unknown-code pages, search's "nothing fits") show these, never the whole
 library nor every category, so they stay the same size with 5,000 checkers in 15 categories as with 13 in 3.
+
+Each takes the seller's platform (`platforms.py`): known, they list only the checkers for it.
 """
 
 from dataclasses import dataclass, field
@@ -43,9 +45,10 @@ class Overview:
         return self.total - len(self.shown) - len(self.more)
 
 
-def listed_categories() -> QuerySet[Category]:
-    """The categories that have published checkers, each with `checker_count`, in the order staff gave them."""
-    published = Checker.objects.published()
+def listed_categories(platform: str = "") -> QuerySet[Category]:
+    """The categories that have published checkers (for `platform`, if known), each with `checker_count`, in the
+    order staff gave them."""
+    published = Checker.objects.published().for_platform(platform)
     return (
         Category.objects.annotate(checker_count=Count("checkers", filter=Q(checkers__in=published)))
         .filter(checker_count__gt=0)
@@ -53,7 +56,7 @@ def listed_categories() -> QuerySet[Category]:
     )
 
 
-def categories_overview(checkers_per_category: int = CHECKERS_PER_CATEGORY) -> Overview:
+def categories_overview(checkers_per_category: int = CHECKERS_PER_CATEGORY, platform: str = "") -> Overview:
     """The first `CATEGORIES_SHOWN` categories with their first few checkers and the next `MORE_TOPICS` by name, in
     two queries however large the library grows.
 
@@ -61,16 +64,16 @@ def categories_overview(checkers_per_category: int = CHECKERS_PER_CATEGORY) -> O
     page, so it is cached under the content generation (`helpcenter/contentcache.py`): any content change files it
     afresh.
     """
-    key = f"{OVERVIEW_CACHE_KEY}:{content_generation()}:{checkers_per_category}"
+    key = f"{OVERVIEW_CACHE_KEY}:{content_generation()}:{checkers_per_category}:{platform}"
     overview = cache.get(key)
     if overview is None:
-        overview = _categories_overview(checkers_per_category)
+        overview = _categories_overview(checkers_per_category, platform)
         cache.set(key, overview, OVERVIEW_CACHE_SECONDS)
     return overview
 
 
-def _categories_overview(checkers_per_category: int) -> Overview:
-    categories = listed_categories()
+def _categories_overview(checkers_per_category: int, platform: str) -> Overview:
+    categories = listed_categories(platform)
     # The count of every category is one aggregate; only the first few rows are read back.
     first = list(categories[: CATEGORIES_SHOWN + MORE_TOPICS + 1])
     overview = Overview(shown=first[:CATEGORIES_SHOWN], more=first[CATEGORIES_SHOWN : CATEGORIES_SHOWN + MORE_TOPICS])
@@ -79,6 +82,7 @@ def _categories_overview(checkers_per_category: int) -> Overview:
     if checkers_per_category and overview.shown:
         ranked = (
             Checker.objects.published()
+            .for_platform(platform)
             .filter(category__in=[category.pk for category in overview.shown])
             .only(*LISTED)
             .annotate(place=Window(RowNumber(), partition_by=F("category_id"), order_by=[F("position"), F("title")]))
@@ -91,8 +95,8 @@ def _categories_overview(checkers_per_category: int) -> Overview:
     return overview
 
 
-def most_used_checkers(limit: int = MOST_USED) -> list[Checker]:
-    """The published checkers with the most runs started in the last 30 days.
+def most_used_checkers(limit: int = MOST_USED, platform: str = "") -> list[Checker]:
+    """The published checkers (for `platform`, if known) with the most runs started in the last 30 days.
 
     Counting a month of runs is the one read on these pages that grows with traffic, so the ranking is cached for a
     few minutes (per process); the checkers themselves are read fresh, so an unpublished one disappears at once.
@@ -109,5 +113,5 @@ def most_used_checkers(limit: int = MOST_USED) -> list[Checker]:
         cache.set(MOST_USED_CACHE_KEY, counts, MOST_USED_CACHE_SECONDS)
     if not counts:
         return []
-    checkers = Checker.objects.published().filter(pk__in=counts).only(*LISTED)
+    checkers = Checker.objects.published().for_platform(platform).filter(pk__in=counts).only(*LISTED)
     return sorted(checkers, key=lambda checker: (-counts[checker.pk], checker.title))[:limit]

@@ -16,7 +16,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 
 from . import versions
-from .models import Article, Category, Checker, Choice, ErrorCode, Step, StepLink
+from .models import Article, Category, Checker, Choice, ErrorCode, Platform, Step, StepLink, platforms_value
 
 OUTCOMES = {Choice.Outcome.RESOLVED.value, Choice.Outcome.ESCALATE.value}
 
@@ -118,65 +118,102 @@ def parse_yaml(path: Path, text: str):
 def read_checker(path: Path) -> dict:
     """Read and check one checker file; return its normalised form (what `dump_checker` returns)."""
     r = Reader(path)
-    data = parse_yaml(path, path.read_text(encoding="utf-8"))
-    data = r.mapping(data, "")
+    data = r.mapping(parse_yaml(path, path.read_text(encoding="utf-8")), "")
     slug = r.text(data, "slug", field=rule(Checker, "slug"))
     if slug != path.stem:
         raise r.error(f'slug "{slug}" must match the file name "{path.stem}"', data, "slug")
     steps_in = r.items(data, "steps", required=True)
     if not steps_in:
         raise r.error("needs at least one step", data, "steps")
-    keys: dict[str, int] = {}
+    keys = _step_keys(r, data, steps_in)
+    codes, signatures = _codes_and_signatures(r, data)
+    return {
+        "slug": slug,
+        "title": r.text(data, "title", field=rule(Checker, "title")),
+        "category": r.text(data, "category"),
+        "platforms": _platforms(r, data),
+        "symptom": r.text(data, "symptom", field=rule(Checker, "symptom")),
+        "position": _position(r, data),
+        "published": _flag(r, data, "published"),
+        "error_codes": codes,
+        "signatures": signatures,
+        "support_hint": r.text(data, "support_hint", required=False),
+        "steps": [_read_step(r, step, f"steps[{i}]", keys) for i, step in enumerate(steps_in)],
+    }
+
+
+def _step_keys(r: Reader, data, steps_in: list) -> set[str]:
+    """Every step's key, each checked and unique, so answers can be checked against all of them."""
+    keys: set[str] = set()
     for i, raw in enumerate(steps_in):
         step = r.mapping(raw, f"steps[{i}]", data, "steps")
         key = r.text(step, "key", f"steps[{i}]", field=rule(Step, "key"))
         if key in keys:
             raise r.error(f'duplicate step key "{key}"', step, "key", f"steps[{i}]")
-        keys[key] = i
-    steps = []
-    for i, step in enumerate(steps_in):
-        where = f"steps[{i}]"
-        links = []
-        for j, raw in enumerate(r.items(step, "links", where)):
-            link = r.mapping(raw, f"{where}.links[{j}]", step, "links")
-            at = f"{where}.links[{j}]"
-            url = r.text(link, "url", at, field=rule(StepLink, "url"))
-            links.append({"label": r.text(link, "label", at, field=rule(StepLink, "label")), "url": url})
-        answers = []
-        for j, raw in enumerate(r.items(step, "answers", where, required=True)):
-            at = f"{where}.answers[{j}]"
-            answer = r.mapping(raw, at, step, "answers")
-            label = r.text(answer, "label", at, field=rule(Choice, "label"))
-            has_next, has_outcome = "next" in answer, "outcome" in answer
-            if has_next == has_outcome:
-                raise r.error("needs exactly one of `next` or `outcome`", answer, "label", at)
-            if has_next:
-                target = r.text(answer, "next", at)
-                if target not in keys:
-                    raise r.error(f'unknown step "{target}"', answer, "next", at)
-                answers.append({"label": label, "next": target})
-            else:
-                outcome = r.text(answer, "outcome", at)
-                if outcome not in OUTCOMES:
-                    raise r.error(
-                        f'unknown outcome "{outcome}": use resolved or escalate',
-                        answer,
-                        "outcome",
-                        at,
-                    )
-                answers.append({"label": label, "outcome": outcome})
-        if not answers:
-            raise r.error("needs at least one answer", step, "answers", where)
-        steps.append(
-            {
-                "key": step["key"],
-                "title": r.text(step, "title", where, field=rule(Step, "title")),
-                "body": r.text(step, "body", where, required=False),
-                "question": r.text(step, "question", where, field=rule(Step, "question")),
-                "links": links,
-                "answers": answers,
-            }
-        )
+        keys.add(key)
+    return keys
+
+
+def _read_step(r: Reader, step, where: str, keys: set[str]) -> dict:
+    links = [_read_link(r, step, raw, f"{where}.links[{j}]") for j, raw in enumerate(r.items(step, "links", where))]
+    answers = [
+        _read_answer(r, step, raw, f"{where}.answers[{j}]", keys)
+        for j, raw in enumerate(r.items(step, "answers", where, required=True))
+    ]
+    if not answers:
+        raise r.error("needs at least one answer", step, "answers", where)
+    return {
+        "key": step["key"],
+        "title": r.text(step, "title", where, field=rule(Step, "title")),
+        "body": r.text(step, "body", where, required=False),
+        "question": r.text(step, "question", where, field=rule(Step, "question")),
+        "links": links,
+        "answers": answers,
+    }
+
+
+def _read_link(r: Reader, step, raw, at: str) -> dict:
+    link = r.mapping(raw, at, step, "links")
+    url = r.text(link, "url", at, field=rule(StepLink, "url"))
+    return {"label": r.text(link, "label", at, field=rule(StepLink, "label")), "url": url}
+
+
+def _read_answer(r: Reader, step, raw, at: str, keys: set[str]) -> dict:
+    """One answer: its label, exactly one of the step it leads to or the outcome that ends the run, and on a
+    platform question the platform it is for."""
+    answer = r.mapping(raw, at, step, "answers")
+    label = r.text(answer, "label", at, field=rule(Choice, "label"))
+    has_next, has_outcome = "next" in answer, "outcome" in answer
+    if has_next == has_outcome:
+        raise r.error("needs exactly one of `next` or `outcome`", answer, "label", at)
+    if has_next:
+        target = r.text(answer, "next", at)
+        if target not in keys:
+            raise r.error(f'unknown step "{target}"', answer, "next", at)
+        read = {"label": label, "next": target}
+    else:
+        outcome = r.text(answer, "outcome", at)
+        if outcome not in OUTCOMES:
+            raise r.error(f'unknown outcome "{outcome}": use resolved or escalate', answer, "outcome", at)
+        read = {"label": label, "outcome": outcome}
+    platform = r.text(answer, "platform", at, required=False)
+    if platform and platform not in Platform.values:
+        raise r.error(f'unknown platform "{platform}": use {" or ".join(Platform.values)}', answer, "platform", at)
+    return {**read, "platform": platform} if platform else read
+
+
+def _platforms(r: Reader, data) -> list[str]:
+    """The platforms the checker is for, in the usual order (both when the file doesn't say)."""
+    listed = [str(item).strip() for item in r.items(data, "platforms")] or list(Platform.values)
+    unknown = [item for item in listed if item not in Platform.values]
+    if unknown:
+        raise r.error(f'unknown platform "{unknown[0]}": use {" and/or ".join(Platform.values)}', data, "platforms")
+    if len(set(listed)) != len(listed):
+        raise r.error("lists a platform twice", data, "platforms")
+    return [platform for platform in Platform.values if platform in listed]
+
+
+def _codes_and_signatures(r: Reader, data) -> tuple[list[str], list[str]]:
     codes = [str(code).strip().upper() for code in r.items(data, "error_codes")]
     for code in codes:
         r.validate(rule(ErrorCode, "code"), code, data, "error_codes")
@@ -184,24 +221,21 @@ def read_checker(path: Path) -> dict:
     r.validate(rule(Checker, "signatures"), "\n".join(signatures), data, "signatures")
     if len(set(codes)) != len(codes):
         raise r.error("lists an error code twice", data, "error_codes")
-    published = data.get("published", True)
-    if not isinstance(published, bool):
-        raise r.error("must be true or false", data, "published")
+    return sorted(codes), signatures
+
+
+def _flag(r: Reader, data, key: str) -> bool:
+    value = data.get(key, True)
+    if not isinstance(value, bool):
+        raise r.error("must be true or false", data, key)
+    return value
+
+
+def _position(r: Reader, data) -> int:
     position = data.get("position", 0)
     if not isinstance(position, int) or position < 0:
         raise r.error("must be a whole number, 0 or more", data, "position")
-    return {
-        "slug": slug,
-        "title": r.text(data, "title", field=rule(Checker, "title")),
-        "category": r.text(data, "category"),
-        "symptom": r.text(data, "symptom", field=rule(Checker, "symptom")),
-        "position": position,
-        "published": published,
-        "error_codes": sorted(codes),
-        "signatures": signatures,
-        "support_hint": r.text(data, "support_hint", required=False),
-        "steps": steps,
-    }
+    return position
 
 
 def read_article(path: Path) -> dict:
@@ -312,7 +346,11 @@ def _in_order(step: dict) -> dict:
         **{key: step[key] for key in STEP_KEYS if key in step},
         "links": [{"label": link["label"], "url": link["url"]} for link in step.get("links", [])],
         "answers": [
-            {"label": a["label"], **({"next": a["next"]} if a.get("next") else {"outcome": a.get("outcome")})}
+            {
+                "label": a["label"],
+                **({"next": a["next"]} if a.get("next") else {"outcome": a.get("outcome")}),
+                **({"platform": a["platform"]} if a.get("platform") else {}),
+            }
             for a in step.get("answers", [])
         ],
     }
@@ -347,6 +385,7 @@ def _sync_checker(data: dict, categories: dict[str, Category], path: Path) -> tu
     checker = checker or Checker(slug=data["slug"])
     checker.title, checker.symptom = data["title"], data["symptom"]
     checker.category = categories[data["category"]]
+    checker.platforms = platforms_value(data["platforms"])
     checker.position, checker.is_published = data["position"], data["published"]
     checker.signatures = "\n".join(data["signatures"])
     checker.support_hint = data["support_hint"]

@@ -6,9 +6,14 @@
 - Sellers get the portal's "not found" page (with search) for a 404 raised in a view, DEBUG or not: Django's
   `handler404` only applies with DEBUG off, and under `make run` a wrong seller-facing link would otherwise show
   Django's debug page.
+- Every view knows the seller's accounting platform, `request.platform` (`platforms.py`: from the link, else the
+  visit), and a platform a view learns (`request.platform` set: a seller answered "Which do you use?") is remembered
+  for the visit.
 """
 
 from django.http import Http404, QueryDict
+
+from . import platforms
 
 
 def _without_nul(query: QueryDict) -> QueryDict:
@@ -46,3 +51,14 @@ class NotFoundPageMiddleware:
 
             return page_not_found(request, exception)
         return None
+
+
+class PlatformMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        request.platform = platforms.from_request(request)
+        response = self.get_response(request)
+        platforms.remember(request, response)
+        return response

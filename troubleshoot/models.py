@@ -47,14 +47,37 @@ class ArticleQuerySet(models.QuerySet):
         return self.filter(published())
 
 
+class Platform(models.TextChoices):
+    """The accounting platforms the integration connects to: a seller uses one of them."""
+
+    XERO = "xero", "Xero"
+    QUICKBOOKS = "quickbooks", "QuickBooks"
+
+
+def for_platform(platform: str, through: str = "") -> models.Q:
+    """Checkers that apply to `platform` (every checker when it is unknown, ""); `through` as in `published`."""
+    if platform not in Platform.values:
+        return models.Q()
+    return models.Q(**{f"{through}platforms__in": [Checker.Platforms.BOTH, platform]})
+
+
 class CheckerQuerySet(models.QuerySet):
     def published(self):
         """What sellers may see: listed, and with a published version to walk."""
         return self.filter(published())
 
+    def for_platform(self, platform: str):
+        """Those that apply to `platform`: all of them when it is unknown ("")."""
+        return self.filter(for_platform(platform))
+
 
 class Checker(models.Model):
     """A guided check for one symptom: a branching set of steps that ends in resolved or escalate."""
+
+    class Platforms(models.TextChoices):
+        BOTH = "both", "Xero and QuickBooks"
+        XERO = Platform.XERO.value, "Xero only"
+        QUICKBOOKS = Platform.QUICKBOOKS.value, "QuickBooks only"
 
     slug = models.SlugField(
         unique=True,
@@ -79,6 +102,13 @@ class Checker(models.Model):
     support_hint = models.TextField(
         blank=True,
         help_text="What support needs when this check escalates (settlement ID, exact message, recording…).",
+    )
+    platforms = models.CharField(
+        max_length=10,
+        choices=Platforms.choices,
+        default=Platforms.BOTH,
+        help_text="The accounting platforms this check is for. A seller of another one is told it isn't for them, "
+        "and search and browse narrowed to their platform leave it out.",
     )
     is_published = models.BooleanField(
         default=True, help_text="Listed for sellers. A checker is only shown once a version is published."
@@ -110,6 +140,26 @@ class Checker(models.Model):
     @property
     def signature_list(self) -> list[str]:
         return [line.strip() for line in self.signatures.splitlines() if line.strip()]
+
+    @property
+    def platform_list(self) -> list[str]:
+        """The platforms this check is for, as content files list them (`[xero, quickbooks]`)."""
+        return platform_list(self.platforms)
+
+    def applies_to(self, platform: str) -> bool:
+        """Whether this check is for `platform` (a seller whose platform is unknown, "", may walk any)."""
+        return platform not in Platform.values or self.platforms in (self.Platforms.BOTH, platform)
+
+
+def platform_list(platforms: str) -> list[str]:
+    """A checker's `platforms` value as the list content files and versions hold."""
+    return list(Platform.values) if platforms == Checker.Platforms.BOTH else [platforms]
+
+
+def platforms_value(listed: list[str]) -> str:
+    """The `platforms` value of a list of platforms (`platform_list` reversed); every platform, or none, is both."""
+    chosen = [p for p in Platform.values if p in listed]
+    return chosen[0] if len(chosen) == 1 else Checker.Platforms.BOTH
 
 
 class CheckerVersion(models.Model):
@@ -215,6 +265,13 @@ class Choice(models.Model):
         blank=True,
         related_name="incoming",
         help_text='The step this answer leads to; only with "Go to another step".',
+    )
+    platform = models.CharField(
+        max_length=10,
+        choices=Platform.choices,
+        blank=True,
+        help_text='Only on a "Which do you use?" step, one answer per platform: a seller whose platform is known '
+        "goes this way without being asked.",
     )
 
     class Meta:
@@ -426,6 +483,17 @@ class Run(models.Model):
         max_length=200, blank=True, help_text="The search words or article the seller came from."
     )
     error_code = models.CharField(max_length=40, blank=True, help_text="Code from the link, if any.")
+    platform = models.CharField(
+        max_length=10,
+        choices=Platform.choices,
+        blank=True,
+        help_text="The seller's accounting platform, from the link, their visit or their answer; blank if unknown.",
+    )
+    platform_asked = models.BooleanField(
+        default=False,
+        help_text='The seller told their platform by answering a "Which do you use?" step on this run (its first '
+        "one on the path); otherwise it came from the link or the visit, and such steps were answered for them.",
+    )
     incident = models.ForeignKey(
         "incidents.Incident",
         on_delete=models.SET_NULL,

@@ -20,7 +20,18 @@ from .models import Article, ArticleVersion, Checker, CheckerVersion, Choice, Re
 from .rendering import render_markdown
 
 # The listing: how sellers find a checker (home, search, /e/<code>/). Edited in place, part of every version's data.
-LISTING = ["slug", "title", "category", "symptom", "position", "published", "error_codes", "signatures", "support_hint"]
+LISTING = [
+    "slug",
+    "title",
+    "category",
+    "platforms",
+    "symptom",
+    "position",
+    "published",
+    "error_codes",
+    "signatures",
+    "support_hint",
+]
 
 
 class PublishRefused(Exception):
@@ -40,6 +51,7 @@ def listing(checker: Checker) -> dict:
         "slug": checker.slug,
         "title": checker.title,
         "category": checker.category.slug,
+        "platforms": checker.platform_list,
         "symptom": checker.symptom,
         "position": checker.position,
         "published": checker.is_published,
@@ -61,15 +73,19 @@ def draft_steps(checker: Checker) -> list[dict]:
             "body": step.body,
             "question": step.question,
             "links": [{"label": link.label, "url": link.url} for link in step.links.all()],
-            "answers": [
-                {"label": c.label, "next": keys.get(c.next_step_id, "")}
-                if c.outcome == Choice.Outcome.NEXT
-                else {"label": c.label, "outcome": c.outcome}
-                for c in step.choices.all()
-            ],
+            "answers": [_answer(c, keys) for c in step.choices.all()],
         }
         for step in steps
     ]
+
+
+def _answer(choice: Choice, keys: dict[int, str]) -> dict:
+    """A draft answer in the content-file format: where it goes, and the platform it is for if it is."""
+    if choice.outcome == Choice.Outcome.NEXT:
+        answer = {"label": choice.label, "next": keys.get(choice.next_step_id, "")}
+    else:
+        answer = {"label": choice.label, "outcome": choice.outcome}
+    return {**answer, "platform": choice.platform} if choice.platform else answer
 
 
 def draft_data(checker: Checker) -> dict:
@@ -78,7 +94,7 @@ def draft_data(checker: Checker) -> dict:
 
 
 def draft_flow(checker: Checker) -> Flow:
-    return Flow.from_data({"steps": draft_steps(checker)}, checker_id=checker.pk)
+    return Flow.from_data({"platforms": checker.platform_list, "steps": draft_steps(checker)}, checker_id=checker.pk)
 
 
 def write_draft(checker: Checker, steps: list[dict]) -> None:
@@ -102,6 +118,7 @@ def write_draft(checker: Checker, steps: list[dict]) -> None:
                 label=answer["label"],
                 outcome=answer.get("outcome") or Choice.Outcome.NEXT,
                 next_step=rows.get(answer.get("next")) if answer.get("next") else None,
+                platform=answer.get("platform", ""),
             )
             for position, answer in enumerate(item["answers"])
             if answer.get("outcome") or answer.get("next") in rows
@@ -242,7 +259,7 @@ def has_unpublished_changes(checker: Checker) -> bool:
 
 # Loading a version for sellers: read once, then from the cache (it never changes).
 
-CACHE_FORMAT = 2  # bump when Flow's shape changes, so a deploy never unpickles an old one
+CACHE_FORMAT = 3  # bump when Flow's shape changes, so a deploy never unpickles an old one
 _memo: dict[int, Flow] = {}
 MEMO_SIZE = 500
 
@@ -288,6 +305,7 @@ LISTING_NAMES = {
     "slug": "Slug",
     "title": "Title",
     "category": "Category",
+    "platforms": "Platforms",
     "symptom": "Symptom",
     "position": "Position",
     "published": "Listed",
@@ -355,6 +373,9 @@ def _step_changes(key: str, old: dict, new: dict) -> list[Change]:
             changes.append(
                 Change("re-pointed", f'{where}: answer "{label}"', _target(old_answers[label]), _target(answer))
             )
+        if label in old_answers and old_answers[label].get("platform", "") != answer.get("platform", ""):
+            before, after = (a.get("platform", "") or "none" for a in (old_answers[label], answer))
+            changes.append(Change("changed", f'{where}: answer "{label}": platform', before, after))
     for label, answer in old_answers.items():
         if label not in new_answers:
             changes.append(Change("removed", f'{where}: answer "{label}"', before=_target(answer)))

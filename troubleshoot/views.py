@@ -23,7 +23,7 @@ from helpcenter import params
 from helpcenter.contentcache import remember
 from helpcenter.limits import over_limit
 
-from . import signals, versions, walk
+from . import platforms, signals, versions, walk
 from .browse import categories_overview, listed_categories, most_used_checkers
 from .forms import (
     NONE_FIT_NEEDS_A_LINE,
@@ -50,8 +50,14 @@ HOME_ARTICLES = 6
 PER_PAGE = 50
 
 
-def _overview_context() -> dict:
-    return {"overview": categories_overview(), "most_used": most_used_checkers()}
+def _overview_context(request) -> dict:
+    """What a page listing the library shows of it, narrowed to the seller's platform when it is known."""
+    platform = getattr(request, "platform", "")  # not set on a page answered before the middleware ran
+    return {
+        "overview": categories_overview(platform=platform),
+        "most_used": most_used_checkers(platform=platform),
+        "narrowed": platforms.narrowed(platform),
+    }
 
 
 @require_safe
@@ -60,7 +66,7 @@ def home(request):
     return TemplateResponse(
         request,
         "troubleshoot/home.html",
-        {**_overview_context(), "articles": articles},
+        {**_overview_context(request), "articles": articles},
     )
 
 
@@ -68,13 +74,15 @@ def home(request):
 def category(request, slug):
     """Every published checker and article of one category, a page at a time."""
     category = get_object_or_404(Category, slug=slug)
-    checkers = Paginator(category.checkers.published().order_by("position", "title"), PER_PAGE)
+    listed = category.checkers.published().for_platform(request.platform)
+    checkers = Paginator(listed.order_by("position", "title"), PER_PAGE)
     articles = Paginator(category.articles.published().select_related("live_version").order_by("title"), PER_PAGE)
     return TemplateResponse(
         request,
         "troubleshoot/category.html",
         {
             "category": category,
+            "narrowed": platforms.narrowed(request.platform),
             "checkers": checkers.get_page(request.GET.get("page")),
             "articles": articles.get_page(request.GET.get("articles_page")),
         },
@@ -84,10 +92,12 @@ def category(request, slug):
 @require_safe
 def topics(request):
     """Every category with published checkers, a page at a time (the list pages show the first few)."""
-    categories = Paginator(listed_categories(), PER_PAGE)
-    return TemplateResponse(
-        request, "troubleshoot/topics.html", {"categories": categories.get_page(request.GET.get("page"))}
-    )
+    categories = Paginator(listed_categories(request.platform), PER_PAGE)
+    context = {
+        "categories": categories.get_page(request.GET.get("page")),
+        "narrowed": platforms.narrowed(request.platform),
+    }
+    return TemplateResponse(request, "troubleshoot/topics.html", context)
 
 
 @require_safe
@@ -116,7 +126,7 @@ def error_code(request, code):
         return TemplateResponse(
             request,
             "troubleshoot/error_code_unknown.html",
-            {"code": code[:40], **_overview_context()},
+            {"code": code[:40], **_overview_context(request)},
             status=404,
         )
     source = request.GET.get("source", Run.Source.EMAIL)
@@ -125,7 +135,7 @@ def error_code(request, code):
 
 
 def page_not_found(request, exception):
-    return TemplateResponse(request, "404.html", _overview_context(), status=404).render()
+    return TemplateResponse(request, "404.html", _overview_context(request), status=404).render()
 
 
 # The checker itself
@@ -158,11 +168,13 @@ def render_run(
     steps' Markdown rendered once per version, with its flow: `versions.flow_of`). Support's views render a run's
     endings with it too, their forms in `extra`."""
     current = current or versions.flow_of(run.version_id if run else checker.live_version_id)
-    position = walk.position(current, run)
+    platform = run.platform if run is not None and run.platform else getattr(request, "platform", "")
+    position = walk.position(current, run, platform)
     context = {
         "checker": checker,
         "run": run,
         "position": position,
+        "platform": platforms.on_checker(checker, platform, current.asks_platform),
         "focus": bool(request.htmx),
         "none_fit": Answer.NONE_FIT,
         **extra,
@@ -255,10 +267,12 @@ def start_run(request, slug):
             source_detail=data["source_detail"],
             error_code=data["code"],
             note=data["note"],
+            platform=request.platform,
         )
     except walk.StaleAnswer as stale:
         return render_run(request, checker, None, current=current, start=start, status=REFUSED, message=str(stale))
     run.checker = checker
+    request.platform = run.platform or request.platform  # "Which do you use?" answered: remembered for the visit
     return after_change(request, run, current, new_url=True)
 
 
@@ -281,6 +295,7 @@ def run_answer(request, slug, run_id):
     except walk.StaleAnswer as stale:
         run.refresh_from_db()
         return render_run(request, run.checker, run, current=current, status=REFUSED, message=str(stale))
+    request.platform = run.platform or request.platform  # "Which do you use?" answered: remembered for the visit
     return after_change(request, run, current)
 
 
@@ -293,7 +308,7 @@ def run_back(request, slug, run_id):
             request, run.checker, run, status=REFUSED, message="That wasn't understood. Here is your step."
         )
     try:
-        run = walk.go_back(run, form.cleaned_data["answer"])
+        run = walk.go_back(run, form.cleaned_data["answer"], versions.flow_of(run.version_id))
     except walk.StaleAnswer as stale:
         return render_run(request, run.checker, run, status=REFUSED, message=str(stale))
     return after_change(request, run)

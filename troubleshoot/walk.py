@@ -12,7 +12,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from .graph import ESCALATE, RESOLVED, AnswerNode, Flow, StepNode
-from .models import Answer, Run
+from .models import Answer, Platform, Run
 
 FINISH_FIRST = "Finish the check first: here is your step."
 
@@ -50,9 +50,10 @@ def _position(flow: Flow, step: StepNode | None, answers: list, ending: str) -> 
     return Position(step=step, answers=answers, number=number, up_to=up_to, ending=ending)
 
 
-def position(flow: Flow, run: Run | None) -> Position:
+def position(flow: Flow, run: Run | None, platform: str = "") -> Position:
+    """Where `run` stands; before a run starts, the first step a seller of `platform` is shown."""
     if run is None:
-        return _position(flow, flow.start, [], "")
+        return _position(flow, first_step(flow, platform), [], "")
     answers = getattr(run, "answers_so_far", None)
     if answers is None:
         answers = list(run.answers.live())
@@ -80,6 +81,35 @@ def replay(flow: Flow, path: list[int]) -> Position:
             return _position(flow, None, said, _ending(answer))
         step = flow.by_key.get(answer.next)
     return _position(flow, step, said, "")
+
+
+# The seller's platform: a platform question ("Which do you use?") is answered by the walk itself when the seller's
+# platform is known, logged like any answer (the review pages count it), and the seller is shown the step after it.
+
+
+def platform_answers(flow: Flow, step: StepNode | None, platform: str) -> list[tuple[StepNode, AnswerNode]]:
+    """The platform questions from `step` on that the walk answers for a seller of `platform`, with their answers:
+    none when the platform is unknown ("") or `step` asks something else."""
+    taken: list[tuple[StepNode, AnswerNode]] = []
+    while step is not None and (answer := step.answer_for(platform)) is not None and len(taken) < len(flow.steps):
+        taken.append((step, answer))
+        step = None if answer.ends_run else flow.by_key.get(answer.next)
+    return taken
+
+
+def first_step(flow: Flow, platform: str) -> StepNode | None:
+    """The step a seller of `platform` starts at: the first, or past the platform questions it opens with (None
+    if one of them ends the run: the flow check allows it, though no library checker does that)."""
+    taken = platform_answers(flow, flow.start, platform)
+    if not taken:
+        return flow.start
+    step, answer = taken[-1]
+    return None if answer.ends_run else flow.by_key.get(answer.next)
+
+
+def _asked_for_me(flow: Flow, run: Run) -> set[str]:
+    """The platform questions of `flow` the walk answers itself on `run` (its platform known): their keys."""
+    return {step.key for step in flow.steps if run.platform and step.answer_for(run.platform)}
 
 
 def find_answer(flow: Flow, step_key: str, index: int) -> AnswerNode:
@@ -146,9 +176,12 @@ def read_run(run_id: uuid.UUID) -> Run | None:
 
 
 def _answered(run: Run, step: StepNode, answer: AnswerNode, now) -> dict:
-    """The run's state (`RUN_STATE`) once `answer` to its open step `step` is logged: at the next step, or ended."""
+    """The run's state (`RUN_STATE`) once `answer` to its open step `step` is logged: at the next step, or ended;
+    an answer to a platform question is the seller's platform from then on."""
     ends = answer.ends_run
     return {
+        "platform": answer.platform or run.platform,
+        "platform_asked": run.platform_asked or bool(answer.platform and not run.platform),
         "current_step_key": "" if ends else answer.next,
         "outcome": _ending(answer) if ends else Run.Outcome.OPEN,
         "end_step_key": step.key if ends else "",
@@ -210,10 +243,14 @@ def _advance(flow: Flow, run: Run, step: StepNode, answer: AnswerNode, note: str
     return True
 
 
-def _first_answer(flow: Flow, step_key: str, index: int) -> AnswerNode:
-    if flow.start is None or step_key != flow.start.key:
+def _first_answers(flow: Flow, step_key: str, index: int, platform: str) -> list[tuple[StepNode, AnswerNode]]:
+    """The answers that start a run: the platform questions the walk answers first for a seller of `platform`,
+    then the seller's answer to the first step they were shown."""
+    taken = platform_answers(flow, flow.start, platform)
+    shown = first_step(flow, platform)
+    if shown is None or step_key != shown.key:
         raise StaleAnswer("That isn't the first step of this checker any more. Here it is.")
-    return find_answer(flow, step_key, index)
+    return [*taken, (shown, find_answer(flow, step_key, index))]
 
 
 def _same_start(flow: Flow, run: Run, answer: AnswerNode) -> bool:
@@ -224,19 +261,23 @@ def _same_start(flow: Flow, run: Run, answer: AnswerNode) -> bool:
     return same and run.version_id == flow.version_id
 
 
-def _begin(flow: Flow, run_id: uuid.UUID, answer: AnswerNode, details: dict, note: str) -> Run:
-    """The run that `answer` to the first step starts (or started already: a double submit), stored and logged;
-    `details` are the new run's other fields (where the seller came from)."""
+def _begin(flow: Flow, run_id: uuid.UUID, answers: list, details: dict, note: str) -> Run:
+    """The run that `answers` (`_first_answers`) start (or started already: a double submit), stored and logged;
+    `details` are the new run's other fields (where the seller came from, their platform)."""
     with transaction.atomic():
         existing = Run.objects.select_for_update().filter(pk=run_id).first()
-        if existing is not None and _same_start(flow, existing, answer):
+        if existing is not None and _same_start(flow, existing, answers[0][1]):
             return existing
         run_id = run_id if existing is None else uuid.uuid4()
         run = Run(id=run_id, checker_id=flow.checker_id, version_id=flow.version_id, **details)
-        now = timezone.now()
-        _set(run, _answered(run, flow.start, answer, now))
+        now, befores = timezone.now(), []
+        for step, answer in answers:
+            befores.append(run.path)
+            _set(run, _answered(run, step, answer, now))
         run.save(force_insert=True)
-        _log(flow, run, flow.start, answer, "", now, note)
+        for (step, answer), before in zip(answers, befores, strict=True):
+            _log(flow, run, step, answer, before, now, note)
+        _take_platform_questions(flow, run)
     return run
 
 
@@ -250,25 +291,28 @@ def start_run(
     source_detail: str = "",
     error_code: str = "",
     note: str = "",
+    platform: str = "",
 ) -> Run:
-    """Start a run of `flow`'s version with its first answer.
+    """Start a run of `flow`'s version with its first answer, for a seller of `platform` ("" if unknown): the
+    platform questions it opens with are answered for them first (`first_step` is the step they were shown).
 
     The run's id is minted when the first step is shown, so a double-submitted first answer finds the run it
     already created instead of starting a second one. An id that belongs to another checker or another first
     answer (the seller went back to the start page and chose again) starts a fresh run.
     """
-    answer = _first_answer(flow, step_key, index)
+    answers = _first_answers(flow, step_key, index, platform)
     details = {
         "source": source if source in Run.Source.values else Run.Source.DIRECT,
         "source_detail": source_detail[:200],
         "error_code": error_code[:40],
+        "platform": platform if platform in Platform.values else "",
     }
     try:
-        return _begin(flow, run_id, answer, details, note)
+        return _begin(flow, run_id, answers, details, note)
     except IntegrityError:
         # Both submits of a double tap at the same instant found no run with this id (no row lock can be taken on
         # a row not there yet) and both inserted it: the first one's run is stored now, and this one finds it.
-        return _begin(flow, run_id, answer, details, note)
+        return _begin(flow, run_id, answers, details, note)
 
 
 def lock(run: Run) -> Run:
@@ -281,7 +325,7 @@ def lock(run: Run) -> Run:
 def _decide_as_it_stands(flow: Flow, run: Run, step_key: str, index: int, note: str) -> Run:
     """Record the answer to the run `run` as it stands now (read under its row lock): a repeat of its last answer
     is a double submit, already recorded; an answer to any step but the one on screen is refused."""
-    last = run.answers.live().last()
+    last = run.answers.live().exclude(step_key__in=_asked_for_me(flow, run)).last()
     if last and (last.step_key, last.answer_index) == (step_key, index):
         return run  # double submit: already recorded
     if not run.is_open:
@@ -308,9 +352,20 @@ def record_answer(flow: Flow, run: Run, step_key: str, index: int, note: str = "
     """
     seen = flow.by_key.get(step_key) if run.is_open and step_key == run.current_step_key else None
     with transaction.atomic():
-        if seen is not None and _advance(flow, run, seen, find_answer(flow, step_key, index), note):
-            return run
-        return _decide_as_it_stands(flow, lock(run), step_key, index, note)
+        if seen is None or not _advance(flow, run, seen, find_answer(flow, step_key, index), note):
+            run = _decide_as_it_stands(flow, lock(run), step_key, index, note)
+        _take_platform_questions(flow, run)
+    return run
+
+
+def _take_platform_questions(flow: Flow, run: Run) -> None:
+    """Answer the platform questions the run now stands at for its seller, whose platform is known (`run.platform`):
+    each logged as an answer, so the seller is shown the step after them. Inside the answer's transaction."""
+    if not run.is_open:
+        return
+    for step, answer in platform_answers(flow, flow.by_key.get(run.current_step_key), run.platform):
+        if not _advance(flow, run, step, answer, ""):
+            return  # moved meanwhile: the request that moved it took them
 
 
 def _withdraw(run: Run, answer_id: int) -> None:
@@ -326,7 +381,33 @@ def _withdraw(run: Run, answer_id: int) -> None:
     run.save(update_fields=RUN_STATE)
 
 
-def go_back(run: Run, answer_id: int) -> Run:
+def _back_past_platform_questions(flow: Flow, run: Run) -> None:
+    """After Back reopened a platform question: if the seller answered it themselves, their platform is unknown
+    again (it came from that answer) and they are asked again; if the walk answered it for them, the answer before
+    it is withdrawn too, so Back returns to the step they saw (one that opens the checker stays open: it can be
+    answered for the other platform). Under the run's row lock."""
+    questions = {step.key for step in flow.steps if step.asks_platform}
+    if run.current_step_key in questions and _asked_here(run, questions):
+        run.platform, run.platform_asked = "", False
+        run.save(update_fields=["platform", "platform_asked"])
+        return
+    while run.current_step_key in questions and run.path and run.platform:
+        step_key = last_step_on(run.path)
+        now = timezone.now()
+        if not run.answers.live().filter(step_key=step_key).update(withdrawn_at=now):
+            return
+        _set(run, _reopened(run, step_key, now))
+        run.save(update_fields=RUN_STATE)
+
+
+def _asked_here(run: Run, platform_questions: set[str]) -> bool:
+    """Whether the seller answered the platform question the run stands at themselves: the run's platform came
+    from an answer (`Run.platform_asked`), and no platform question comes before this one on its path."""
+    before = [part.rpartition(":")[0] for part in run.path.split("/")] if run.path else []
+    return run.platform_asked and not platform_questions & set(before)
+
+
+def go_back(run: Run, answer_id: int, flow: Flow | None = None) -> Run:
     """Withdraw the run's last live answer (kept in the log, marked withdrawn) and reopen its step.
 
     The seller names the answer they are undoing, so a double-clicked Back (or Back in two tabs) undoes it once:
@@ -340,6 +421,8 @@ def go_back(run: Run, answer_id: int) -> Run:
         if run.handed_over_at is not None:
             raise StaleAnswer("Your support request is already sent.")
         _withdraw(run, answer_id)
+        if flow is not None:
+            _back_past_platform_questions(flow, run)
     return run
 
 
