@@ -76,6 +76,17 @@ def ended_at(status: str) -> Callable[[rollups.Days], tuple[QuerySet, QuerySet]]
     return parts
 
 
+def _add(found: dict[tuple, StepSellers], rows, only: set | None = None, *, their_title: bool = False) -> None:
+    """Add `rows` (checker, version, key, title, sellers) up per step of a version into `found`; with `only`, just
+    those (version, key) pairs; titled by the first rows that have a title, or by these with `their_title`."""
+    for checker, version, key, title, sellers in rows:
+        if only is not None and (version, key) not in only:
+            continue
+        step = found.setdefault((version, key), StepSellers(checker, version, key, title))
+        step.count += sellers
+        step.title = (title or step.title) if their_title else (step.title or title)
+
+
 def _sellers(parts: tuple[QuerySet, QuerySet], only: set | None = None) -> dict[tuple, StepSellers]:
     """The parts' rows added up per step of a version, titled as the filled days have it; with `only` (version, key)
     pairs, just those steps (the rows read are those of their versions and keys)."""
@@ -83,19 +94,47 @@ def _sellers(parts: tuple[QuerySet, QuerySet], only: set | None = None) -> dict[
     for rows in parts:
         if only is not None:
             rows = rows.filter(gap_version__in={v for v, _ in only}, gap_step__in={k for _, k in only})
-        for checker, version, key, title, sellers in rows:
-            step = found.setdefault((version, key), StepSellers(checker, version, key, title))
-            step.count += sellers
-            step.title = step.title or title
-    return {pair: step for pair, step in found.items() if only is None or pair in only}
+        _add(found, rows, only)
+    return found
+
+
+def _most_sellers(parts: tuple[QuerySet, QuerySet], most: int) -> dict[tuple, StepSellers]:
+    """The parts' rows added up per step, enough of them to rank the `most` steps with the most sellers exactly.
+
+    The filled days' rows are read best first, `most` × READ_AHEAD of them (at 5,000 checkers, 181 days had 6,000
+    steps a kind, read and added up in Python on every look at the inbox); the live days' (since the job last ran)
+    all. A step only the live days have gets its filled days' sellers read too. Every step not read has at most as
+    many sellers as the last row read, so when the `most`-th step has more, the ranking is exact; else (ties at the
+    cut) every row is read."""
+    counted, live = parts
+    limit = most * READ_AHEAD
+    top = list(counted.order_by("-gap_sellers", "gap_version", "gap_step")[:limit])
+    found: dict[tuple, StepSellers] = {}
+    _add(found, top)
+    if len(top) < limit:  # every filled-days row was read
+        _add(found, live)
+        return found
+    read = set(found)
+    _add(found, live)
+    only_live = set(found) - read
+    if only_live:
+        rows = counted.filter(gap_version__in={v for v, _ in only_live}, gap_step__in={k for _, k in only_live})
+        _add(found, rows, only_live, their_title=True)
+    counts = sorted((step.count for step in found.values()), reverse=True)
+    if len(counts) < most or counts[most - 1] <= top[-1][4]:
+        return _sellers(parts)
+    return found
+
+
+READ_AHEAD = 4
 
 
 def leading(
     period: Period, days: rollups.Days, parts: Callable[[rollups.Days], tuple[QuerySet, QuerySet]], most: int
 ) -> list[StepSellers]:
     """The steps with the most sellers in `period` (as many as the `most`-th or more: ties at the cut are kept, for
-    the inbox to order by growth), with their sellers in the period before. Two to four queries."""
-    now = _sellers(parts(days.within(period.first, period.last)))
+    the inbox to order by growth), with their sellers in the period before. Two to five queries."""
+    now = _most_sellers(parts(days.within(period.first, period.last)), most)
     ordered = sorted((step for step in now.values() if step.count > 0), key=lambda step: -step.count)
     if not ordered:
         return []
