@@ -10,7 +10,8 @@ from django.core.management import call_command
 
 from support import escalation
 from support.models import SupportRequest
-from tests.conftest import last_answer_id, make_checker, run_tasks
+from tests.conftest import run_tasks
+from tests.factories import FormFields, last_answer_id, make_checker
 from troubleshoot import versions, walk
 from troubleshoot.library import read_library
 from troubleshoot.models import Article, CheckerVersion, Choice, Run, Step
@@ -488,8 +489,6 @@ def test_article_publish_follows_the_same_rules_as_a_checker(admin_client, db):
 
 def editor_page_form(client, url: str) -> dict[str, str]:
     """The editor's form at `url` as its page sends it on "Save and continue editing"."""
-    from tests.test_editor_ownership import FormFields
-
     parser = FormFields("checker_form")
     parser.feed(client.get(url).content.decode())
     return dict(parser.fields) | {"_continue": "Save and continue editing"}

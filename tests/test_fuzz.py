@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 
-from tests.conftest import choice, first_step
+from tests.factories import choice, first_step
 from troubleshoot import versions, walk
 from troubleshoot.models import Article, Category, Run
 

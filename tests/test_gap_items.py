@@ -14,8 +14,8 @@ from review.models import GapItem
 from search.log import record_unknown_code
 from search.models import SearchLog
 from support.models import ArticleFeedback
-from tests.conftest import TODAY, make_checker
-from tests.test_support import reviewer, walk_path
+from tests.conftest import TODAY
+from tests.factories import make_checker, reviewer, walk_path
 from troubleshoot import versions
 from troubleshoot.models import Answer, Article, Choice, Run
 

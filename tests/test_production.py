@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from support.models import SupportRequest
-from tests.conftest import make_checker
+from tests.factories import escalated_run, make_checker, start_data
 from troubleshoot.models import Run
 
 pytestmark = pytest.mark.django_db
@@ -112,8 +112,6 @@ def test_healthz_reports_a_queue_nobody_works(client, checker, django_capture_on
 
 
 def test_starting_runs_is_rate_limited_per_address_and_keeps_where_the_seller_came_from(client, checker, settings):
-    from tests.test_views import start_data
-
     settings.HELPCENTER_RATE_LIMITS = {**settings.HELPCENTER_RATE_LIMITS, "start": "2/m"}
     for _ in range(2):
         assert client.post(f"/troubleshoot/{checker.slug}/start/", start_data(checker)).status_code == 302
@@ -127,8 +125,6 @@ def test_starting_runs_is_rate_limited_per_address_and_keeps_where_the_seller_ca
 
 
 def test_support_requests_are_rate_limited_and_what_was_typed_is_kept(client, checker, settings):
-    from tests.test_views import escalated_run
-
     settings.HELPCENTER_RATE_LIMITS = {**settings.HELPCENTER_RATE_LIMITS, "support": "1/m"}
     first, second = escalated_run(client, checker), escalated_run(client, checker)
     data = {"email": "seller@shop.test", "description": "It hangs."}

@@ -9,46 +9,14 @@ from django.core import mail
 from django.test import Client
 
 from support.models import SupportRequest
-from tests.conftest import choice, first_step, last_answer_id, make_checker, run_tasks, tokenless
+from tests.conftest import run_tasks, tokenless
+from tests.factories import answer, choice, escalated_run, last_answer_id, make_checker, start, start_data
 from troubleshoot import versions
 from troubleshoot.models import Article, Choice, Run, Step
 
 pytestmark = pytest.mark.django_db
 
 HTMX = {"HTTP_HX_REQUEST": "true"}
-
-
-def start_data(checker, label="Yes", **extra):
-    return {
-        "run": str(uuid.uuid4()),
-        "step": first_step(checker),
-        "answer": choice(checker, "start", label),
-        **extra,
-    }
-
-
-def start(client, checker, label="Yes", **extra) -> Run:
-    response = client.post(f"/troubleshoot/{checker.slug}/start/", start_data(checker, label, **extra))
-    assert response.status_code == 302
-    return Run.objects.get(pk=response.url.rstrip("/").rsplit("/", 1)[1])
-
-
-def answer(client, run, step_key, label, **headers):
-    checker = run.checker
-    return client.post(
-        f"/troubleshoot/{checker.slug}/{run.pk}/answer/",
-        {"step": step_key, "answer": choice(checker, step_key, label)},
-        **headers,
-    )
-
-
-def escalated_run(client, checker) -> Run:
-    run = start(client, checker)
-    answer(client, run, "second", "No")
-    answer(client, run, "third", "Still broken")
-    run.refresh_from_db()
-    assert run.outcome == Run.Outcome.ESCALATED
-    return run
 
 
 # Pages
