@@ -614,11 +614,15 @@ def test_repeated_back_without_javascript_undoes_one_answer(client, checker):
     assert list(run.answers.filter(withdrawn_at=None).values_list("choice_label", flat=True)) == ["Yes"]
 
 
-@pytest.mark.parametrize("value", ["", "abc", "-1", "0", str(2**70)])
-def test_back_with_a_forged_answer_changes_nothing(client, checker, value):
+@pytest.mark.parametrize(
+    ("value", "status"),
+    # Not an answer number: refused. A number that names no live answer of the run: a repeated Back, done already.
+    [("", 422), ("abc", 422), ("-1", 422), ("0", 422), (str(2**70), 302)],
+)
+def test_back_with_a_forged_answer_changes_nothing(client, checker, value, status):
     run = start(client, checker)
     response = client.post(f"{run.get_absolute_url()}back/", {"answer": value})
-    assert response.status_code in (302, 422)
+    assert response.status_code == status
     run.refresh_from_db()
     assert run.current_step_key == "second" and run.answers.filter(withdrawn_at=None).count() == 1
 
