@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 CHROMIUM_PATH ?= /usr/lib/chromium/chromium
 GRAPHVIZ_DOT ?= dot
 
-.PHONY: run serve test test-postgres lint format check-deploy bench bench-sellers bench-review bench-search browser graphviz screenshots clean
+.PHONY: run serve test test-fast test-slow test-browser test-postgres lint format check-deploy bench bench-sellers bench-review bench-search browser graphviz screenshots clean
 
 # Three layers, each installed when its requirements change: running (`make run`, `make serve`), testing and
 # linting (`make test`), load testing (`make bench`).
@@ -65,6 +65,17 @@ browser:
 
 test: $(VENV)/.installed-test browser graphviz
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+# The same suite in parts (markers in pyproject.toml): `make test-fast` while working, then the slow and the browser
+# tests; the three together are `make test`.
+test-fast: $(VENV)/.installed-test graphviz
+	$(PY) -m pytest -m "not browser and not slow" $(PYTEST_ARGS)
+
+test-slow: $(VENV)/.installed-test graphviz
+	$(PY) -m pytest -m "slow and not browser" $(PYTEST_ARGS)
+
+test-browser: $(VENV)/.installed-test browser graphviz
+	$(PY) -m pytest -m browser $(PYTEST_ARGS)
 
 # Refresh the screenshots in docs/screenshots/ from the browser tests (mobile seller pages, the review pages).
 screenshots: $(VENV)/.installed-test browser

@@ -41,6 +41,16 @@ CONTENT = Path(settings.BASE_DIR) / "content"
 TODAY = timezone.localdate()
 
 
+BROWSER_FIXTURES = {"page", "live_server", "browser", "context"}
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that drives the browser or serves the portal to it is a `browser` test (`make test-browser`)."""
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Launch Debian's chromium; Playwright must never download a browser of its own."""
