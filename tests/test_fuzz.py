@@ -96,6 +96,7 @@ class Fuzzer:
         ])  # fmt: skip
 
 
+@pytest.mark.slow
 def test_no_seller_endpoint_answers_500_whatever_it_is_sent(checker, library):
     rng = random.Random(SEED)
     article = Article.objects.first()

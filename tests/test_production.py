@@ -277,6 +277,7 @@ def two_servers(transactional_db, tmp_path):
     assert not any('"level": "ERROR"' in log for log in logged), "\n".join(logged)[-4000:]
 
 
+@pytest.mark.slow
 def test_one_run_carried_across_two_app_servers(two_servers):
     a, b = two_servers
     checker = make_checker("shared", code="XC-77")
@@ -326,6 +327,7 @@ def test_one_run_carried_across_two_app_servers(two_servers):
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: one Redis shared by both servers")
 def test_two_app_servers_share_rate_limits_through_redis_per_client_behind_the_proxy(two_servers):
     a, b = two_servers
@@ -344,6 +346,7 @@ def test_two_app_servers_share_rate_limits_through_redis_per_client_behind_the_p
     assert [start(b, "203.0.113.51"), start(a, "203.0.113.50, 203.0.113.52")] == [302, 302]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: one Redis shared by both servers")
 def test_a_content_change_shows_on_every_app_server_within_the_generations_ttl(two_servers):
     """Each server keeps the content generation for GENERATION_TTL and its cached pages in memory: a change made
