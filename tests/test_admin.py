@@ -328,6 +328,7 @@ def sign_in(client, password: str, username: str = "support", address: str = "20
     )
 
 
+@pytest.mark.slow
 def test_admin_sign_in_locks_out_after_repeated_wrong_passwords(client, db, settings):
     User.objects.create_user("support", password="the-right-one-for-tests", is_staff=True)
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
@@ -341,6 +342,7 @@ def test_admin_sign_in_locks_out_after_repeated_wrong_passwords(client, db, sett
     assert sign_in(client, "another-right-one-for-tests", username="other").status_code == 429
 
 
+@pytest.mark.slow
 def test_admin_sign_in_works_after_a_few_mistakes(client, db, settings):
     User.objects.create_user("support", password="the-right-one-for-tests", is_staff=True)
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):

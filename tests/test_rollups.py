@@ -260,7 +260,7 @@ def grow(count: int) -> None:
         walk_path(checker, [("start", 0), ("second", 1)])  # today, still on the third step
 
 
-@pytest.mark.parametrize("size", [3, 30])
+@pytest.mark.parametrize("size", [3, pytest.param(30, marks=pytest.mark.slow)])
 def test_review_pages_read_in_the_same_exact_number_of_queries_for_a_small_and_a_larger_library(
     client,
     known,
