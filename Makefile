@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 CHROMIUM_PATH ?= /usr/lib/chromium/chromium
 GRAPHVIZ_DOT ?= dot
 
-.PHONY: run serve test test-postgres lint format check-deploy bench bench-sellers bench-review bench-search browser graphviz screenshots clean
+.PHONY: run serve test test-fast test-slow test-browser test-postgres lint format check-deploy bench bench-sellers bench-review bench-search browser graphviz screenshots clean
 
 # Three layers, each installed when its requirements change: running (`make run`, `make serve`), testing and
 # linting (`make test`), load testing (`make bench`).
@@ -66,6 +66,17 @@ browser:
 test: $(VENV)/.installed-test browser graphviz
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+# The same suite in parts (markers in pyproject.toml): `make test-fast` while working, then the slow and the browser
+# tests; the three together are `make test`.
+test-fast: $(VENV)/.installed-test graphviz
+	$(PY) -m pytest -m "not browser and not slow" $(PYTEST_ARGS)
+
+test-slow: $(VENV)/.installed-test graphviz
+	$(PY) -m pytest -m "slow and not browser" $(PYTEST_ARGS)
+
+test-browser: $(VENV)/.installed-test browser graphviz
+	$(PY) -m pytest -m browser $(PYTEST_ARGS)
+
 # Refresh the screenshots in docs/screenshots/ from the browser tests (mobile seller pages, the review pages).
 screenshots: $(VENV)/.installed-test browser
 	SCREENSHOT_DIR=$(CURDIR)/docs/screenshots $(PY) -m pytest tests/test_browser.py -k mobile -q
@@ -107,10 +118,16 @@ bench-review: $(VENV)/.installed-test
 			--output bench/results-review-postgresql-checkers.md; \
 	fi
 
-# What a seller feels: 500, 1,500 and 2,500 sellers walking checkers with 5-15 s think time, against gunicorn with
-# production settings on the PostgreSQL of PG_URL and Redis (bench/sellers.py; about 10 minutes).
+# What a seller feels, and the knee: sellers walking checkers with 5-15 s think time against gunicorn with production
+# settings, PostgreSQL (a database of its own, helpcenter_bench_sellers, made afresh) and Redis (db 13, flushed).
+# SELLERS is a list or a stepped range (500,1500,2500 or 500-3000/500), loaded in order until p95 passes 500 ms;
+# REFINE more loads then halve the gap around that knee. The table goes to bench/results-sellers.md after each load.
+# About 3.5 minutes a load at SELLER_SECONDS=150, so 15 to 30 minutes with the defaults.
+SELLERS ?= 500-3000/500
+SELLER_SECONDS ?= 150
+REFINE ?= 2
 bench-sellers: $(VENV)/.installed-bench
-	$(PY) bench/sellers.py $(BENCH_ARGS)
+	$(PY) bench/sellers.py --sellers $(SELLERS) --seconds $(SELLER_SECONDS) --refine $(REFINE) $(BENCH_ARGS)
 
 # Search and the list pages with 5,000 generated checkers and 5,000 articles (about 3 minutes per database).
 bench-search: $(VENV)/.installed-test

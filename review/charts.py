@@ -30,37 +30,20 @@ def _at(coordinate: float) -> str:
     return f"{coordinate:.1f}"
 
 
+PLOT_W, PLOT_H = WIDTH - LEFT - 8, HEIGHT - BOTTOM - TOP
+LABEL_Y = HEIGHT - 8
+
+
 def runs_by_day(days: list[tuple[date, Outcomes]]) -> dict:
     """A stacked bar per day: resolved, escalated, abandoned and in progress."""
     top = _nice_top(max((found.runs for _, found in days), default=0))
-    plot_w, plot_h = WIDTH - LEFT - 8, HEIGHT - BOTTOM - TOP
-    slot = plot_w / max(len(days), 1)
+    slot = PLOT_W / max(len(days), 1)
     bar_w = max(slot * 0.75, 1)
-    bars = []
     label_every = max(1, len(days) // 8)
-    for n, (day, found) in enumerate(days):
-        x = LEFT + n * slot + (slot - bar_w) / 2
-        y = TOP + plot_h
-        segments = []
-        for status in STATUSES:
-            count = getattr(found, status)
-            if count:
-                h = plot_h * count / top
-                y -= h
-                segments.append({"colour": COLOURS[status], "y": _at(y), "h": _at(h)})
-        bars.append(
-            {
-                "x": _at(x),
-                "w": _at(bar_w),
-                "day": day,
-                "runs": found.runs,
-                "segments": segments,
-                "label": day.strftime("%d %b") if n % label_every == 0 else "",
-                "lx": _at(x + bar_w / 2),
-            }
-        )
-    ticks = [{"value": top * k // 4, "y": _at(TOP + plot_h - plot_h * k / 4)} for k in range(5)]
-    label_y = HEIGHT - 8
+    bars = [
+        _bar(day, found, x=LEFT + n * slot + (slot - bar_w) / 2, w=bar_w, top=top, labelled=n % label_every == 0)
+        for n, (day, found) in enumerate(days)
+    ]
     # The bars and the table's rows as markup: a day's bar and row through the template language (a variable and a
     # filter at a time) took a third of a 181-day overview's time.
     return {
@@ -68,12 +51,43 @@ def runs_by_day(days: list[tuple[date, Outcomes]]) -> dict:
         "height": HEIGHT,
         "left": LEFT,
         "right": WIDTH - 8,
-        "base": TOP + plot_h,
-        "bars_svg": mark_safe("".join(_bar_svg(bar, label_y) for bar in bars)),  # noqa: S308 - escaped in _bar_svg
+        "base": TOP + PLOT_H,
+        "bars_svg": mark_safe("".join(_bar_svg(bar, LABEL_Y) for bar in bars)),  # noqa: S308 - escaped in _bar_svg
         "table_rows": mark_safe("".join(_table_row(day, found) for day, found in days)),  # noqa: S308 - likewise
-        "ticks": ticks,
+        "ticks": _ticks(top),
         "legend": [{"status": s, "label": LABELS[s], "colour": COLOURS[s]} for s in STATUSES],
     }
+
+
+def _bar(day: date, found: Outcomes, *, x: float, w: float, top: int, labelled: bool) -> dict:
+    """One day's bar at `x`, `w` wide, on a y axis up to `top` runs; its date beneath it when `labelled`."""
+    return {
+        "x": _at(x),
+        "w": _at(w),
+        "day": day,
+        "runs": found.runs,
+        "segments": _segments(found, top),
+        "label": day.strftime("%d %b") if labelled else "",
+        "lx": _at(x + w / 2),
+    }
+
+
+def _segments(found: Outcomes, top: int) -> list[dict]:
+    """A day's outcomes stacked up from the base line, in the order of STATUSES; none for an outcome of no runs."""
+    y = TOP + PLOT_H
+    segments = []
+    for status in STATUSES:
+        count = getattr(found, status)
+        if count:
+            h = PLOT_H * count / top
+            y -= h
+            segments.append({"colour": COLOURS[status], "y": _at(y), "h": _at(h)})
+    return segments
+
+
+def _ticks(top: int) -> list[dict]:
+    """The y axis's five gridlines, from 0 to `top` runs."""
+    return [{"value": top * k // 4, "y": _at(TOP + PLOT_H - PLOT_H * k / 4)} for k in range(5)]
 
 
 def _bar_svg(bar: dict, label_y: int) -> str:

@@ -24,6 +24,7 @@ from helpcenter import params
 from helpcenter.roles import reviewer_required, reviewers
 from troubleshoot import versions
 from troubleshoot.flowpicture import picture
+from troubleshoot.graph import Flow
 from troubleshoot.models import Answer, Checker, Run
 
 from . import charts, flowcounts, gapitems, gaps, rollups, stats
@@ -91,26 +92,6 @@ def _version_report(version: dict, days: rollups.Days) -> dict:
     """Everything the checker page shows for one version (9 queries, plus the version's flow unless cached)."""
     flow = versions.flow_of(version["id"])
     numbers = flowcounts.version_numbers(version["id"], days)
-    counts = numbers.steps
-    steps = []
-    for step in flow.steps:
-        found = counts.get(step.key) or flowcounts.StepCount(step.key)
-        answers = [(answer.label, answer.outcome or "", found.answers.get(answer.index, 0)) for answer in step.answers]
-        answers.append(("None of these fit", "escalate", found.none_fit))
-        steps.append({"step": step, "counts": found, "answers": answers})
-    paths = []
-    for path in numbers.paths:
-        said = []
-        for key, index in path.steps:
-            step = flow.by_key.get(key)
-            if index == Answer.NONE_FIT:
-                label = Answer.NONE_FIT_LABEL
-            elif step and 0 <= index < len(step.answers):
-                label = step.answers[index].label
-            else:
-                label = f"answer {index + 1}"
-            said.append({"step": step.title if step else key, "answer": label})
-        paths.append({"steps": said, "runs": path.runs})
     median = numbers.median
     return {
         "version": version,
@@ -122,17 +103,47 @@ def _version_report(version: dict, days: rollups.Days) -> dict:
             f"Version {version['number']}: the steps with how many sellers reached each, left there and escalated "
             "there; the answers with how many sellers chose each"
         ),
-        "steps": steps,
-        "paths": paths,
+        "steps": _step_rows(flow, numbers.steps),
+        "paths": _path_rows(flow, numbers.paths),
         # Each box links to its step's row in the table below.
         "picture": picture(
             flow,
             problems=[],
-            counts=counts,
+            counts=numbers.steps,
             href=f"#v{version['number']}-step-{{key}}",
             prefix=f"v{version['number']}-flow",
         ),
     }
+
+
+def _step_rows(flow: Flow, counts: dict[str, flowcounts.StepCount]) -> list[dict]:
+    """The steps table: each step of the version with its counts, and each answer (label, outcome, sellers who chose
+    it), "None of these fit" last."""
+    rows = []
+    for step in flow.steps:
+        found = counts.get(step.key) or flowcounts.StepCount(step.key)
+        answers = [(answer.label, answer.outcome or "", found.answers.get(answer.index, 0)) for answer in step.answers]
+        answers.append(("None of these fit", "escalate", found.none_fit))
+        rows.append({"step": step, "counts": found, "answers": answers})
+    return rows
+
+
+def _path_rows(flow: Flow, paths: list[flowcounts.PathCount]) -> list[dict]:
+    """The most walked paths, each step named by its title in this version and each answer by its label."""
+    return [{"steps": [_said(flow, key, index) for key, index in path.steps], "runs": path.runs} for path in paths]
+
+
+def _said(flow: Flow, key: str, index: int) -> dict:
+    """One answer of a path: the step's title (its key when the version has no such step) and the answer's label
+    (its number when the step has no such answer)."""
+    step = flow.by_key.get(key)
+    if index == Answer.NONE_FIT:
+        label = Answer.NONE_FIT_LABEL
+    elif step and 0 <= index < len(step.answers):
+        label = step.answers[index].label
+    else:
+        label = f"answer {index + 1}"
+    return {"step": step.title if step else key, "answer": label}
 
 
 @reviewer_required

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchQuery, SearchRank, SearchVector, TrigramSimilarity
 from django.db import connection
-from django.db.models import BooleanField, ExpressionWrapper, F, Q
+from django.db.models import BooleanField, Expression, ExpressionWrapper, F, Q, QuerySet
 
 from .models import Document
 
@@ -143,32 +143,46 @@ def _postgresql(
     (the whole vector of each read from TOAST, then trigrams for each title): 80 ms of the server's time. Both
     candidate lists are read through GIN indexes; one statement."""
     any_term = _raw(" | ".join(_any_of(term) for term in terms if term))
+    found = _candidates(terms, words, limit, finding, any_term)
+    asked = {f"in_head_{position}": _matches(Q(head=_raw(_any_of(term)))) for position, term in enumerate(head_terms)}
+    if title_terms:  # the title's vector made once per candidate (80 short titles), not stored
+        found = found.annotate(title_vector=SearchVector("title", config="english"))
+        every = _raw(" & ".join(_any_of(term) for term in title_terms))
+        asked["title_has_all"] = _matches(Q(title_vector=every))
+    rows = found.annotate(rank=_rank(any_term, title_text), **asked).order_by("-rank", "pk")
+    return [
+        Candidate(pk, rank, title, _positions(flags[: len(head_terms)]), flags[len(head_terms) :] == [True])
+        for pk, rank, title, *flags in rows.values_list("pk", "rank", "title", *asked)[:limit]
+    ]
+
+
+def _candidates(
+    terms: list[Term], words: int, limit: int, finding: list[Term], any_term: SearchQuery
+) -> QuerySet[Document]:
+    """The documents worth ranking: the best `limit` by their head alone (with the terms of what the seller's words
+    find, `finding`, when there are any), and `limit` with every one of the first `words` terms, most used first."""
     # (or any term, which all of the words imply, when the seller's words are only stop words)
     every_word = _raw(" & ".join(_any_of(term) for term in terms[:words] if term) or _any_of(terms[0]))
     any_found = _raw(" | ".join(_any_of(term) for term in [*terms, *finding] if term)) if finding else any_term
     head_rank = SearchRank(F("head"), any_found, weights=PG_WEIGHTS)
     by_head = Document.objects.filter(head=any_found).order_by(head_rank.desc(), "pk")
     with_every_word = Document.objects.filter(vector=every_word).order_by("-popularity", "pk")
+    return Document.objects.filter(
+        Q(pk__in=by_head.values("pk")[:limit]) | Q(pk__in=with_every_word.values("pk")[:limit])
+    )
+
+
+def _rank(any_term: SearchQuery, title_text: str) -> Expression:
+    """`SearchRank` over the stored vector, plus the title's trigram similarity to the seller's words when any."""
     rank = SearchRank(F("vector"), any_term, weights=PG_WEIGHTS)
     if title_text:
         rank += TITLE_SIMILARITY * TrigramSimilarity("title", title_text)
-    found = Document.objects.filter(
-        Q(pk__in=by_head.values("pk")[:limit]) | Q(pk__in=with_every_word.values("pk")[:limit])
-    )
-    asked = {
-        f"in_head_{position}": ExpressionWrapper(Q(head=_raw(_any_of(term))), output_field=BooleanField())
-        for position, term in enumerate(head_terms)
-    }
-    if title_terms:  # the title's vector made once per candidate (80 short titles), not stored
-        every = _raw(" & ".join(_any_of(term) for term in title_terms))
-        title = SearchVector("title", config="english")
-        asked["title_has_all"] = ExpressionWrapper(Q(title_vector=every), output_field=BooleanField())
-        found = found.annotate(title_vector=title)
-    rows = found.annotate(rank=rank, **asked).order_by("-rank", "pk").values_list("pk", "rank", "title", *asked)
-    return [
-        Candidate(pk, rank, title, _positions(found[: len(head_terms)]), bool(found[len(head_terms) :] == [True]))
-        for pk, rank, title, *found in rows[:limit]
-    ]
+    return rank
+
+
+def _matches(condition: Q) -> ExpressionWrapper:
+    """Whether a row matches `condition`, as a column of the candidates' rows."""
+    return ExpressionWrapper(condition, output_field=BooleanField())
 
 
 def _any_of(term: Term) -> str:

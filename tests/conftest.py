@@ -1,9 +1,10 @@
-"""Shared fixtures: a small hand-built checker, the real content library, and Debian's chromium for Playwright."""
+"""Shared fixtures: a small hand-built checker, the real content library, the review pages' known runs, the clock,
+the task worker, a race of threads, and Debian's chromium for Playwright. Builders are in tests/factories.py."""
 
 import os
 import re
 import threading
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from unittest import mock
 
@@ -16,9 +17,12 @@ from django.core.management import call_command  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
+from support import escalation  # noqa: E402
+from support.models import SupportRequest  # noqa: E402
+from tests.factories import make_checker, took, walk_path  # noqa: E402
 from troubleshoot import versions  # noqa: E402
 from troubleshoot.library import import_library, read_library  # noqa: E402
-from troubleshoot.models import Category, Checker, Choice, ErrorCode, Step  # noqa: E402
+from troubleshoot.models import Answer, Checker, FollowUp, Run  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")
 CHROMIUM_ARGS = [
@@ -37,6 +41,16 @@ CONTENT = Path(settings.BASE_DIR) / "content"
 TODAY = timezone.localdate()
 
 
+BROWSER_FIXTURES = {"page", "live_server", "browser", "context"}
+
+
+def pytest_collection_modifyitems(items):
+    """Every test that drives the browser or serves the portal to it is a `browser` test (`make test-browser`)."""
+    for item in items:
+        if BROWSER_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.browser)
+
+
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     """Launch Debian's chromium; Playwright must never download a browser of its own."""
@@ -45,48 +59,6 @@ def browser_type_launch_args(browser_type_launch_args):
         "executable_path": CHROMIUM,
         "args": [*browser_type_launch_args.get("args", []), *CHROMIUM_ARGS],
     }
-
-
-def make_checker(slug: str = "demo", *, category: Category | None = None, code: str = "") -> Checker:
-    """A small branching checker:
-
-    start ─Yes→ second ─Yes→ resolved
-      │           └No→ third ─Fixed→ resolved
-      └No→ escalate             └Still broken→ escalate
-    """
-    category = category or Category.objects.get_or_create(slug="connecting", defaults={"name": "Connecting"})[0]
-    checker = Checker.objects.create(
-        slug=slug,
-        title=f"Demo checker {slug}",
-        symptom="Something is broken.",
-        category=category,
-        signatures="Token has been kaput\nSomething odd happened",
-        support_hint="The settlement ID and the exact message.",
-    )
-    start = Step.objects.create(checker=checker, key="start", position=0, title="First", question="Is it on?")
-    second = Step.objects.create(checker=checker, key="second", position=1, title="Second", question="Linked?")
-    third = Step.objects.create(checker=checker, key="third", position=2, title="Third", question="Now?")
-    Choice.objects.create(step=start, label="Yes", position=0, next_step=second)
-    Choice.objects.create(step=start, label="No", position=1, outcome=Choice.Outcome.ESCALATE)
-    Choice.objects.create(step=second, label="Yes", position=0, outcome=Choice.Outcome.RESOLVED)
-    Choice.objects.create(step=second, label="No", position=1, next_step=third)
-    Choice.objects.create(step=third, label="Fixed", position=0, outcome=Choice.Outcome.RESOLVED)
-    Choice.objects.create(step=third, label="Still broken", position=1, outcome=Choice.Outcome.ESCALATE)
-    if code:
-        ErrorCode.objects.create(code=code, checker=checker)
-    versions.publish(checker, note="First version")
-    return checker
-
-
-def first_step(checker: Checker) -> str:
-    """The key of the step where every run of `checker`'s live version starts, by the portal's own rule."""
-    return versions.flow_of(checker.live_version_id).start.key
-
-
-def choice(checker: Checker, step_key: str, label: str) -> int:
-    """The number of the answer `label` on step `step_key` in the checker's live version."""
-    step = versions.flow_of(checker.live_version_id).by_key[step_key]
-    return next(answer.index for answer in step.answers if answer.label == label)
 
 
 @pytest.fixture(autouse=True)
@@ -110,11 +82,6 @@ def run_tasks() -> None:
     """
     with mock.patch("django_tasks_db.management.commands.db_worker.close_old_connections"):
         call_command("db_worker", batch=True, startup_delay=False, reload=False, verbosity=0)
-
-
-def last_answer_id(run) -> int:
-    """The answer a Back on the run's page undoes (what its form names)."""
-    return run.answers.filter(withdrawn_at__isnull=True).last().pk
 
 
 def tokenless(html: str) -> str:
@@ -188,3 +155,37 @@ def _fresh_cache():
 
     cache.clear()
     yield
+
+
+@pytest.fixture
+def known(db):
+    """Nine runs of the demo checker: seven on version 1, two on version 2; the review pages' exact numbers.
+
+    start ─Yes(0)→ second ─Yes(0)→ resolved
+      └No(1)→ escalate   └No(1)→ third ─Fixed(0)→ resolved
+                                          └Still broken(1)→ escalate
+    """
+    checker = make_checker()
+    r = {}
+    r[1] = walk_path(checker, [("start", 0), ("second", 0)])
+    r[2] = walk_path(checker, [("start", 1)], source="email")
+    r[3] = walk_path(checker, [("start", 0), ("second", 1), ("third", 1)])
+    r[4] = walk_path(checker, [("start", 0), ("second", 1), ("third", 0)])
+    # Back once (the first answer is withdrawn), then on to third, where the seller leaves.
+    r[5] = walk_path(checker, [("start", 0), ("start", 0), ("second", 1)], back_after=0)
+    an_hour_ago = timezone.now() - timedelta(hours=1)
+    Run.objects.filter(pk=r[5].pk).update(last_activity_at=an_hour_ago)
+    r[6] = walk_path(checker, [("start", 0)])  # still on second, just now
+    r[7] = walk_path(checker, [("start", 0), ("second", Answer.NONE_FIT)], note="My bank feed is different")
+    for run, seconds in [(r[1], 60), (r[2], 120), (r[3], 180), (r[4], 240), (r[7], 300)]:
+        took(run, seconds)
+    Run.objects.filter(pk=r[1].pk).update(followup_answer=FollowUp.FIXED)
+    Run.objects.filter(pk=r[4].pk).update(followup_answer=FollowUp.CAME_BACK)
+    step = checker.steps.get(key="second")
+    step.title = "Second, reworded"
+    step.save()
+    versions.publish(checker, note="Reworded")
+    r[8] = walk_path(checker, [("start", 0), ("second", 0)], source="search")
+    r[9] = walk_path(checker, [("start", 1)])
+    escalation.request_support(r[3], SupportRequest(email="seller@shop.test", description="Still broken after all"))
+    return checker, r

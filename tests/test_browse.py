@@ -1,34 +1,11 @@
 """Browsing a large library: home, 404 and unknown-code pages stay small; a page per category lists the rest."""
 
 import pytest
-from django.test import TestCase
 
-from helpcenter.contentcache import content_changed
-from tests.conftest import make_checker
-from troubleshoot.models import Category, Checker, CheckerVersion
+from tests.factories import categories_with_checkers, choice, first_step, listed_checkers, make_checker
+from troubleshoot.models import Category, Checker
 
 pytestmark = pytest.mark.django_db
-
-
-STEPS = [{"key": "only", "title": "Only", "question": "Fixed?", "answers": [{"label": "Yes", "outcome": "resolved"}]}]
-
-
-def listed_checkers(category: Category, numbers) -> None:
-    """Published checkers in bulk (a minimal live version each), as a large library has them."""
-    checkers = Checker.objects.bulk_create(
-        Checker(slug=f"many-{n:02}", title=f"Many checker {n:02}", symptom="Same.", category=category, position=n)
-        for n in numbers
-    )
-    found = CheckerVersion.objects.bulk_create(
-        CheckerVersion(checker=checker, number=1, data={"slug": checker.slug, "steps": STEPS}) for checker in checkers
-    )
-    for checker, version in zip(checkers, found, strict=True):
-        checker.live_version = version
-    Checker.objects.bulk_update(checkers, ["live_version"])
-    # Bulk writes send no signals. The generation moves on as the change commits (the test's own transaction never
-    # does, so its commit is played here).
-    with TestCase.captureOnCommitCallbacks(execute=True):
-        content_changed()
 
 
 @pytest.fixture
@@ -74,7 +51,6 @@ def test_drafts_are_not_listed(client, big_category):
 def test_most_used_checkers_come_from_recent_runs(client, big_category):
     import uuid
 
-    from tests.conftest import choice, first_step
     from troubleshoot import versions, walk
 
     popular = make_checker("popular", category=big_category)
@@ -98,12 +74,6 @@ def test_the_overview_is_cached_and_forgotten_when_content_is_saved(
     with django_capture_on_commit_callbacks(execute=True):  # as it commits
         checker.save()
     assert "Renamed checker" in client.get("/").content.decode()
-
-
-def categories_with_checkers(first: int, count: int, per_category: int) -> None:
-    for n in range(first, first + count):
-        category = Category.objects.create(slug=f"topic-{n:03}", name=f"Topic {n:03}", position=n)
-        listed_checkers(category, range(n * 100, n * 100 + per_category))
 
 
 @pytest.mark.parametrize("url", ["/", "/no-such-page/", "/e/UNKNOWN-1/"])

@@ -25,6 +25,7 @@ from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import Browser, Page, expect
 
 from support.models import SupportRequest
+from tests.factories import categories_with_checkers
 from troubleshoot.models import Answer, Run, Step
 
 browser_test = pytest.mark.django_db(transaction=True)
@@ -577,8 +578,6 @@ def test_mobile_pages_fit_the_screen_with_big_enough_buttons(live_server, mobile
 def test_many_topics_fit_a_phone(live_server, mobile_page, library, tmp_path):
     """With more categories than the home page shows: the next ones are named in links big enough to tap, and the
     page of every topic fits the screen too."""
-    from tests.test_browse import categories_with_checkers
-
     categories_with_checkers(1, 20, 2)
     page = mobile_page
     page.goto(f"{live_server.url}/")

@@ -115,6 +115,7 @@ def test_unchanged_library_writes_nothing(library):
     assert writes == []
 
 
+@pytest.mark.slow
 def test_loadcontent_command_twice(capsys, db):
     call_command("loadcontent")
     call_command("loadcontent")
@@ -148,6 +149,7 @@ def test_dump_then_load_changes_nothing(library, tmp_path):
     assert report.created == [] and report.updated == []
 
 
+@pytest.mark.slow
 def test_round_trip_is_lossless(library, tmp_path, django_db_blocker):
     """Files → database → files → fresh database: the same content, field for field."""
     from troubleshoot.library import dump_article, dump_checker

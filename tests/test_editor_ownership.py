@@ -10,64 +10,16 @@ Articles have no inline rows (their checkers are a many-to-many choice of any ch
 another article to name.
 """
 
-from html.parser import HTMLParser
-
 import pytest
 from django.contrib import admin
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group, User
 
-from tests.conftest import make_checker
+from tests.factories import FormFields, make_checker
 from troubleshoot.admin import OwnRowsFormSet
 from troubleshoot.models import Article, Checker, Choice, ErrorCode, Step, StepLink
 
 pytestmark = pytest.mark.django_db
-
-
-class FormFields(HTMLParser):
-    """The name/value pairs a browser posts from the page's form with id `form_id` (its submit buttons left out)."""
-
-    def __init__(self, form_id: str):
-        super().__init__()
-        self.form_id, self.inside, self.fields = form_id, False, []
-        self.select = self.textarea = None
-
-    def handle_starttag(self, tag, attrs):
-        attrs = dict(attrs)
-        if tag == "form":
-            self.inside = attrs.get("id") == self.form_id
-        if not self.inside or not attrs.get("name") and tag != "option" or "disabled" in attrs:
-            return
-        if tag == "input":
-            kind = attrs.get("type", "text")
-            if kind in ("checkbox", "radio") and "checked" in attrs:
-                self.fields.append((attrs["name"], attrs.get("value", "on")))
-            elif kind not in ("checkbox", "radio", "submit", "button", "image", "reset", "file"):
-                self.fields.append((attrs["name"], attrs.get("value", "")))
-        elif tag == "textarea":
-            self.textarea = [attrs["name"], ""]
-        elif tag == "select":
-            self.select = {"name": attrs["name"], "options": [], "chosen": []}
-        elif tag == "option" and self.select is not None:
-            self.select["options"].append(attrs.get("value", ""))
-            if "selected" in attrs:
-                self.select["chosen"].append(attrs.get("value", ""))
-
-    def handle_data(self, data):
-        if self.textarea is not None:
-            self.textarea[1] += data
-
-    def handle_endtag(self, tag):
-        if tag == "form":
-            self.inside = False
-        elif tag == "textarea" and self.textarea is not None:
-            name, text = self.textarea
-            self.fields.append((name, text.removeprefix("\n")))  # a browser drops the newline after <textarea>
-            self.textarea = None
-        elif tag == "select" and self.select is not None:
-            chosen = self.select["chosen"] or self.select["options"][:1]
-            self.fields.extend((self.select["name"], value) for value in chosen)
-            self.select = None
 
 
 def editor_form(client, checker: Checker) -> dict[str, str]:

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from support.followup_links import token
 from support.models import SupportRequest
-from tests.test_signals import resolved_run
+from tests.factories import resolved_run
 from troubleshoot.models import FollowUp, Run
 
 pytestmark = pytest.mark.django_db

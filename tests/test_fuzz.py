@@ -13,7 +13,7 @@ from urllib.parse import quote
 import pytest
 from django.test import Client
 
-from tests.conftest import choice, first_step
+from tests.factories import choice, first_step
 from troubleshoot import versions, walk
 from troubleshoot.models import Article, Category, Run
 
@@ -96,6 +96,7 @@ class Fuzzer:
         ])  # fmt: skip
 
 
+@pytest.mark.slow
 def test_no_seller_endpoint_answers_500_whatever_it_is_sent(checker, library):
     rng = random.Random(SEED)
     article = Article.objects.first()

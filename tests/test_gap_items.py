@@ -14,8 +14,8 @@ from review.models import GapItem
 from search.log import record_unknown_code
 from search.models import SearchLog
 from support.models import ArticleFeedback
-from tests.conftest import TODAY, make_checker
-from tests.test_support import reviewer, walk_path
+from tests.conftest import TODAY
+from tests.factories import make_checker, reviewer, walk_path
 from troubleshoot import versions
 from troubleshoot.models import Answer, Article, Choice, Run
 
@@ -299,7 +299,7 @@ def test_anonymous_handling_goes_to_the_login(client, escalated):
 # Query counts
 
 
-@pytest.mark.parametrize("size", [3, 30])
+@pytest.mark.parametrize("size", [3, pytest.param(30, marks=pytest.mark.slow)])
 def test_the_inbox_reads_the_same_exact_number_of_queries_with_handled_items_for_3_and_30_checkers(
     client, db, size, django_assert_num_queries, time_machine
 ):

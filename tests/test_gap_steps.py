@@ -9,7 +9,7 @@ from django.utils import timezone
 from review import gap_steps, rollups
 from review.models import DayPosition
 from review.stats import Period
-from tests.conftest import make_checker
+from tests.factories import make_checker
 from troubleshoot.models import Run
 
 pytestmark = pytest.mark.django_db

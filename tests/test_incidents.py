@@ -7,7 +7,7 @@ import pytest
 from django.utils import timezone
 
 from incidents.models import Incident
-from tests.conftest import choice, first_step, make_checker
+from tests.factories import choice, first_step, make_checker
 from troubleshoot import versions, walk
 from troubleshoot.models import Category, ErrorCode, Run
 

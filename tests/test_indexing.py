@@ -6,7 +6,7 @@ from django.urls import reverse
 
 from support.followup_links import token
 from support.models import SupportRequest
-from tests.test_views import answer, escalated_run, start
+from tests.factories import answer, escalated_run, start
 from troubleshoot.models import FollowUp, Run
 
 pytestmark = pytest.mark.django_db

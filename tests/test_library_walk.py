@@ -97,6 +97,7 @@ def paths_to_steps(flow, step, platform: str = "") -> int:
     return total
 
 
+@pytest.mark.slow
 def test_every_path_of_every_checker_in_the_library_walks_to_its_ending(library, settings):
     # One client starts a run for every first answer of every checker: more than a seller's limit a minute.
     settings.HELPCENTER_RATE_LIMITS = {**settings.HELPCENTER_RATE_LIMITS, "start": "10000/m"}

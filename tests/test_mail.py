@@ -16,8 +16,7 @@ from django_tasks_db.models import DBTaskResult
 from support.models import FollowUpEmail, SupportRequest
 from support.tasks import RETRY_AFTER_MINUTES
 from tests.conftest import run_tasks
-from tests.test_signals import resolved_run
-from tests.test_views import escalated_run
+from tests.factories import escalated_run, resolved_run
 from troubleshoot.models import FollowUp, Run
 
 pytestmark = pytest.mark.django_db

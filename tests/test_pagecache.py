@@ -12,7 +12,7 @@ import pytest
 from django.db import connection, transaction
 from django.test import Client
 
-from tests.conftest import choice, make_checker
+from tests.factories import choice, make_checker
 from troubleshoot import versions
 from troubleshoot.models import Checker, Run, Step
 

@@ -20,7 +20,7 @@ from django.conf import settings
 from django.db import connection
 
 from support.models import SupportRequest
-from tests.conftest import make_checker
+from tests.factories import escalated_run, make_checker, start_data
 from troubleshoot.models import Run
 
 pytestmark = pytest.mark.django_db
@@ -112,8 +112,6 @@ def test_healthz_reports_a_queue_nobody_works(client, checker, django_capture_on
 
 
 def test_starting_runs_is_rate_limited_per_address_and_keeps_where_the_seller_came_from(client, checker, settings):
-    from tests.test_views import start_data
-
     settings.HELPCENTER_RATE_LIMITS = {**settings.HELPCENTER_RATE_LIMITS, "start": "2/m"}
     for _ in range(2):
         assert client.post(f"/troubleshoot/{checker.slug}/start/", start_data(checker)).status_code == 302
@@ -127,8 +125,6 @@ def test_starting_runs_is_rate_limited_per_address_and_keeps_where_the_seller_ca
 
 
 def test_support_requests_are_rate_limited_and_what_was_typed_is_kept(client, checker, settings):
-    from tests.test_views import escalated_run
-
     settings.HELPCENTER_RATE_LIMITS = {**settings.HELPCENTER_RATE_LIMITS, "support": "1/m"}
     first, second = escalated_run(client, checker), escalated_run(client, checker)
     data = {"email": "seller@shop.test", "description": "It hangs."}
@@ -281,6 +277,7 @@ def two_servers(transactional_db, tmp_path):
     assert not any('"level": "ERROR"' in log for log in logged), "\n".join(logged)[-4000:]
 
 
+@pytest.mark.slow
 def test_one_run_carried_across_two_app_servers(two_servers):
     a, b = two_servers
     checker = make_checker("shared", code="XC-77")
@@ -330,6 +327,7 @@ def test_one_run_carried_across_two_app_servers(two_servers):
     ]  # fmt: skip
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: one Redis shared by both servers")
 def test_two_app_servers_share_rate_limits_through_redis_per_client_behind_the_proxy(two_servers):
     a, b = two_servers
@@ -348,6 +346,7 @@ def test_two_app_servers_share_rate_limits_through_redis_per_client_behind_the_p
     assert [start(b, "203.0.113.51"), start(a, "203.0.113.50, 203.0.113.52")] == [302, 302]
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="needs REDIS_URL: one Redis shared by both servers")
 def test_a_content_change_shows_on_every_app_server_within_the_generations_ttl(two_servers):
     """Each server keeps the content generation for GENERATION_TTL and its cached pages in memory: a change made

@@ -107,6 +107,7 @@ def staff(db):
     return User.objects.create_user("support", password=PASSWORD, is_staff=True)
 
 
+@pytest.mark.slow
 def test_one_clients_failed_sign_ins_do_not_lock_out_another(client, staff, settings):
     limit = settings.AXES_FAILURE_LIMIT
     statuses = [sign_in(client, overwriting(SELLER), f"guess{n}") for n in range(limit)]
@@ -114,6 +115,7 @@ def test_one_clients_failed_sign_ins_do_not_lock_out_another(client, staff, sett
     assert sign_in(client, appending(OTHER), "support", PASSWORD) == 302  # the staff member signs in
 
 
+@pytest.mark.slow
 def test_a_password_spray_is_locked_out_across_usernames_whatever_it_puts_in_x_forwarded_for(client, staff, settings):
     limit = settings.AXES_FAILURE_LIMIT
     statuses = [sign_in(client, appending(SELLER, sent=f"192.0.2.{n}"), f"guess{n}") for n in range(limit)]

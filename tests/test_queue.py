@@ -14,8 +14,7 @@ from django.utils import timezone
 from support import escalation
 from support.models import SupportRequest
 from support.readouts import age
-from tests.conftest import make_checker
-from tests.test_support import known, pages, reviewer, walk_path  # noqa: F401 - the fixture of the exact numbers
+from tests.factories import make_checker, review_pages, reviewer, walk_path
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("midday")]
 
@@ -39,7 +38,7 @@ def messages_of(html: str) -> str:
 
 
 @pytest.fixture
-def queue(known):  # noqa: F811
+def queue(known):
     checker, _ = known
     return checker, requests_of(checker, 3)
 
@@ -334,9 +333,9 @@ def editor(client) -> User:
     return user
 
 
-def test_an_editor_on_any_review_page_is_told_they_are_for_reviewers(client, known):  # noqa: F811
+def test_an_editor_on_any_review_page_is_told_they_are_for_reviewers(client, known):
     editor(client)
-    for url in pages(known):
+    for url in review_pages(known):
         response = client.get(url)
         assert response.status_code == 403, url
         html = response.content.decode()
@@ -347,15 +346,15 @@ def test_an_editor_on_any_review_page_is_told_they_are_for_reviewers(client, kno
     assert response.status_code == 403 and b"for Reviewers" in response.content
 
 
-def test_anonymous_visitors_still_go_to_the_login_with_the_page_to_come_back_to(client, known):  # noqa: F811
-    for url in pages(known):
+def test_anonymous_visitors_still_go_to_the_login_with_the_page_to_come_back_to(client, known):
+    for url in review_pages(known):
         response = client.get(url)
         assert response.status_code == 302, url
         assert response.url.startswith("/admin/login/?next=/support/"), url
         assert "no-store" in response["Cache-Control"], url
 
 
-def test_a_reviewer_sees_no_preview_draft_button_and_a_bare_preview_says_why(client, known):  # noqa: F811
+def test_a_reviewer_sees_no_preview_draft_button_and_a_bare_preview_says_why(client, known):
     checker, _ = known
     reviewer(client)
     page = client.get(f"/admin/troubleshoot/checker/{checker.pk}/change/")
@@ -366,7 +365,7 @@ def test_a_reviewer_sees_no_preview_draft_button_and_a_bare_preview_says_why(cli
     assert b"Editors for drafts and previews" in response.content
 
 
-def test_an_editor_still_sees_the_preview_draft_button(client, known):  # noqa: F811
+def test_an_editor_still_sees_the_preview_draft_button(client, known):
     checker, _ = known
     editor(client)
     page = client.get(f"/admin/troubleshoot/checker/{checker.pk}/change/")

@@ -9,7 +9,7 @@ pages, whose query is a filter, it is the default, as every bad filter there is.
 
 import pytest
 
-from tests.conftest import make_checker
+from tests.factories import make_checker
 from troubleshoot import versions
 from troubleshoot.models import Article, ArticleVersion, CheckerVersion, Step
 

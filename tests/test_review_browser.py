@@ -4,16 +4,18 @@ serious or critical, nor any other) at 1366 px or at 390 px. A reviewer changes 
 told where they went."""
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
 from django.contrib.auth.models import Group, Permission, User
 from playwright.sync_api import Page, expect
 
 from review.models import GapItem
 from support import escalation
 from support.models import SupportRequest
-from tests.test_support_browser import AXE, sign_in, some_runs
+from tests.factories import sign_in, some_runs
 from troubleshoot.models import Checker, Run
 
 browser_test = pytest.mark.django_db(transaction=True)
+AXE = Axe()
 LONG = "x" * 180  # no break in it: must wrap, not widen the page
 
 

@@ -17,8 +17,8 @@ from django.utils import timezone
 from review import flowcounts, gaps, rollups, stats
 from review.models import DayChecker, DayOutcome, FillState
 from support import followups
-from tests.conftest import TODAY, make_checker
-from tests.test_support import known, reviewer, walk_path  # noqa: F401 - the fixture of the exact numbers
+from tests.conftest import TODAY
+from tests.factories import make_checker, review_pages, reviewer, walk_path
 from troubleshoot import versions, walk
 from troubleshoot.models import Answer, Checker, FollowUp, Run
 
@@ -72,7 +72,7 @@ def filled_through():
     return FillState.objects.get().filled_through
 
 
-def test_the_job_fills_the_settled_days_and_every_number_stays_exact(known):  # noqa: F811
+def test_the_job_fills_the_settled_days_and_every_number_stays_exact(known):
     checker, r = known
     age(r.values(), 3)
     day = TODAY - timedelta(days=3)
@@ -120,7 +120,7 @@ def test_the_job_fills_the_settled_days_and_every_number_stays_exact(known):  # 
     assert numbers(later)[0] == 0
 
 
-def test_a_day_with_a_seller_still_on_it_is_filled_once_it_settles(known, time_machine):  # noqa: F811
+def test_a_day_with_a_seller_still_on_it_is_filled_once_it_settles(known, time_machine):
     _, r = known
     age(r.values(), 2, active=timedelta(minutes=20))  # last active 20 minutes ago: open, still in progress
     job()
@@ -133,7 +133,7 @@ def test_a_day_with_a_seller_still_on_it_is_filled_once_it_settles(known, time_m
     assert numbers() == (9, 3, 4, 2, 0, 1, 1)
 
 
-def test_a_seller_back_on_an_old_run_shows_after_the_next_job_run(known, time_machine):  # noqa: F811
+def test_a_seller_back_on_an_old_run_shows_after_the_next_job_run(known, time_machine):
     _, r = known
     age(r.values(), 3)
     job()
@@ -152,7 +152,7 @@ def test_a_seller_back_on_an_old_run_shows_after_the_next_job_run(known, time_ma
     assert v1.steps["third"].answers == {0: 2, 1: 1} and v1.steps["third"].abandoned == 0
 
 
-def test_a_back_on_a_run_of_a_filled_day_shows_after_the_next_job_run(known, time_machine):  # noqa: F811
+def test_a_back_on_a_run_of_a_filled_day_shows_after_the_next_job_run(known, time_machine):
     _, r = known
     age(r.values(), 3)
     job()
@@ -164,7 +164,7 @@ def test_a_back_on_a_run_of_a_filled_day_shows_after_the_next_job_run(known, tim
     assert numbers() == (9, 2, 4, 3, 0, 1, 1)  # open again on the second step, and left there since
 
 
-def test_a_follow_up_answer_shows_after_the_next_job_run(known):  # noqa: F811
+def test_a_follow_up_answer_shows_after_the_next_job_run(known):
     _, r = known
     age(r.values(), 3)
     job()
@@ -180,7 +180,7 @@ def test_a_follow_up_answer_shows_after_the_next_job_run(known):  # noqa: F811
     assert numbers() == (9, 3, 4, 2, 0, 1, 2)
 
 
-def test_purging_personal_data_keeps_the_counted_numbers(known):  # noqa: F811
+def test_purging_personal_data_keeps_the_counted_numbers(known):
     _, r = known
     age(r.values(), 40)
     month = stats.Period(TODAY - timedelta(days=45), TODAY)
@@ -195,7 +195,7 @@ def test_purging_personal_data_keeps_the_counted_numbers(known):  # noqa: F811
     assert numbers(month) == before
 
 
-def test_rollupruns_fills_every_settled_day_from_the_first_run(known, capsys):  # noqa: F811
+def test_rollupruns_fills_every_settled_day_from_the_first_run(known, capsys):
     _, r = known
     age([r[1], r[2]], 70)  # more than two fills of a month in one job
     age([r[3]], 5)
@@ -208,7 +208,7 @@ def test_rollupruns_fills_every_settled_day_from_the_first_run(known, capsys):  
     assert capsys.readouterr().out == f"0 day(s) counted; filled through {TODAY - timedelta(days=1)}.\n"
 
 
-def test_the_pages_show_todays_runs_before_the_job_has_ever_run(client, known):  # noqa: F811
+def test_the_pages_show_todays_runs_before_the_job_has_ever_run(client, known):
     """`make run` has no cron: every day is read from the runs, and the pages say so."""
     reviewer(client)
     html = client.get("/support/").content.decode()
@@ -221,26 +221,13 @@ def test_the_pages_show_todays_runs_before_the_job_has_ever_run(client, known): 
 WRITES = ("INSERT", "UPDATE", "DELETE", "REPLACE")
 
 
-def review_pages(known) -> list[str]:  # noqa: F811
-    _, r = known
-    return [
-        "/support/",
-        "/support/?sort=rate&dir=asc",
-        "/support/checkers/demo/",
-        "/support/checkers/demo/?version=2&compare=1",
-        "/support/runs/",
-        "/support/runs.csv",
-        f"/support/runs/{r[1].pk}/",
-        "/support/requests/",
-        "/support/requests.csv",
-        f"/support/requests/{r[3].support_request.reference}/",
-        "/support/gaps/",
-        "/support/checker-options/",
-    ]
+def every_review_page(known) -> list[str]:
+    """Every review page and export, and the two that read more: a sorted overview, two versions compared."""
+    return [*review_pages(known), "/support/?sort=rate&dir=asc", "/support/checkers/demo/?version=2&compare=1"]
 
 
 @pytest.mark.parametrize("filled", [False, True])
-def test_a_get_on_every_review_page_writes_nothing(client, known, filled, time_machine):  # noqa: F811
+def test_a_get_on_every_review_page_writes_nothing(client, known, filled, time_machine):
     """Before the job and after it, with days the job has not filled yet and a seller back on a filled day's run:
     no INSERT, UPDATE or DELETE."""
     _, r = known
@@ -250,7 +237,7 @@ def test_a_get_on_every_review_page_writes_nothing(client, known, filled, time_m
         walk.record_answer(versions.flow_of(r[5].version_id), Run.objects.get(pk=r[5].pk), "third", 0)
         time_machine.shift(timedelta(days=1, minutes=31))  # yesterday is settled and not filled
     reviewer(client)
-    for url in review_pages(known):
+    for url in every_review_page(known):
         with CaptureQueriesContext(connection) as queries:
             response = client.get(url)
             b"".join(response.streaming_content) if response.streaming else None
@@ -273,10 +260,10 @@ def grow(count: int) -> None:
         walk_path(checker, [("start", 0), ("second", 1)])  # today, still on the third step
 
 
-@pytest.mark.parametrize("size", [3, 30])
+@pytest.mark.parametrize("size", [3, pytest.param(30, marks=pytest.mark.slow)])
 def test_review_pages_read_in_the_same_exact_number_of_queries_for_a_small_and_a_larger_library(
     client,
-    known,  # noqa: F811
+    known,
     size,
     django_assert_num_queries,
 ):
@@ -306,7 +293,7 @@ def test_review_pages_read_in_the_same_exact_number_of_queries_for_a_small_and_a
                 assert client.get(url, {**query, **period}).status_code == 200
 
 
-def test_a_gap_adds_filled_and_live_days_under_the_filled_title(known):  # noqa: F811
+def test_a_gap_adds_filled_and_live_days_under_the_filled_title(known):
     """A step of a version with runs on filled days and on live ones is one gap with both counts, titled as the
     filled days' runs read it."""
     checker, r = known
@@ -322,7 +309,7 @@ def test_a_gap_adds_filled_and_live_days_under_the_filled_title(known):  # noqa:
     assert not any("reworded" in title for title, _ in found)
 
 
-def test_a_gap_adds_filled_and_live_days_in_the_period_and_in_the_period_before(known):  # noqa: F811
+def test_a_gap_adds_filled_and_live_days_in_the_period_and_in_the_period_before(known):
     checker, r = known
     # Escalated at "First" on version 2, as run 9: one today, two in the period before.
     today, *before = [walk_path(checker, [("start", 1)]) for _ in range(3)]
@@ -336,7 +323,7 @@ def test_a_gap_adds_filled_and_live_days_in_the_period_and_in_the_period_before(
     assert found[("“First”: runs ended here in escalate", today.version_id)] == (2, 2)
 
 
-def test_overview_ranks_checkers_as_the_sorts_say(known):  # noqa: F811
+def test_overview_ranks_checkers_as_the_sorts_say(known):
     """For every column and both directions, the order of the pages' rule (`stats.SORTS`, ties by title) over each
     checker's own outcomes, filled days and live ones together; `checkers` counts those cut."""
     paths = [

@@ -3,6 +3,7 @@
 import pytest
 
 from search.search import search
+from tests.factories import make_checker
 
 pytestmark = pytest.mark.django_db
 
@@ -221,7 +222,6 @@ def test_the_index_follows_each_edit(library):
     """A new checker is found by its words, an edited one by its new words only, one unpublished not at all, on
     either database (the vector PostgreSQL stores is written with the row; SQLite's FTS5 table by triggers)."""
     from search.log import attach_phrasing
-    from tests.conftest import make_checker
     from troubleshoot.models import Checker
 
     checker = make_checker("zanzibar-quokka")
@@ -286,7 +286,6 @@ BAD_QUERIES = [
 @pytest.fixture
 def draft(library):
     """An unpublished checker and article whose words collide with everything the bad queries say."""
-    from tests.conftest import make_checker
     from troubleshoot.models import Article, Checker
 
     checker = make_checker("drafty-zebra")
@@ -410,7 +409,6 @@ def test_nothing_fits_offers_categories_and_support(client, library):
 
 
 def test_a_drafts_text_is_found_only_once_published(db, django_capture_on_commit_callbacks):
-    from tests.conftest import make_checker
     from troubleshoot import versions
     from troubleshoot.models import Step
 

@@ -5,6 +5,7 @@ import pytest
 
 from search.confidence import CERTAIN, LIKELY, NONE, of_text_match, platforms_in, rare_limit
 from search.search import search
+from tests.factories import make_checker
 from tests.seller_phrasings import ARTICLES, EXACT_MESSAGES, PHRASINGS, UNCOVERED
 
 pytestmark = pytest.mark.django_db
@@ -109,7 +110,6 @@ def test_only_common_words_shared_is_no_match(library):
 
 def test_rare_is_read_from_the_index(library, django_capture_on_commit_callbacks):
     """A word in one document is rare; once a tenth of the library has it, it tells nothing."""
-    from tests.conftest import make_checker
     from troubleshoot.models import Checker
 
     with django_capture_on_commit_callbacks(execute=True):  # content changes count once they commit

@@ -13,6 +13,7 @@ from django.utils import timezone
 from review import stats
 from support.models import ArticleFeedback, SupportRequest
 from tests.conftest import run_tasks
+from tests.factories import resolved_run
 from troubleshoot import versions
 from troubleshoot.models import Answer, Article, FollowUp, Run
 
@@ -105,12 +106,6 @@ def test_article_feedback_refuses_nonsense(client, article):
 
 
 # Still fixed?
-
-
-def resolved_run(client, checker) -> Run:
-    _, run_id = start(client, checker)
-    client.post(f"/troubleshoot/demo/{run_id}/answer/", {"step": "second", "answer": 0})
-    return Run.objects.get(pk=run_id)
 
 
 def test_still_fixed_follow_up_end_to_end(client, checker, settings):

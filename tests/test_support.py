@@ -3,88 +3,25 @@ runs, two versions), permissions on every page and export, flat query counts, th
 
 import csv
 import io
-import uuid
 from datetime import timedelta
 from unittest import mock
 
 import pytest
 from django.contrib.auth.models import Group, User
-from django.db import connection
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from review import flowcounts, gaps, stats
 from support import escalation
 from support.models import ArticleFeedback, SupportRequest
 from support.readouts import inert
-from tests.conftest import TODAY, make_checker
-from troubleshoot import versions, walk
-from troubleshoot.models import Answer, Article, Checker, FollowUp, Run
+from tests.conftest import TODAY
+from tests.factories import make_checker, review_pages, reviewer, walk_path
+from troubleshoot import versions
+from troubleshoot.models import Answer, Article, Checker, Run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("midday")]  # counted by day: see conftest.TODAY
 
 PERIOD = {"from": (TODAY - timedelta(days=6)).isoformat(), "to": TODAY.isoformat()}
-
-
-def walk_path(checker, answers, *, source="direct", note="", back_after=None):
-    """A run of the checker's live version through `answers` (step key, answer number); Back after the
-    `back_after`-th answer, then on."""
-    flow = versions.flow_of(checker.live_version_id)
-    run = None
-    for n, (key, index) in enumerate(answers):
-        said = note if index == Answer.NONE_FIT else ""
-        if run is None:
-            run = walk.start_run(flow, uuid.uuid4(), key, index, source=source, note=said)
-        else:
-            run = walk.record_answer(flow, run, key, index, note=said)
-        if back_after == n:
-            run = walk.go_back(run, run.answers.live().last().pk)
-    return run
-
-
-def took(run, seconds: int) -> None:
-    Run.objects.filter(pk=run.pk).update(ended_at=run.started_at + timedelta(seconds=seconds))
-
-
-@pytest.fixture
-def known(db):
-    """Nine runs of the demo checker: seven on version 1, two on version 2.
-
-    start ─Yes(0)→ second ─Yes(0)→ resolved
-      └No(1)→ escalate   └No(1)→ third ─Fixed(0)→ resolved
-                                          └Still broken(1)→ escalate
-    """
-    checker = make_checker()
-    r = {}
-    r[1] = walk_path(checker, [("start", 0), ("second", 0)])
-    r[2] = walk_path(checker, [("start", 1)], source="email")
-    r[3] = walk_path(checker, [("start", 0), ("second", 1), ("third", 1)])
-    r[4] = walk_path(checker, [("start", 0), ("second", 1), ("third", 0)])
-    # Back once (the first answer is withdrawn), then on to third, where the seller leaves.
-    r[5] = walk_path(checker, [("start", 0), ("start", 0), ("second", 1)], back_after=0)
-    an_hour_ago = timezone.now() - timedelta(hours=1)
-    Run.objects.filter(pk=r[5].pk).update(last_activity_at=an_hour_ago)
-    r[6] = walk_path(checker, [("start", 0)])  # still on second, just now
-    r[7] = walk_path(checker, [("start", 0), ("second", Answer.NONE_FIT)], note="My bank feed is different")
-    for run, seconds in [(r[1], 60), (r[2], 120), (r[3], 180), (r[4], 240), (r[7], 300)]:
-        took(run, seconds)
-    Run.objects.filter(pk=r[1].pk).update(followup_answer=FollowUp.FIXED)
-    Run.objects.filter(pk=r[4].pk).update(followup_answer=FollowUp.CAME_BACK)
-    step = checker.steps.get(key="second")
-    step.title = "Second, reworded"
-    step.save()
-    versions.publish(checker, note="Reworded")
-    r[8] = walk_path(checker, [("start", 0), ("second", 0)], source="search")
-    r[9] = walk_path(checker, [("start", 1)])
-    escalation.request_support(r[3], SupportRequest(email="seller@shop.test", description="Still broken after all"))
-    return checker, r
-
-
-def reviewer(client, name="reviewer"):
-    user = User.objects.create_user(name, password="pw-for-tests-only", is_staff=True)
-    user.groups.add(Group.objects.get(name="Reviewers"))
-    client.force_login(user)
-    return user
 
 
 # The numbers
@@ -244,28 +181,11 @@ def test_overview_page_shows_numbers_with_sample_sizes(client, known):
 # Permissions
 
 
-def pages(known) -> list[str]:
-    checker, r = known
-    reference = r[3].support_request.reference
-    return [
-        "/support/",
-        "/support/checkers/demo/",
-        "/support/runs/",
-        "/support/runs.csv",
-        f"/support/runs/{r[1].pk}/",
-        "/support/requests/",
-        "/support/requests.csv",
-        f"/support/requests/{reference}/",
-        "/support/gaps/",
-        "/support/checker-options/",
-    ]
-
-
 @pytest.mark.parametrize("who", ["anonymous", "seller"])
 def test_review_pages_send_everyone_not_signed_in_to_the_admin_to_the_login(client, known, who):
     if who != "anonymous":
         client.force_login(User.objects.create_user(who, password="pw-for-tests-only"))
-    for url in pages(known):
+    for url in review_pages(known):
         response = client.get(url)
         assert response.status_code == 302 and response.url.startswith("/admin/login/"), (who, url)
 
@@ -278,7 +198,7 @@ def test_review_pages_tell_other_staff_they_are_for_reviewers(client, known, who
     if who == "editor":
         user.groups.add(Group.objects.get(name="Editors"))
     client.force_login(user)
-    for url in pages(known):
+    for url in review_pages(known):
         response = client.get(url)
         assert response.status_code == 403 and b"for Reviewers" in response.content, (who, url)
 
@@ -291,7 +211,7 @@ def test_review_pages_open_for_reviewers_and_superusers(client, known, who):
         user = reviewer(client)
         if who.startswith("editor"):
             user.groups.add(Group.objects.get(name="Editors"))
-    for url in pages(known):
+    for url in review_pages(known):
         response = client.get(url)
         assert response.status_code == 200, url
         assert "private" in response["Cache-Control"] and "no-store" in response["Cache-Control"], url
@@ -319,21 +239,21 @@ def test_reviewer_handles_a_request(client, known):
 def test_every_review_page_has_a_flat_query_count(client, known, django_assert_num_queries):
     checker, _ = known
     reviewer(client)
-    urls = pages(known) + ["/support/checkers/demo/?version=2&compare=1"]
-    before = {}
-    for url in urls:
-        with CaptureQueriesContext(connection) as captured:
-            response = client.get(url)
-            b"".join(response.streaming_content) if response.streaming else None
-        before[url] = len(captured)
-    for _ in range(5):
-        walk_path(checker, [("start", 0), ("second", 1), ("third", 1)])
-        run = walk_path(checker, [("start", 1)])
-        escalation.request_support(run, SupportRequest(email="more@shop.test", description="More"))
-    for url in urls:
-        with django_assert_num_queries(before[url]):
-            response = client.get(url)
-            b"".join(response.streaming_content) if response.streaming else None
+    urls = [*review_pages(known), "/support/checkers/demo/?version=2&compare=1"]
+    # In the order of `review_pages`: the overview, the checker, runs, its CSV, a run, requests, their CSV, a
+    # request, the gap inbox, the checker suggestions; then two versions compared. The session, the user and their
+    # permissions included.
+    queries = [8, 12, 5, 5, 6, 8, 5, 7, 22, 5, 17]
+    for more in (0, 5):
+        for _ in range(more):
+            walk_path(checker, [("start", 0), ("second", 1), ("third", 1)])
+            run = walk_path(checker, [("start", 1)])
+            escalation.request_support(run, SupportRequest(email="more@shop.test", description="More"))
+        for url, count in zip(urls, queries, strict=True):
+            with django_assert_num_queries(count):
+                response = client.get(url)
+                assert response.status_code == 200, url
+                b"".join(response.streaming_content) if response.streaming else None
 
 
 # Exports

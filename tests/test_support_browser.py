@@ -3,9 +3,7 @@ with counts; an axe-core audit of each page. Screenshots review-{overview,checke
 or into $SCREENSHOT_DIR when set (`make screenshots` refreshes docs/screenshots/ that way)."""
 
 import os
-import random
 import re
-import uuid
 from datetime import timedelta
 from pathlib import Path
 
@@ -15,55 +13,13 @@ from django.contrib.auth.models import Group, Permission, User
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from support import escalation
-from support.models import SupportRequest
-from troubleshoot import versions, walk
+from tests.factories import sign_in, some_runs
+from troubleshoot import versions
 from troubleshoot.models import Answer, Checker, Run
 
 browser_test = pytest.mark.django_db(transaction=True)
 AXE = Axe()
 SLUG = "wrong-xero-organisation"
-
-
-def some_runs(count: int = 80, seed: int = 7) -> None:
-    """Runs of the library's checkers over the last two weeks, walked at random through the real flows."""
-    rng = random.Random(seed)  # noqa: S311 - test data
-    checkers = list(Checker.objects.published())
-    now = timezone.now()
-    for n in range(count):
-        checker = checkers[0] if n % 5 == 0 else next(c for c in checkers if c.slug == SLUG)
-        flow = versions.flow_of(checker.live_version_id)
-        step, run = flow.start, None
-        while step is not None and step.answers:
-            if run is not None and rng.random() < 0.12:
-                break  # the seller leaves
-            none_fit = rng.random() < 0.05
-            index = Answer.NONE_FIT if none_fit else rng.randrange(len(step.answers))
-            note = "I have two organisations on one login" if none_fit else ""
-            if run is None:
-                source = rng.choice(["email", "search", "home", "app", "direct"])
-                run = walk.start_run(flow, uuid.uuid4(), step.key, index, source=source, note=note)
-            else:
-                run = walk.record_answer(flow, run, step.key, index, note=note)
-            if none_fit or step.answers[index].ends_run:
-                break
-            step = flow.by_key[step.answers[index].next]
-        started = now - timedelta(days=rng.randrange(14), minutes=rng.randrange(600) + 60)
-        Run.objects.filter(pk=run.pk).update(
-            started_at=started,
-            started_on=timezone.localdate(started),
-            last_activity_at=started + timedelta(minutes=3),
-            ended_at=started + timedelta(minutes=3) if run.outcome != Run.Outcome.OPEN else None,
-        )
-        if run.outcome == Run.Outcome.ESCALATED and n % 2:
-            escalation.request_support(run, SupportRequest(email="seller@shop.test", description="Still wrong org"))
-
-
-def sign_in(page: Page, url: str, username: str, password: str) -> None:
-    page.goto(f"{url}/admin/login/?next=/support/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def assert_accessible(page: Page, what: str) -> None:

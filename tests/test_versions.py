@@ -5,7 +5,8 @@ import uuid
 
 import pytest
 
-from tests.conftest import make_checker, race
+from tests.conftest import race
+from tests.factories import make_checker
 from troubleshoot import versions, walk
 from troubleshoot.models import Checker, CheckerVersion, Choice, Run, Step
 

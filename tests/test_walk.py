@@ -9,7 +9,8 @@ from django.utils import timezone
 
 from support import escalation
 from support.models import SupportRequest
-from tests.conftest import choice, first_step, last_answer_id, make_checker, race
+from tests.conftest import race
+from tests.factories import choice, first_step, last_answer_id, make_checker
 from troubleshoot import versions, walk
 from troubleshoot.graph import Flow
 from troubleshoot.models import Answer, Choice, Run, Step
