@@ -9,12 +9,15 @@ typing and Tab are not clicks.
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.urls import reverse
 from playwright.sync_api import Locator, Page, expect
 
 from troubleshoot import versions
-from troubleshoot.models import Category, Checker, Choice, Step
+from troubleshoot.models import Article, Category, Checker, Choice, Step
 
 browser_test = pytest.mark.django_db(transaction=True)
+AXE = Axe()
 
 
 class Clicks:
@@ -323,3 +326,54 @@ def test_without_javascript_an_answer_still_picks_a_saved_step(live_server, brow
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
     assert targets(checker)[("start", "No")] == "third"
     context.close()
+
+
+def a_checker_with_long_texts(checker: Checker) -> Checker:
+    """The fixture's checker with every text as long as its field allows, and words that don't break."""
+    checker.slug = "a-slug-of-fifty-characters-that-goes-on-and-on-and"
+    checker.save()
+    for step in checker.steps.all():
+        step.title = ("Check the connection settings again " * 4)[:117] + step.key[:3]
+        step.save()
+        for answer in step.choices.all():
+            answer.label = ("Unbroken" * 10)[:80]
+            answer.save()
+        step.links.create(label="L" * 80, url="https://example.test/" + "u" * 400)
+    checker.error_codes.create(code="E" * 40)
+    return checker
+
+
+def serious_violations(page: Page) -> list[str]:
+    violations = AXE.run(page).response["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes']][:3]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@browser_test
+def test_the_editor_and_its_pages_fit_1366_px_and_pass_axe(live_server, page, checker, admin_user):
+    a_checker_with_long_texts(checker)
+    article = Article.objects.create(slug="a-guide", title="A guide", body="Some **text**.")
+    versions.publish_article(article)
+    sign_in(page, live_server)
+    pages = [
+        reverse("admin:troubleshoot_checker_change", args=[checker.pk]),
+        reverse("admin:troubleshoot_checker_add"),
+        reverse("admin:troubleshoot_checker_publish", args=[checker.pk]) + "?base=1",
+        reverse("admin:troubleshoot_checker_versions", args=[checker.pk]),
+        reverse("admin:troubleshoot_checker_diff", args=[checker.pk]) + "?old=1",
+        reverse("admin:troubleshoot_article_change", args=[article.pk]),
+        reverse("admin:troubleshoot_article_publish", args=[article.pk]) + "?base=1",
+        reverse("admin:troubleshoot_article_versions", args=[article.pk]),
+    ]
+    for path in pages:
+        assert page.goto(live_server.url + path).status == 200, path
+        wide, window = page.evaluate("[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]")
+        assert wide <= window, f"{path}: {wide} px wide in a {window} px window"
+        assert serious_violations(page) == [], path
+    page.goto(live_server.url + pages[0])
+    page.get_by_role("button", name="Add a step").click()  # a row the script adds is named too
+    expect(page.locator('[name="steps-3-choices-0-next_step"]')).to_have_attribute("aria-label", "Next step")
+    assert serious_violations(page) == []

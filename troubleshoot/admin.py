@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Count, F, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
@@ -68,6 +69,7 @@ class OwnRowsFormSet(nested_admin.NestedInlineFormSet):
     else leaves its form without a row and refuses the whole save."""
 
     row_names = ("row", "rows")  # the inline's verbose names, for the message (set by OwnRowsInline)
+    label_inputs = False  # a table's rows: each field gets the column's name (set by OwnRowsInline)
 
     def owner(self) -> tuple[str, Model]:
         """The object being saved, at the top of the page, and the lookup from this formset's rows to it:
@@ -87,6 +89,13 @@ class OwnRowsFormSet(nested_admin.NestedInlineFormSet):
         if owner.pk is None:  # a checker being added owns no rows yet
             return self.model._default_manager.none()
         return super().get_queryset().filter(**{lookup: owner})
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if self.label_inputs:  # a table row's fields are named by the column's header, which no <label> ties to them
+            for field in form.fields.values():
+                if not field.widget.is_hidden:
+                    field.widget.attrs.setdefault("aria-label", str(field.label))
 
     def parent_removed(self) -> bool:
         """Whether the row these rows belong to (an answer's or a link's step) is deleted in this save."""
@@ -134,6 +143,7 @@ class OwnRowsInline:
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)  # a class made for this call
         formset.row_names = (self.verbose_name, self.verbose_name_plural)
+        formset.label_inputs = isinstance(self, nested_admin.NestedTabularInline)
         return formset
 
 
@@ -277,6 +287,9 @@ class ChoiceInline(OwnRowsInline, nested_admin.NestedTabularInline):
 class StepLinkInline(OwnRowsInline, nested_admin.NestedTabularInline):
     model = StepLink
     fields = ["position", "label", "url"]
+    # The address as a plain field: the admin's "Currently: <link>" above it repeated it, and a long one widened
+    # the page.
+    formfield_overrides = {models.URLField: {"widget": forms.URLInput}}
     sortable_field_name = "position"
     extra = 0
     verbose_name = "action link"
