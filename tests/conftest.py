@@ -60,7 +60,8 @@ def make_checker(slug: str = "demo", *, category: Category | None = None, code: 
         title=f"Demo checker {slug}",
         symptom="Something is broken.",
         category=category,
-        signatures="Token has been kaput\nSomething odd happened",
+        # Error texts of its own: a second checker with another's can't be published (versions.shared_error_texts).
+        signatures="Token has been kaput\nSomething odd happened" if slug == "demo" else f"Token {slug} is kaput",
         support_hint="The settlement ID and the exact message.",
     )
     start = Step.objects.create(checker=checker, key="start", position=0, title="First", question="Is it on?")

@@ -377,3 +377,14 @@ def test_the_editor_and_its_pages_fit_1366_px_and_pass_axe(live_server, page, ch
     page.get_by_role("button", name="Add a step").click()  # a row the script adds is named too
     expect(page.locator('[name="steps-3-choices-0-next_step"]')).to_have_attribute("aria-label", "Next step")
     assert serious_violations(page) == []
+
+
+@browser_test
+@pytest.mark.parametrize("model", ["checker", "article"])
+def test_the_slug_filled_from_the_title_is_cut_at_a_word(live_server, page, page_errors, admin_user, model):
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/admin/troubleshoot/{model}/add/")
+    page.locator("#id_title").press_sequentially("Orders from the marketplace stopped arriving in Xero overnight")
+    # The admin's own cut, at 50 characters, was "orders-from-the-marketplace-stopped-arriving-in-xe".
+    expect(page.locator("#id_slug")).to_have_value("orders-from-the-marketplace-stopped-arriving-in")
+    assert page_errors == []

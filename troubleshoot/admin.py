@@ -27,6 +27,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 
 from helpcenter import params
+from helpcenter.admin import PlainHelpTextsMixin
 
 from . import flowpicture, versions
 from .models import (
@@ -40,6 +41,7 @@ from .models import (
     Run,
     Step,
     StepLink,
+    key_from_title,
 )
 from .rendering import render_markdown
 
@@ -135,7 +137,7 @@ class OwnRowsFormSet(nested_admin.NestedInlineFormSet):
                 )
 
 
-class OwnRowsInline:
+class OwnRowsInline(PlainHelpTextsMixin):
     """Every inline of the editor, at every level: its formset saves the edited object's own rows only."""
 
     formset = OwnRowsFormSet
@@ -147,8 +149,30 @@ class OwnRowsInline:
         return formset
 
 
+class ErrorCodeForm(forms.ModelForm):
+    """An error code, checked as it will be stored (upper case): "sync-42" beside another checker's "SYNC-42" was
+    let through, then refused by the database (a 500)."""
+
+    class Meta:
+        model = ErrorCode
+        fields = ["code"]
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip().upper()
+        other = ErrorCode.objects.filter(code=code).exclude(pk=self.instance.pk).select_related("checker").first()
+        if other is not None and other.checker_id != self.instance.checker_id:
+            raise ValidationError(
+                '%(code)s is already the error code of "%(title)s": a code leads to one checker. Use another code, '
+                "or remove it there first.",
+                code="code_taken",
+                params={"code": code, "title": other.checker.title},
+            )
+        return code
+
+
 class ErrorCodeInline(OwnRowsInline, nested_admin.NestedTabularInline):
     model = ErrorCode
+    form = ErrorCodeForm
     extra = 0
 
 
@@ -295,9 +319,34 @@ class StepLinkInline(OwnRowsInline, nested_admin.NestedTabularInline):
     verbose_name = "action link"
 
 
+class StepForm(forms.ModelForm):
+    """A step; its key may be left empty, to be made from its title (StepFormSet.suggest_keys)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["key"].required = False
+        self.fields["key"].help_text = f"{self.fields['key'].help_text} Left empty, it is made from the title."
+
+
 class StepFormSet(OwnRowsFormSet):
     """The steps: deleted last, after every answer of the page is saved (CheckerAdmin.save_related), so one save
     can re-point an answer away from a step and delete the step."""
+
+    def clean(self):
+        self.suggest_keys()
+        super().clean()  # then the keys, suggested ones too, are checked unique
+
+    def suggest_keys(self) -> None:
+        """Give each step left without a key one made from its title, unlike the page's other keys (the page's
+        script does the same as the title is typed; this is for a page without it)."""
+        kept = [f for f in self.forms if hasattr(f, "cleaned_data") and not self._should_delete_form(f)]
+        taken = {form.cleaned_data.get("key") for form in kept} - {None, ""}
+        for form in kept:
+            title = form.cleaned_data.get("title")
+            if not form.cleaned_data.get("key") and title:
+                key = key_from_title(title, taken, Step._meta.get_field("key").max_length)
+                taken.add(key)
+                form.cleaned_data["key"] = form.instance.key = key
 
     def delete_existing(self, obj, commit=True):
         self.removed = [*getattr(self, "removed", []), obj]
@@ -318,6 +367,7 @@ def answers_from_elsewhere(step: Step, data) -> bool:
 
 class StepInline(OwnRowsInline, nested_admin.NestedStackedInline):
     model = Step
+    form = StepForm
     formset = StepFormSet
     fields = ["position", ("title", "key"), "question", ("body", "body_preview")]
     readonly_fields = ["body_preview"]
@@ -407,6 +457,29 @@ def error_summary(inline_admin_formsets) -> list[dict]:
 def flow_problems(request, checker: Checker) -> None:
     for problem in versions.draft_flow(checker).problems():
         messages.warning(request, f"{checker.title}: {problem} The draft is saved; it can't be published like this.")
+
+
+def shared_error_texts(request, checker: Checker) -> None:
+    """Warn (the save is kept) of error texts another checker has. A warning, not a refused save: moving a text
+    from one checker to another takes a save of each, in either order, and nothing on the editor's page should
+    wait on that; publishing is what refuses while a checker sellers can find has it (versions.checker_problems)."""
+    others = Checker.objects.exclude(pk=checker.pk).sharing_error_texts(checker.signature_list)
+    for other, text in others:
+        shown = other.is_published and other.live_version_id
+        messages.warning(
+            request,
+            format_html(
+                'The error text "{}" is also <a href="{}">{}</a>\'s{}: {}',
+                text,
+                reverse("admin:troubleshoot_checker_change", args=[other.pk]),
+                other.title,
+                "" if shown else " (not shown to sellers yet)",
+                "a seller who pastes it would find both, and its runs split between them. Keep it on one checker: "
+                "this one can't be published while both have it."
+                if shown
+                else "keep it on one checker, or the second of the two to be published is refused.",
+            ),
+        )
 
 
 class VersionedPagesMixin:
@@ -564,7 +637,7 @@ class CheckerChangeList(ChangeList):
 
 
 @admin.register(Checker)
-class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
+class CheckerAdmin(PlainHelpTextsMixin, VersionedPagesMixin, nested_admin.NestedModelAdmin):
     list_display = ["title", "slug", "category", "is_published", "live", "step_count", "run_count"]
     list_filter = ["category", "is_published"]
     search_fields = ["title", "slug", "symptom", "signatures", "error_codes__code"]
@@ -580,7 +653,7 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
     inlines = [ErrorCodeInline, StepInline]
     change_form_template = "admin/troubleshoot/checker/change_form.html"
     draft_of = staticmethod(versions.draft_data)
-    problems_in = staticmethod(versions.flow_problems)
+    problems_in = staticmethod(versions.checker_problems)
     changes_between = staticmethod(versions.diff)
     publish_item = staticmethod(versions.publish)
     restore_item = staticmethod(versions.restore)
@@ -645,6 +718,7 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
             if isinstance(formset, StepFormSet):
                 formset.delete_removed()
         flow_problems(request, form.instance)
+        shared_error_texts(request, form.instance)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["error_summary"] = error_summary(context.get("inline_admin_formsets", []))
@@ -718,7 +792,7 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(VersionedPagesMixin, admin.ModelAdmin):
+class ArticleAdmin(PlainHelpTextsMixin, VersionedPagesMixin, admin.ModelAdmin):
     """An article's title, summary and body are its draft; Publish, Versions and Restore work as for checkers."""
 
     list_display = ["title", "slug", "category", "is_published", "live", "updated_at"]

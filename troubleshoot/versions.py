@@ -150,8 +150,26 @@ def _freeze(item, version_model, owner: str, data_of, problems_of, *, user, note
 
 
 def flow_problems(data: dict) -> list[Problem]:
-    """What refuses a checker's publish: the flow check's problems."""
+    """The flow check's problems: a path that doesn't end in resolved or escalate."""
     return Flow.from_data(data).problems()
+
+
+def shared_error_texts(data: dict) -> list[Problem]:
+    """Error texts of this checker that a checker sellers can find already has: the sellers who paste one, and
+    its statistics, would split between the two."""
+    others = Checker.objects.published().exclude(slug=data.get("slug", ""))
+    return [
+        Problem(
+            f'The error text "{text}" is already "{other.title}"\'s ({other.slug}): a seller who pastes it would '
+            "find both. Keep it on one checker (remove it here or there), then publish."
+        )
+        for other, text in others.sharing_error_texts(data.get("signatures", []))
+    ]
+
+
+def checker_problems(data: dict) -> list[Problem]:
+    """What refuses a checker's publish: the flow check's problems, and error texts another checker has."""
+    return flow_problems(data) + shared_error_texts(data)
 
 
 def publish(checker: Checker, *, user=None, note: str = "", base: int | None = None) -> CheckerVersion:
@@ -165,7 +183,7 @@ def publish(checker: Checker, *, user=None, note: str = "", base: int | None = N
         CheckerVersion,
         "checker",
         draft_data,
-        flow_problems,
+        checker_problems,
         user=user,
         note=note,
         base=base,

@@ -46,6 +46,24 @@
     }
   }, 0));
 
+  // The slug the admin fills from the title is cut at its length (50) inside a word ("...-connec"): cut at the
+  // last whole word instead. Only a slug as the admin filled it: one typed by hand is left alone.
+  function slugAtWord() {
+    const slug = document.getElementById("id_slug"), title = document.getElementById("id_title");
+    if (!slug || !title || typeof window.URLify !== "function") return;
+    const length = slug.maxLength > 0 ? slug.maxLength : 50;
+    const cut = window.URLify(title.value, length, false);
+    const whole = window.URLify(title.value, 1000, false);
+    if (slug.value === cut && whole.length > cut.length && whole[cut.length] !== "-") { // cut inside a word
+      slug.value = cut.replace(/-[^-]*$/, "") || cut;
+    }
+  }
+  for (const name of ["keyup", "change", "focus"]) { // once the admin's own handlers (prepopulate.js) have run
+    document.addEventListener(name, (event) => {
+      if (event.target.id === "id_title") setTimeout(slugAtWord, 0);
+    }, true);
+  }
+
   // The page's rows
 
   const form = document.querySelector("#checker_form, #article_form");
