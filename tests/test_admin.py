@@ -182,7 +182,7 @@ def test_preview_walks_the_draft_and_logs_nothing(admin_client, checker):
     assert response.status_code == 200 and "<html" not in response.content.decode()
     assert "Third" in response.content.decode() and response["HX-Replace-Url"] == f"{url}?path=0.1"
     html = admin_client.get(f"{url}?path=0.1.1").content.decode()
-    assert "Let's get support on it" in html and "Send to support" not in html
+    assert "Let's get support on it" in html and '<fieldset class="preview-support" disabled>' in html
     assert admin_client.post(url, {"step": "third", "answer": "0", "path": ""}).status_code == 422
     assert not Run.objects.exists()
 
