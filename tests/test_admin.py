@@ -156,7 +156,7 @@ def test_history_diff_and_restore(admin_client, checker):
     Step.objects.filter(checker=checker, key="second").update(title="Second, reworded")
     versions.publish(checker, note="Reworded")
     walked_run(checker)
-    html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/history/").content.decode()
+    html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/versions/").content.decode()
     assert "Reworded" in html and "First version" in html and "Restore into draft" in html
     html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/diff/?old=1&new=2").content.decode()
     assert "<del>Second</del>" in html and "<ins>Second, reworded</ins>" in html
@@ -211,7 +211,7 @@ def test_reviewers_read_the_log_and_history_but_change_no_content(client, checke
     assert "Is it on?" in html and 'name="_save"' not in html
     html = client.get(f"/admin/troubleshoot/checker/{checker.pk}/change/").content.decode()
     assert 'name="_save"' not in html and "Publish…" not in html
-    assert client.get(f"/admin/troubleshoot/checker/{checker.pk}/history/").status_code == 200
+    assert client.get(f"/admin/troubleshoot/checker/{checker.pk}/versions/").status_code == 200
     assert client.get(f"/admin/troubleshoot/checker/{checker.pk}/publish/").status_code == 403
     assert client.post(f"/admin/troubleshoot/checker/{checker.pk}/publish/", {"base": "1"}).status_code == 403
     assert client.post(f"/admin/troubleshoot/checker/{checker.pk}/restore/1/").status_code == 403
@@ -468,7 +468,7 @@ def test_article_publish_follows_the_same_rules_as_a_checker(admin_client, db):
     versions.publish_article(Article.objects.get(pk=article.pk))  # someone else publishes version 2 meanwhile
     html = admin_client.get(f"/admin/troubleshoot/article/{article.pk}/publish/?base=1").content.decode()
     assert "Version 2 was published since you opened this draft" in html and 'name="note"' not in html
-    assert f"/admin/troubleshoot/article/{article.pk}/history/" in html  # articles show their changes there
+    assert f"/admin/troubleshoot/article/{article.pk}/versions/" in html  # articles show their changes there
     Article.objects.filter(pk=article.pk).update(body="Do both.")
     url = f"/admin/troubleshoot/article/{article.pk}/publish/"
     html = admin_client.get(url).content.decode()

@@ -195,7 +195,7 @@ def test_no_way_out_of_the_editor_loses_an_edit(live_server, page, page_errors, 
     for n, (link, lands) in enumerate(
         [
             ("Publish…", f"/admin/troubleshoot/checker/{checker.pk}/publish/?base=1"),
-            ("Versions", f"/admin/troubleshoot/checker/{checker.pk}/history/"),
+            ("Versions", f"/admin/troubleshoot/checker/{checker.pk}/versions/"),
             ("Preview draft", "/troubleshoot/demo/preview/"),
         ]
     ):
@@ -260,7 +260,8 @@ def test_with_the_keyboard_alone_a_step_is_added_an_answer_reordered_and_the_fir
     page.goto(f"{live_server.url}/admin/troubleshoot/checker/{checker.pk}/change/")
     tab_to(page, "Skip to main content")  # the admin's first link: past its header and sidebar
     page.keyboard.press("Enter")
-    assert tab_to(page, "Add a step") == 22  # the tools, listing fields, the flow picture's step links; it took 110-130
+    # The tools (with "How sellers use it" and "Start from a copy"), listing fields, the flow picture's step links.
+    assert tab_to(page, "Add a step") == 24  # it took 110-130
     page.keyboard.press("Enter")
     title = page.locator('[name="steps-3-title"]')
     expect(title).to_be_focused()  # the cursor is in the new step

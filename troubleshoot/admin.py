@@ -407,50 +407,58 @@ class StepInline(OwnRowsInline, nested_admin.NestedStackedInline):
         return format_html('<div class="md-preview">{}</div>', mark_safe(obj.body_html))  # noqa: S308
 
 
+def _removed(formset, form) -> bool:
+    return formset.can_delete and bool(form["DELETE"].value())
+
+
+def _text(form, name: str) -> str:
+    return (form[name].value() or "").strip() if name in form.fields else ""
+
+
+def _field_errors(form, where: str, anchor: str) -> list[dict]:
+    """A row's errors, each with where it is ("Step "Token", answer "No", next step") and the field to jump to."""
+    found = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        target = f"id_{form.prefix}-{name}" if field and not field.widget.is_hidden else anchor
+        label = f"{where}, {field.label.lower()}" if field and field.label else where
+        found.extend({"where": label, "message": message, "anchor": target} for message in errors)
+    return found
+
+
+def _row_errors(formset, form) -> list[dict]:
+    """A step's (or an error code's) errors, then those of its answers and links."""
+    name = _text(form, "title") or _text(form, "key") or _text(form, "code") or "new"
+    where = f'{formset.row_names[0].capitalize()} "{name}"'
+    found = _field_errors(form, where, form.prefix)
+    for nested in getattr(form, "nested_formsets", []):  # nested-admin's: the step's answers and links
+        found.extend(
+            {"where": where, "message": message, "anchor": f"{nested.prefix}-group"}
+            for message in nested.non_form_errors()
+        )
+        for row in nested.forms:
+            if not _removed(nested, row):
+                label = _text(row, "label") or "new"
+                found.extend(_field_errors(row, f'{where}, {nested.row_names[0]} "{label}"', row.prefix))
+    return found
+
+
 def error_summary(inline_admin_formsets) -> list[dict]:
     """Every error of the editor's rows, for the top of the page: where (a step, an answer of a step), what, and
     the id of the field to jump to. The admin shows each beside its row only, often far below its banner."""
     found = []
-
-    def removed(formset, form):
-        return formset.can_delete and bool(form["DELETE"].value())
-
-    def text(form, name):
-        return (form[name].value() or "").strip() if name in form.fields else ""
-
-    def add(form, where, anchor):
-        for name, errors in form.errors.items():
-            field = form.fields.get(name)
-            target = f"id_{form.prefix}-{name}" if field and not field.widget.is_hidden else anchor
-            label = f"{where}, {field.label.lower()}" if field and field.label else where
-            found.extend({"where": label, "message": message, "anchor": target} for message in errors)
-
     for inline_admin_formset in inline_admin_formsets:
         formset = inline_admin_formset.formset
         if not formset.is_bound:
             continue
-        for message in formset.non_form_errors():
-            found.append(
-                {
-                    "where": formset.row_names[1].capitalize(),
-                    "message": message,
-                    "anchor": f"{formset.prefix}-group",
-                }
-            )
+        where = formset.row_names[1].capitalize()
+        found.extend(
+            {"where": where, "message": message, "anchor": f"{formset.prefix}-group"}
+            for message in formset.non_form_errors()
+        )
         for form in formset.forms:
-            if removed(formset, form):
-                continue
-            step = text(form, "title") or text(form, "key") or text(form, "code") or "new"
-            where = f'{formset.row_names[0].capitalize()} "{step}"'
-            add(form, where, form.prefix)
-            for nested in getattr(form, "nested_formsets", []):  # nested-admin's: the step's answers and links
-                for message in nested.non_form_errors():
-                    found.append({"where": where, "message": message, "anchor": f"{nested.prefix}-group"})
-                for row in nested.forms:
-                    if removed(nested, row):
-                        continue
-                    label = text(row, "label") or "new"
-                    add(row, f'{where}, {nested.row_names[0]} "{label}"', row.prefix)
+            if not _removed(formset, form):
+                found.extend(_row_errors(formset, form))
     return found
 
 
@@ -480,6 +488,9 @@ def shared_error_texts(request, checker: Checker) -> None:
                 else "keep it on one checker, or the second of the two to be published is refused.",
             ),
         )
+
+
+NO_BASE = "This form didn't say which version it was opened on. Nothing was published: reload the page."
 
 
 class VersionedPagesMixin:
@@ -528,24 +539,11 @@ class VersionedPagesMixin:
         opened = params.optional_number(request.GET, "base", highest=live_number)
         base = live_number if opened is None else opened
         problems, error = [], ""
-        if request.method == "POST" and (posted_base := params.number(request.POST.get("base"))) is None:
-            error = "This form didn't say which version it was opened on. Nothing was published: reload the page."
-        elif request.method == "POST":
-            try:
-                version = self.publish_item(
-                    item, user=request.user, note=request.POST.get("note", "").strip(), base=posted_base
-                )
-            except versions.PublishConflict as conflict:
-                messages.error(request, str(conflict))
-                return redirect(f"admin:troubleshoot_{name}_versions", item.pk)
-            except versions.PublishRefused as refused:
-                problems = refused.problems
-            else:
-                messages.success(request, f"Version {version.number} of {item.title} is live.{self.published_note}")
-                return redirect(f"admin:troubleshoot_{name}_change", item.pk)
+        if request.method == "POST":
+            done, problems, error = self._publish_posted(request, item)
+            if done is not None:
+                return done
         draft = self.draft_of(item)
-        problems = problems or self.problems_in(draft)
-        changes = self.changes_between(live.data if live else {}, draft)
         return self._page(
             request,
             item,
@@ -554,11 +552,33 @@ class VersionedPagesMixin:
             live=live,
             base=base,
             published_since=base != live_number,
-            problems=problems,
+            problems=problems or self.problems_in(draft),
             error=error,
-            changes=changes,
+            changes=self.changes_between(live.data if live else {}, draft),
             nothing_to_publish=live is not None and live.data == draft,
         )
+
+    def _publish_posted(self, request, item):
+        """Publish what the publish page posted: the redirect once done (or refused by a publish since), else the
+        problems that refused it, or what was wrong with the form."""
+        name = self.model._meta.model_name
+        posted_base = params.number(request.POST.get("base"))
+        if posted_base is None:
+            return (
+                None,
+                [],
+                "This form didn't say which version it was opened on. Nothing was published: reload the page.",
+            )
+        note = request.POST.get("note", "").strip()
+        try:
+            version = self.publish_item(item, user=request.user, note=note, base=posted_base)
+        except versions.PublishConflict as conflict:
+            messages.error(request, str(conflict))
+            return redirect(f"admin:troubleshoot_{name}_versions", item.pk), [], ""
+        except versions.PublishRefused as refused:
+            return None, refused.problems, ""
+        messages.success(request, f"Version {version.number} of {item.title} is live.{self.published_note}")
+        return redirect(f"admin:troubleshoot_{name}_change", item.pk), [], ""
 
     def restore_view(self, request, object_id, number):
         """Restore a version into the draft (POST). A draft with changes since the live version is only replaced
@@ -729,7 +749,7 @@ class CheckerAdmin(PlainHelpTextsMixin, VersionedPagesMixin, nested_admin.Nested
         return [
             path("markdown-preview/", wrap(self.markdown_preview), name="troubleshoot_markdown_preview"),
             path("<int:object_id>/publish/", wrap(self.publish_view), name="troubleshoot_checker_publish"),
-            path("<int:object_id>/history/", wrap(self.versions_view), name="troubleshoot_checker_versions"),
+            path("<int:object_id>/versions/", wrap(self.versions_view), name="troubleshoot_checker_versions"),
             path("<int:object_id>/diff/", wrap(self.diff_view), name="troubleshoot_checker_diff"),
             path(
                 "<int:object_id>/restore/<int:number>/",
@@ -741,8 +761,22 @@ class CheckerAdmin(PlainHelpTextsMixin, VersionedPagesMixin, nested_admin.Nested
                 wrap(self.bring_back_view),
                 name="troubleshoot_checker_bring_back",
             ),
+            path("<int:object_id>/copy/", wrap(self.copy_view), name="troubleshoot_checker_copy"),
             *super().get_urls(),
         ]
+
+    def copy_view(self, request, object_id):
+        """The editor's "Start from a copy of this checker" (POST): a new unlisted draft, opened in the editor."""
+        checker = self._item(request, object_id, "add_checker")
+        if request.method != "POST":
+            return redirect("admin:troubleshoot_checker_change", checker.pk)
+        copy = versions.copy_checker(checker)
+        messages.success(
+            request,
+            f"This is a copy of {checker.title}: its steps, answers and links, not listed, not published. Error "
+            "codes and error texts were not copied: each leads sellers to one checker.",
+        )
+        return redirect("admin:troubleshoot_checker_change", copy.pk)
 
     def markdown_preview(self, request):
         """The editor's live preview: Markdown typed in a step, rendered and sanitised exactly as sellers get it."""
@@ -766,7 +800,7 @@ class CheckerAdmin(PlainHelpTextsMixin, VersionedPagesMixin, nested_admin.Nested
             request,
             checker,
             "history.html",
-            f"History of {checker.title}",
+            f"Versions of {checker.title}",
             versions=rows,
             can_restore=request.user.has_perm("troubleshoot.publish_checker"),
         )
@@ -843,7 +877,7 @@ class ArticleAdmin(PlainHelpTextsMixin, VersionedPagesMixin, admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("<int:object_id>/publish/", wrap(self.publish_view), name="troubleshoot_article_publish"),
-            path("<int:object_id>/history/", wrap(self.versions_view), name="troubleshoot_article_versions"),
+            path("<int:object_id>/versions/", wrap(self.versions_view), name="troubleshoot_article_versions"),
             path(
                 "<int:object_id>/restore/<int:number>/",
                 wrap(self.restore_view),
@@ -868,7 +902,7 @@ class ArticleAdmin(PlainHelpTextsMixin, VersionedPagesMixin, admin.ModelAdmin):
             request,
             article,
             "history.html",
-            f"History of {article.title}",
+            f"Versions of {article.title}",
             versions=rows,
             can_restore=request.user.has_perm("troubleshoot.publish_article"),
         )

@@ -108,7 +108,9 @@ class Checker(models.Model):
         help_text="What support needs when this check escalates (settlement ID, exact message, recording…).",
     )
     is_published = models.BooleanField(
-        default=True, help_text="Listed for sellers. A checker is only shown once a version is published."
+        "listed",
+        default=True,
+        help_text="Shown to sellers once a version is published. Untick to hide it without touching its versions.",
     )
     position = models.PositiveIntegerField(default=0, help_text="Order within its category.")
     live_version = models.ForeignKey(
@@ -303,7 +305,9 @@ class Article(models.Model):
         Checker, blank=True, related_name="articles", help_text="Checkers this article covers."
     )
     is_published = models.BooleanField(
-        default=True, help_text="Listed for sellers. An article is only shown once a version is published."
+        "listed",
+        default=True,
+        help_text="Shown to sellers once a version is published. Untick to hide it without touching its versions.",
     )
     live_version = models.ForeignKey(
         "ArticleVersion",
