@@ -196,6 +196,7 @@ def test_no_way_out_of_the_editor_loses_an_edit(live_server, page, page_errors, 
         [
             ("Publish…", f"/admin/troubleshoot/checker/{checker.pk}/publish/?base=1"),
             ("Versions", f"/admin/troubleshoot/checker/{checker.pk}/versions/"),
+            ("Change log", f"/admin/troubleshoot/checker/{checker.pk}/history/"),
             ("Preview draft", "/troubleshoot/demo/preview/"),
         ]
     ):
@@ -207,7 +208,7 @@ def test_no_way_out_of_the_editor_loses_an_edit(live_server, page, page_errors, 
         page.get_by_role("link", name=link).click()
         expect(page).to_have_url(f"{live_server.url}{lands}")
         assert Step.objects.get(checker=checker, key="start").title == title, link
-    expect(page.locator("#panel-heading")).to_have_text("First, edit 2")  # the preview shows the saved edit
+    expect(page.locator("#panel-heading")).to_have_text("First, edit 3")  # the preview shows the saved edit
 
     # The publish page now offers version 2, with what changed; with nothing changed it offers no button.
     page.goto(f"{live_server.url}/admin/troubleshoot/checker/{checker.pk}/publish/?base=1")
@@ -227,7 +228,7 @@ def test_no_way_out_of_the_editor_loses_an_edit(live_server, page, page_errors, 
     wait_for(page, lambda: asked == ["beforeunload", "beforeunload"])
     expect(page).to_have_url(editor)
     expect(page.locator('[name="steps-0-title"]')).to_have_value("Typed, not saved")
-    assert Step.objects.get(checker=checker, key="start").title == "First, edit 2"
+    assert Step.objects.get(checker=checker, key="start").title == "First, edit 3"
     assert page_errors == []
 
 
@@ -368,12 +369,15 @@ def test_the_editor_and_its_pages_fit_1366_px_and_pass_axe(live_server, page, ch
         reverse("admin:troubleshoot_article_change", args=[article.pk]),
         reverse("admin:troubleshoot_article_publish", args=[article.pk]) + "?base=1",
         reverse("admin:troubleshoot_article_versions", args=[article.pk]),
+        reverse("troubleshoot:preview", args=[checker.slug]) + "?path=999&note=Other",  # the support form, disabled
     ]
     for path in pages:
         assert page.goto(live_server.url + path).status == 200, path
         wide, window = page.evaluate("[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]")
         assert wide <= window, f"{path}: {wide} px wide in a {window} px window"
         assert serious_violations(page) == [], path
+    expect(page.get_by_role("button", name="Send to support")).to_be_disabled()  # the preview's, last above
+    expect(page.get_by_label("Your email")).to_be_disabled()
     page.goto(live_server.url + pages[0])
     page.get_by_role("button", name="Add a step").click()  # a row the script adds is named too
     expect(page.locator('[name="steps-3-choices-0-next_step"]')).to_have_attribute("aria-label", "Next step")
