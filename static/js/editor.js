@@ -8,8 +8,9 @@
 //   until the key is typed by hand. The server resolves the keys after saving the steps (ChoiceForm).
 // - Steps and answers move with real buttons ("Move answer 'No' of step 'Token' up"); their positions are the order on the
 //   page; "Add a step" at the top of the steps adds one and puts the cursor in it.
+// - The slug the admin fills from the title is cut at a whole word, as new steps' keys are.
 // - With unsaved changes, leaving the page asks first (the browser's own question), and the editor's own links
-//   (Publish…, Versions, Preview) save first, then go there (`_continue_to`, honoured by the admin's response_change).
+//   (Publish…, Versions, Change log, Preview) save first, then go there (`_continue_to`, honoured by the admin's response_change).
 (function () {
   "use strict";
   const script = document.currentScript;
@@ -276,7 +277,7 @@
   function changed() {
     dirty = true;
     status.textContent = document.querySelector("a[data-save-first]")
-      ? "Unsaved changes. Publish…, Versions and Preview save them first." : "Unsaved changes.";
+      ? "Unsaved changes. Publish…, Versions, Change log and Preview save them first." : "Unsaved changes.";
   }
 
   function hidden(name, value) {
