@@ -3,6 +3,7 @@
 import os
 import re
 import threading
+import zlib
 from datetime import datetime, time
 from pathlib import Path
 from unittest import mock
@@ -60,8 +61,11 @@ def make_checker(slug: str = "demo", *, category: Category | None = None, code: 
         title=f"Demo checker {slug}",
         symptom="Something is broken.",
         category=category,
-        # Error texts of its own: a second checker with another's can't be published (versions.shared_error_texts).
-        signatures="Token has been kaput\nSomething odd happened" if slug == "demo" else f"Token {slug} is kaput",
+        # Error texts of its own (a second checker with another's can't be published: versions.shared_error_texts),
+        # in the same words, as searches for the checker's words must not find it by them.
+        signatures="Token has been kaput\nSomething odd happened"
+        if slug == "demo"
+        else f"Token has been kaput ({zlib.crc32(slug.encode())})",
         support_hint="The settlement ID and the exact message.",
     )
     start = Step.objects.create(checker=checker, key="start", position=0, title="First", question="Is it on?")
