@@ -9,6 +9,7 @@ numbers, the `known` fixture, are built in conftest from `make_checker` and `wal
 import random
 import re
 import uuid
+import zlib
 from datetime import timedelta
 from html.parser import HTMLParser
 
@@ -38,7 +39,11 @@ def make_checker(slug: str = "demo", *, category: Category | None = None, code: 
         title=f"Demo checker {slug}",
         symptom="Something is broken.",
         category=category,
-        signatures="Token has been kaput\nSomething odd happened",
+        # Error texts of its own (a second checker with another's can't be published: versions.shared_error_texts),
+        # in the same words, as searches for the checker's words must not find it by them.
+        signatures="Token has been kaput\nSomething odd happened"
+        if slug == "demo"
+        else f"Token has been kaput ({zlib.crc32(slug.encode())})",
         support_hint="The settlement ID and the exact message.",
     )
     start = Step.objects.create(checker=checker, key="start", position=0, title="First", question="Is it on?")
@@ -300,3 +305,54 @@ class FormFields(HTMLParser):
             chosen = self.select["chosen"] or self.select["options"][:1]
             self.fields.extend((self.select["name"], value) for value in chosen)
             self.select = None
+
+
+def member(client, *groups: str, name="agent"):
+    user = User.objects.create_user(name, password="pw-for-tests-only", is_staff=True)
+    user.groups.set(Group.objects.filter(name__in=groups))
+    client.force_login(user)
+    return client
+
+
+def editor_page_form(client, url: str) -> dict[str, str]:
+    """The editor's form at `url` as its page sends it on "Save and continue editing"."""
+    parser = FormFields("checker_form")
+    parser.feed(client.get(url).content.decode())
+    return dict(parser.fields) | {"_continue": "Save and continue editing"}
+
+
+def add_step(data: dict, index: int, key: str, title: str, answers: list[tuple[str, str, str]]) -> dict:
+    """`data` with a new step (no id yet) and its answers, each (label, outcome, next step's key)."""
+    prefix = f"steps-{index}"
+    data = data | {
+        "steps-TOTAL_FORMS": str(index + 1),
+        f"{prefix}-id": "",
+        f"{prefix}-position": str(index),
+        f"{prefix}-key": key,
+        f"{prefix}-title": title,
+        f"{prefix}-question": f"{title}?",
+        f"{prefix}-body": "",
+    }
+    for kind, rows in (("choices", answers), ("links", [])):
+        data |= {
+            f"{prefix}-{kind}-TOTAL_FORMS": str(len(rows)),
+            f"{prefix}-{kind}-INITIAL_FORMS": "0",
+            f"{prefix}-{kind}-MIN_NUM_FORMS": "0",
+            f"{prefix}-{kind}-MAX_NUM_FORMS": "1000",
+        }
+    for n, (label, outcome, next_key) in enumerate(answers):
+        row = f"{prefix}-choices-{n}"
+        data |= {
+            f"{row}-id": "",
+            f"{row}-position": str(n),
+            f"{row}-label": label,
+            f"{row}-outcome": outcome,
+            f"{row}-next_step": next_key,
+        }
+    return data
+
+
+def targets(checker) -> dict[tuple[str, str], str]:
+    """Each answer of the checker's draft, (step key, label), and where it goes: a step's key or an ending."""
+    rows = Choice.objects.filter(step__checker=checker).values_list("step__key", "label", "outcome", "next_step__key")
+    return {(step, label): next_key or outcome for step, label, outcome, next_key in rows}

@@ -5,13 +5,13 @@ import re
 import uuid
 
 import pytest
-from django.contrib.auth.models import Group, Permission, User
+from django.contrib.auth.models import Permission, User
 from django.core.management import call_command
 
 from support import escalation
 from support.models import SupportRequest
 from tests.conftest import run_tasks
-from tests.factories import FormFields, last_answer_id, make_checker
+from tests.factories import add_step, editor_page_form, last_answer_id, make_checker, member, targets
 from troubleshoot import versions, walk
 from troubleshoot.library import read_library
 from troubleshoot.models import Article, CheckerVersion, Choice, Run, Step
@@ -35,13 +35,6 @@ def walked_run(checker, last: str = "Yes") -> Run:
         return walk.record_answer(flow, run, "second", 0)
     run = walk.record_answer(flow, run, "second", 1)
     return walk.record_answer(flow, run, "third", ["Fixed", "Still broken"].index(last))
-
-
-def member(client, *groups: str, name="agent"):
-    user = User.objects.create_user(name, password="pw-for-tests-only", is_staff=True)
-    user.groups.set(Group.objects.filter(name__in=groups))
-    client.force_login(user)
-    return client
 
 
 def test_review_pages_are_staff_only(client, checker):
@@ -156,7 +149,7 @@ def test_history_diff_and_restore(admin_client, checker):
     Step.objects.filter(checker=checker, key="second").update(title="Second, reworded")
     versions.publish(checker, note="Reworded")
     walked_run(checker)
-    html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/history/").content.decode()
+    html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/versions/").content.decode()
     assert "Reworded" in html and "First version" in html and "Restore into draft" in html
     html = admin_client.get(f"/admin/troubleshoot/checker/{checker.pk}/diff/?old=1&new=2").content.decode()
     assert "<del>Second</del>" in html and "<ins>Second, reworded</ins>" in html
@@ -182,7 +175,7 @@ def test_preview_walks_the_draft_and_logs_nothing(admin_client, checker):
     assert response.status_code == 200 and "<html" not in response.content.decode()
     assert "Third" in response.content.decode() and response["HX-Replace-Url"] == f"{url}?path=0.1"
     html = admin_client.get(f"{url}?path=0.1.1").content.decode()
-    assert "Let's get support on it" in html and "Send to support" not in html
+    assert "Let's get support on it" in html and '<fieldset class="preview-support" disabled>' in html
     assert admin_client.post(url, {"step": "third", "answer": "0", "path": ""}).status_code == 422
     assert not Run.objects.exists()
 
@@ -211,7 +204,7 @@ def test_reviewers_read_the_log_and_history_but_change_no_content(client, checke
     assert "Is it on?" in html and 'name="_save"' not in html
     html = client.get(f"/admin/troubleshoot/checker/{checker.pk}/change/").content.decode()
     assert 'name="_save"' not in html and "Publish…" not in html
-    assert client.get(f"/admin/troubleshoot/checker/{checker.pk}/history/").status_code == 200
+    assert client.get(f"/admin/troubleshoot/checker/{checker.pk}/versions/").status_code == 200
     assert client.get(f"/admin/troubleshoot/checker/{checker.pk}/publish/").status_code == 403
     assert client.post(f"/admin/troubleshoot/checker/{checker.pk}/publish/", {"base": "1"}).status_code == 403
     assert client.post(f"/admin/troubleshoot/checker/{checker.pk}/restore/1/").status_code == 403
@@ -481,7 +474,7 @@ def test_article_publish_follows_the_same_rules_as_a_checker(admin_client, db):
     versions.publish_article(Article.objects.get(pk=article.pk))  # someone else publishes version 2 meanwhile
     html = admin_client.get(f"/admin/troubleshoot/article/{article.pk}/publish/?base=1").content.decode()
     assert "Version 2 was published since you opened this draft" in html and 'name="note"' not in html
-    assert f"/admin/troubleshoot/article/{article.pk}/history/" in html  # articles show their changes there
+    assert f"/admin/troubleshoot/article/{article.pk}/versions/" in html  # articles show their changes there
     Article.objects.filter(pk=article.pk).update(body="Do both.")
     url = f"/admin/troubleshoot/article/{article.pk}/publish/"
     html = admin_client.get(url).content.decode()
@@ -497,50 +490,6 @@ def test_article_publish_follows_the_same_rules_as_a_checker(admin_client, db):
 
 # The editor's one save (issue 26, items 1-4): answers name steps by key, re-point then delete, save then go on,
 # restore keeps the draft it replaces.
-
-
-def editor_page_form(client, url: str) -> dict[str, str]:
-    """The editor's form at `url` as its page sends it on "Save and continue editing"."""
-    parser = FormFields("checker_form")
-    parser.feed(client.get(url).content.decode())
-    return dict(parser.fields) | {"_continue": "Save and continue editing"}
-
-
-def add_step(data: dict, index: int, key: str, title: str, answers: list[tuple[str, str, str]]) -> dict:
-    """`data` with a new step (no id yet) and its answers, each (label, outcome, next step's key)."""
-    prefix = f"steps-{index}"
-    data = data | {
-        "steps-TOTAL_FORMS": str(index + 1),
-        f"{prefix}-id": "",
-        f"{prefix}-position": str(index),
-        f"{prefix}-key": key,
-        f"{prefix}-title": title,
-        f"{prefix}-question": f"{title}?",
-        f"{prefix}-body": "",
-    }
-    for kind, rows in (("choices", answers), ("links", [])):
-        data |= {
-            f"{prefix}-{kind}-TOTAL_FORMS": str(len(rows)),
-            f"{prefix}-{kind}-INITIAL_FORMS": "0",
-            f"{prefix}-{kind}-MIN_NUM_FORMS": "0",
-            f"{prefix}-{kind}-MAX_NUM_FORMS": "1000",
-        }
-    for n, (label, outcome, next_key) in enumerate(answers):
-        row = f"{prefix}-choices-{n}"
-        data |= {
-            f"{row}-id": "",
-            f"{row}-position": str(n),
-            f"{row}-label": label,
-            f"{row}-outcome": outcome,
-            f"{row}-next_step": next_key,
-        }
-    return data
-
-
-def targets(checker) -> dict[tuple[str, str], str]:
-    """Each answer of the checker's draft, (step key, label), and where it goes: a step's key or an ending."""
-    rows = Choice.objects.filter(step__checker=checker).values_list("step__key", "label", "outcome", "next_step__key")
-    return {(step, label): next_key or outcome for step, label, outcome, next_key in rows}
 
 
 def test_a_new_checkers_answers_point_at_its_steps_in_the_first_save(admin_client, db):

@@ -9,12 +9,15 @@ typing and Tab are not clicks.
 import re
 
 import pytest
+from axe_playwright_python.sync_playwright import Axe
+from django.urls import reverse
 from playwright.sync_api import Locator, Page, expect
 
 from troubleshoot import versions
-from troubleshoot.models import Category, Checker, Choice, Step
+from troubleshoot.models import Article, Category, Checker, Choice, Step
 
 browser_test = pytest.mark.django_db(transaction=True)
+AXE = Axe()
 
 
 class Clicks:
@@ -192,7 +195,8 @@ def test_no_way_out_of_the_editor_loses_an_edit(live_server, page, page_errors, 
     for n, (link, lands) in enumerate(
         [
             ("Publish…", f"/admin/troubleshoot/checker/{checker.pk}/publish/?base=1"),
-            ("Versions", f"/admin/troubleshoot/checker/{checker.pk}/history/"),
+            ("Versions", f"/admin/troubleshoot/checker/{checker.pk}/versions/"),
+            ("Change log", f"/admin/troubleshoot/checker/{checker.pk}/history/"),
             ("Preview draft", "/troubleshoot/demo/preview/"),
         ]
     ):
@@ -204,7 +208,7 @@ def test_no_way_out_of_the_editor_loses_an_edit(live_server, page, page_errors, 
         page.get_by_role("link", name=link).click()
         expect(page).to_have_url(f"{live_server.url}{lands}")
         assert Step.objects.get(checker=checker, key="start").title == title, link
-    expect(page.locator("#panel-heading")).to_have_text("First, edit 2")  # the preview shows the saved edit
+    expect(page.locator("#panel-heading")).to_have_text("First, edit 3")  # the preview shows the saved edit
 
     # The publish page now offers version 2, with what changed; with nothing changed it offers no button.
     page.goto(f"{live_server.url}/admin/troubleshoot/checker/{checker.pk}/publish/?base=1")
@@ -224,7 +228,7 @@ def test_no_way_out_of_the_editor_loses_an_edit(live_server, page, page_errors, 
     wait_for(page, lambda: asked == ["beforeunload", "beforeunload"])
     expect(page).to_have_url(editor)
     expect(page.locator('[name="steps-0-title"]')).to_have_value("Typed, not saved")
-    assert Step.objects.get(checker=checker, key="start").title == "First, edit 2"
+    assert Step.objects.get(checker=checker, key="start").title == "First, edit 3"
     assert page_errors == []
 
 
@@ -257,7 +261,8 @@ def test_with_the_keyboard_alone_a_step_is_added_an_answer_reordered_and_the_fir
     page.goto(f"{live_server.url}/admin/troubleshoot/checker/{checker.pk}/change/")
     tab_to(page, "Skip to main content")  # the admin's first link: past its header and sidebar
     page.keyboard.press("Enter")
-    assert tab_to(page, "Add a step") == 22  # the tools, listing fields, the flow picture's step links; it took 110-130
+    # The tools (with "How sellers use it" and "Start from a copy"), listing fields, the flow picture's step links.
+    assert tab_to(page, "Add a step") == 24  # it took 110-130
     page.keyboard.press("Enter")
     title = page.locator('[name="steps-3-title"]')
     expect(title).to_be_focused()  # the cursor is in the new step
@@ -323,3 +328,68 @@ def test_without_javascript_an_answer_still_picks_a_saved_step(live_server, brow
     expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
     assert targets(checker)[("start", "No")] == "third"
     context.close()
+
+
+def a_checker_with_long_texts(checker: Checker) -> Checker:
+    """The fixture's checker with every text as long as its field allows, and words that don't break."""
+    checker.slug = "a-slug-of-fifty-characters-that-goes-on-and-on-and"
+    checker.save()
+    for step in checker.steps.all():
+        step.title = ("Check the connection settings again " * 4)[:117] + step.key[:3]
+        step.save()
+        for answer in step.choices.all():
+            answer.label = ("Unbroken" * 10)[:80]
+            answer.save()
+        step.links.create(label="L" * 80, url="https://example.test/" + "u" * 400)
+    checker.error_codes.create(code="E" * 40)
+    return checker
+
+
+def serious_violations(page: Page) -> list[str]:
+    violations = AXE.run(page).response["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): {[node['target'] for node in v['nodes']][:3]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@browser_test
+def test_the_editor_and_its_pages_fit_1366_px_and_pass_axe(live_server, page, checker, admin_user):
+    a_checker_with_long_texts(checker)
+    article = Article.objects.create(slug="a-guide", title="A guide", body="Some **text**.")
+    versions.publish_article(article)
+    sign_in(page, live_server)
+    pages = [
+        reverse("admin:troubleshoot_checker_change", args=[checker.pk]),
+        reverse("admin:troubleshoot_checker_add"),
+        reverse("admin:troubleshoot_checker_publish", args=[checker.pk]) + "?base=1",
+        reverse("admin:troubleshoot_checker_versions", args=[checker.pk]),
+        reverse("admin:troubleshoot_checker_diff", args=[checker.pk]) + "?old=1",
+        reverse("admin:troubleshoot_article_change", args=[article.pk]),
+        reverse("admin:troubleshoot_article_publish", args=[article.pk]) + "?base=1",
+        reverse("admin:troubleshoot_article_versions", args=[article.pk]),
+        reverse("troubleshoot:preview", args=[checker.slug]) + "?path=999&note=Other",  # the support form, disabled
+    ]
+    for path in pages:
+        assert page.goto(live_server.url + path).status == 200, path
+        wide, window = page.evaluate("[document.scrollingElement.scrollWidth, document.scrollingElement.clientWidth]")
+        assert wide <= window, f"{path}: {wide} px wide in a {window} px window"
+        assert serious_violations(page) == [], path
+    expect(page.get_by_role("button", name="Send to support")).to_be_disabled()  # the preview's, last above
+    expect(page.get_by_label("Your email")).to_be_disabled()
+    page.goto(live_server.url + pages[0])
+    page.get_by_role("button", name="Add a step").click()  # a row the script adds is named too
+    expect(page.locator('[name="steps-3-choices-0-next_step"]')).to_have_attribute("aria-label", "Next step")
+    assert serious_violations(page) == []
+
+
+@browser_test
+@pytest.mark.parametrize("model", ["checker", "article"])
+def test_the_slug_filled_from_the_title_is_cut_at_a_word(live_server, page, page_errors, admin_user, model):
+    sign_in(page, live_server)
+    page.goto(f"{live_server.url}/admin/troubleshoot/{model}/add/")
+    page.locator("#id_title").press_sequentially("Orders from the marketplace stopped arriving in Xero overnight")
+    # The admin's own cut, at 50 characters, was "orders-from-the-marketplace-stopped-arriving-in-xe".
+    expect(page.locator("#id_slug")).to_have_value("orders-from-the-marketplace-stopped-arriving-in")
+    assert page_errors == []

@@ -93,7 +93,7 @@ def test_article_drafts_reach_sellers_only_when_published(client, admin_client, 
         response = admin_client.post(url, {"base": "1", "note": "Reworded"})
     assert response.status_code == 302
     assert "New text." in client.get("/articles/guide/").content.decode()
-    html = admin_client.get(f"/admin/troubleshoot/article/{article.pk}/history/").content.decode()
+    html = admin_client.get(f"/admin/troubleshoot/article/{article.pk}/versions/").content.decode()
     assert "Reworded" in html and "<ins>+ New text.</ins>" in html
     admin_client.post(f"/admin/troubleshoot/article/{article.pk}/restore/1/")
     article.refresh_from_db()

@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models
 from django.db.models import Count, F, Model, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpResponse
@@ -26,6 +27,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.safestring import mark_safe
 
 from helpcenter import params
+from helpcenter.admin import PlainHelpTextsMixin
 
 from . import flowpicture, versions
 from .models import (
@@ -39,6 +41,7 @@ from .models import (
     Run,
     Step,
     StepLink,
+    key_from_title,
 )
 from .rendering import render_markdown
 
@@ -68,6 +71,7 @@ class OwnRowsFormSet(nested_admin.NestedInlineFormSet):
     else leaves its form without a row and refuses the whole save."""
 
     row_names = ("row", "rows")  # the inline's verbose names, for the message (set by OwnRowsInline)
+    label_inputs = False  # a table's rows: each field gets the column's name (set by OwnRowsInline)
 
     def owner(self) -> tuple[str, Model]:
         """The object being saved, at the top of the page, and the lookup from this formset's rows to it:
@@ -87,6 +91,13 @@ class OwnRowsFormSet(nested_admin.NestedInlineFormSet):
         if owner.pk is None:  # a checker being added owns no rows yet
             return self.model._default_manager.none()
         return super().get_queryset().filter(**{lookup: owner})
+
+    def add_fields(self, form, index):
+        super().add_fields(form, index)
+        if self.label_inputs:  # a table row's fields are named by the column's header, which no <label> ties to them
+            for field in form.fields.values():
+                if not field.widget.is_hidden:
+                    field.widget.attrs.setdefault("aria-label", str(field.label))
 
     def parent_removed(self) -> bool:
         """Whether the row these rows belong to (an answer's or a link's step) is deleted in this save."""
@@ -126,7 +137,7 @@ class OwnRowsFormSet(nested_admin.NestedInlineFormSet):
                 )
 
 
-class OwnRowsInline:
+class OwnRowsInline(PlainHelpTextsMixin):
     """Every inline of the editor, at every level: its formset saves the edited object's own rows only."""
 
     formset = OwnRowsFormSet
@@ -134,11 +145,34 @@ class OwnRowsInline:
     def get_formset(self, request, obj=None, **kwargs):
         formset = super().get_formset(request, obj, **kwargs)  # a class made for this call
         formset.row_names = (self.verbose_name, self.verbose_name_plural)
+        formset.label_inputs = isinstance(self, nested_admin.NestedTabularInline)
         return formset
+
+
+class ErrorCodeForm(forms.ModelForm):
+    """An error code, checked as it will be stored (upper case): "sync-42" beside another checker's "SYNC-42" was
+    let through, then refused by the database (a 500)."""
+
+    class Meta:
+        model = ErrorCode
+        fields = ["code"]
+
+    def clean_code(self):
+        code = self.cleaned_data["code"].strip().upper()
+        other = ErrorCode.objects.filter(code=code).exclude(pk=self.instance.pk).select_related("checker").first()
+        if other is not None and other.checker_id != self.instance.checker_id:
+            raise ValidationError(
+                '%(code)s is already the error code of "%(title)s": a code leads to one checker. Use another code, '
+                "or remove it there first.",
+                code="code_taken",
+                params={"code": code, "title": other.checker.title},
+            )
+        return code
 
 
 class ErrorCodeInline(OwnRowsInline, nested_admin.NestedTabularInline):
     model = ErrorCode
+    form = ErrorCodeForm
     extra = 0
 
 
@@ -277,14 +311,42 @@ class ChoiceInline(OwnRowsInline, nested_admin.NestedTabularInline):
 class StepLinkInline(OwnRowsInline, nested_admin.NestedTabularInline):
     model = StepLink
     fields = ["position", "label", "url"]
+    # The address as a plain field: the admin's "Currently: <link>" above it repeated it, and a long one widened
+    # the page.
+    formfield_overrides = {models.URLField: {"widget": forms.URLInput}}
     sortable_field_name = "position"
     extra = 0
     verbose_name = "action link"
 
 
+class StepForm(forms.ModelForm):
+    """A step; its key may be left empty, to be made from its title (StepFormSet.suggest_keys)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["key"].required = False
+        self.fields["key"].help_text = f"{self.fields['key'].help_text} Left empty, it is made from the title."
+
+
 class StepFormSet(OwnRowsFormSet):
     """The steps: deleted last, after every answer of the page is saved (CheckerAdmin.save_related), so one save
     can re-point an answer away from a step and delete the step."""
+
+    def clean(self):
+        self.suggest_keys()
+        super().clean()  # then the keys, suggested ones too, are checked unique
+
+    def suggest_keys(self) -> None:
+        """Give each step left without a key one made from its title, unlike the page's other keys (the page's
+        script does the same as the title is typed; this is for a page without it)."""
+        kept = [f for f in self.forms if hasattr(f, "cleaned_data") and not self._should_delete_form(f)]
+        taken = {form.cleaned_data.get("key") for form in kept} - {None, ""}
+        for form in kept:
+            title = form.cleaned_data.get("title")
+            if not form.cleaned_data.get("key") and title:
+                key = key_from_title(title, taken, Step._meta.get_field("key").max_length)
+                taken.add(key)
+                form.cleaned_data["key"] = form.instance.key = key
 
     def delete_existing(self, obj, commit=True):
         self.removed = [*getattr(self, "removed", []), obj]
@@ -305,6 +367,7 @@ def answers_from_elsewhere(step: Step, data) -> bool:
 
 class StepInline(OwnRowsInline, nested_admin.NestedStackedInline):
     model = Step
+    form = StepForm
     formset = StepFormSet
     fields = ["position", ("title", "key"), "question", ("body", "body_preview")]
     readonly_fields = ["body_preview"]
@@ -344,56 +407,90 @@ class StepInline(OwnRowsInline, nested_admin.NestedStackedInline):
         return format_html('<div class="md-preview">{}</div>', mark_safe(obj.body_html))  # noqa: S308
 
 
+def _removed(formset, form) -> bool:
+    return formset.can_delete and bool(form["DELETE"].value())
+
+
+def _text(form, name: str) -> str:
+    return (form[name].value() or "").strip() if name in form.fields else ""
+
+
+def _field_errors(form, where: str, anchor: str) -> list[dict]:
+    """A row's errors, each with where it is ("Step "Token", answer "No", next step") and the field to jump to."""
+    found = []
+    for name, errors in form.errors.items():
+        field = form.fields.get(name)
+        target = f"id_{form.prefix}-{name}" if field and not field.widget.is_hidden else anchor
+        label = f"{where}, {field.label.lower()}" if field and field.label else where
+        found.extend({"where": label, "message": message, "anchor": target} for message in errors)
+    return found
+
+
+def _row_errors(formset, form) -> list[dict]:
+    """A step's (or an error code's) errors, then those of its answers and links."""
+    name = _text(form, "title") or _text(form, "key") or _text(form, "code") or "new"
+    where = f'{formset.row_names[0].capitalize()} "{name}"'
+    found = _field_errors(form, where, form.prefix)
+    for nested in getattr(form, "nested_formsets", []):  # nested-admin's: the step's answers and links
+        found.extend(
+            {"where": where, "message": message, "anchor": f"{nested.prefix}-group"}
+            for message in nested.non_form_errors()
+        )
+        for row in nested.forms:
+            if not _removed(nested, row):
+                label = _text(row, "label") or "new"
+                found.extend(_field_errors(row, f'{where}, {nested.row_names[0]} "{label}"', row.prefix))
+    return found
+
+
 def error_summary(inline_admin_formsets) -> list[dict]:
     """Every error of the editor's rows, for the top of the page: where (a step, an answer of a step), what, and
     the id of the field to jump to. The admin shows each beside its row only, often far below its banner."""
     found = []
-
-    def removed(formset, form):
-        return formset.can_delete and bool(form["DELETE"].value())
-
-    def text(form, name):
-        return (form[name].value() or "").strip() if name in form.fields else ""
-
-    def add(form, where, anchor):
-        for name, errors in form.errors.items():
-            field = form.fields.get(name)
-            target = f"id_{form.prefix}-{name}" if field and not field.widget.is_hidden else anchor
-            label = f"{where}, {field.label.lower()}" if field and field.label else where
-            found.extend({"where": label, "message": message, "anchor": target} for message in errors)
-
     for inline_admin_formset in inline_admin_formsets:
         formset = inline_admin_formset.formset
         if not formset.is_bound:
             continue
-        for message in formset.non_form_errors():
-            found.append(
-                {
-                    "where": formset.row_names[1].capitalize(),
-                    "message": message,
-                    "anchor": f"{formset.prefix}-group",
-                }
-            )
+        where = formset.row_names[1].capitalize()
+        found.extend(
+            {"where": where, "message": message, "anchor": f"{formset.prefix}-group"}
+            for message in formset.non_form_errors()
+        )
         for form in formset.forms:
-            if removed(formset, form):
-                continue
-            step = text(form, "title") or text(form, "key") or text(form, "code") or "new"
-            where = f'{formset.row_names[0].capitalize()} "{step}"'
-            add(form, where, form.prefix)
-            for nested in getattr(form, "nested_formsets", []):  # nested-admin's: the step's answers and links
-                for message in nested.non_form_errors():
-                    found.append({"where": where, "message": message, "anchor": f"{nested.prefix}-group"})
-                for row in nested.forms:
-                    if removed(nested, row):
-                        continue
-                    label = text(row, "label") or "new"
-                    add(row, f'{where}, {nested.row_names[0]} "{label}"', row.prefix)
+            if not _removed(formset, form):
+                found.extend(_row_errors(formset, form))
     return found
 
 
 def flow_problems(request, checker: Checker) -> None:
     for problem in versions.draft_flow(checker).problems():
         messages.warning(request, f"{checker.title}: {problem} The draft is saved; it can't be published like this.")
+
+
+def shared_error_texts(request, checker: Checker) -> None:
+    """Warn (the save is kept) of error texts another checker has. A warning, not a refused save: moving a text
+    from one checker to another takes a save of each, in either order, and nothing on the editor's page should
+    wait on that; publishing is what refuses while a checker sellers can find has it (versions.checker_problems)."""
+    others = Checker.objects.exclude(pk=checker.pk).sharing_error_texts(checker.signature_list)
+    for other, text in others:
+        shown = other.is_published and other.live_version_id
+        messages.warning(
+            request,
+            format_html(
+                'The error text "{}" is also <a href="{}">{}</a>\'s{}: {}',
+                text,
+                reverse("admin:troubleshoot_checker_change", args=[other.pk]),
+                other.title,
+                "" if shown else " (not shown to sellers yet)",
+                "a seller who pastes it would find both, and its runs split between them. Keep it on one checker: "
+                "this one can't be published while both have it."
+                if shown
+                else "keep it on one checker, or the second of the two to be published is refused.",
+            ),
+        )
+
+
+NO_BASE = "This form didn't say which version it was opened on. Nothing was published: reload the page."
 
 
 class VersionedPagesMixin:
@@ -442,24 +539,11 @@ class VersionedPagesMixin:
         opened = params.optional_number(request.GET, "base", highest=live_number)
         base = live_number if opened is None else opened
         problems, error = [], ""
-        if request.method == "POST" and (posted_base := params.number(request.POST.get("base"))) is None:
-            error = "This form didn't say which version it was opened on. Nothing was published: reload the page."
-        elif request.method == "POST":
-            try:
-                version = self.publish_item(
-                    item, user=request.user, note=request.POST.get("note", "").strip(), base=posted_base
-                )
-            except versions.PublishConflict as conflict:
-                messages.error(request, str(conflict))
-                return redirect(f"admin:troubleshoot_{name}_versions", item.pk)
-            except versions.PublishRefused as refused:
-                problems = refused.problems
-            else:
-                messages.success(request, f"Version {version.number} of {item.title} is live.{self.published_note}")
-                return redirect(f"admin:troubleshoot_{name}_change", item.pk)
+        if request.method == "POST":
+            done, problems, error = self._publish_posted(request, item)
+            if done is not None:
+                return done
         draft = self.draft_of(item)
-        problems = problems or self.problems_in(draft)
-        changes = self.changes_between(live.data if live else {}, draft)
         return self._page(
             request,
             item,
@@ -468,11 +552,33 @@ class VersionedPagesMixin:
             live=live,
             base=base,
             published_since=base != live_number,
-            problems=problems,
+            problems=problems or self.problems_in(draft),
             error=error,
-            changes=changes,
+            changes=self.changes_between(live.data if live else {}, draft),
             nothing_to_publish=live is not None and live.data == draft,
         )
+
+    def _publish_posted(self, request, item):
+        """Publish what the publish page posted: the redirect once done (or refused by a publish since), else the
+        problems that refused it, or what was wrong with the form."""
+        name = self.model._meta.model_name
+        posted_base = params.number(request.POST.get("base"))
+        if posted_base is None:
+            return (
+                None,
+                [],
+                "This form didn't say which version it was opened on. Nothing was published: reload the page.",
+            )
+        note = request.POST.get("note", "").strip()
+        try:
+            version = self.publish_item(item, user=request.user, note=note, base=posted_base)
+        except versions.PublishConflict as conflict:
+            messages.error(request, str(conflict))
+            return redirect(f"admin:troubleshoot_{name}_versions", item.pk), [], ""
+        except versions.PublishRefused as refused:
+            return None, refused.problems, ""
+        messages.success(request, f"Version {version.number} of {item.title} is live.{self.published_note}")
+        return redirect(f"admin:troubleshoot_{name}_change", item.pk), [], ""
 
     def restore_view(self, request, object_id, number):
         """Restore a version into the draft (POST). A draft with changes since the live version is only replaced
@@ -551,7 +657,7 @@ class CheckerChangeList(ChangeList):
 
 
 @admin.register(Checker)
-class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
+class CheckerAdmin(PlainHelpTextsMixin, VersionedPagesMixin, nested_admin.NestedModelAdmin):
     list_display = ["title", "slug", "category", "is_published", "live", "step_count", "run_count"]
     list_filter = ["category", "platforms", "is_published"]
     search_fields = ["title", "slug", "symptom", "signatures", "error_codes__code"]
@@ -568,7 +674,7 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
     inlines = [ErrorCodeInline, StepInline]
     change_form_template = "admin/troubleshoot/checker/change_form.html"
     draft_of = staticmethod(versions.draft_data)
-    problems_in = staticmethod(versions.flow_problems)
+    problems_in = staticmethod(versions.checker_problems)
     changes_between = staticmethod(versions.diff)
     publish_item = staticmethod(versions.publish)
     restore_item = staticmethod(versions.restore)
@@ -633,6 +739,7 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
             if isinstance(formset, StepFormSet):
                 formset.delete_removed()
         flow_problems(request, form.instance)
+        shared_error_texts(request, form.instance)
 
     def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
         context["error_summary"] = error_summary(context.get("inline_admin_formsets", []))
@@ -643,7 +750,7 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
         return [
             path("markdown-preview/", wrap(self.markdown_preview), name="troubleshoot_markdown_preview"),
             path("<int:object_id>/publish/", wrap(self.publish_view), name="troubleshoot_checker_publish"),
-            path("<int:object_id>/history/", wrap(self.versions_view), name="troubleshoot_checker_versions"),
+            path("<int:object_id>/versions/", wrap(self.versions_view), name="troubleshoot_checker_versions"),
             path("<int:object_id>/diff/", wrap(self.diff_view), name="troubleshoot_checker_diff"),
             path(
                 "<int:object_id>/restore/<int:number>/",
@@ -655,8 +762,22 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
                 wrap(self.bring_back_view),
                 name="troubleshoot_checker_bring_back",
             ),
+            path("<int:object_id>/copy/", wrap(self.copy_view), name="troubleshoot_checker_copy"),
             *super().get_urls(),
         ]
+
+    def copy_view(self, request, object_id):
+        """The editor's "Start from a copy of this checker" (POST): a new unlisted draft, opened in the editor."""
+        checker = self._item(request, object_id, "add_checker")
+        if request.method != "POST":
+            return redirect("admin:troubleshoot_checker_change", checker.pk)
+        copy = versions.copy_checker(checker)
+        messages.success(
+            request,
+            f"This is a copy of {checker.title}: its steps, answers and links, not listed, not published. Error "
+            "codes and error texts were not copied: each leads sellers to one checker.",
+        )
+        return redirect("admin:troubleshoot_checker_change", copy.pk)
 
     def markdown_preview(self, request):
         """The editor's live preview: Markdown typed in a step, rendered and sanitised exactly as sellers get it."""
@@ -680,7 +801,7 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
             request,
             checker,
             "history.html",
-            f"History of {checker.title}",
+            f"Versions of {checker.title}",
             versions=rows,
             can_restore=request.user.has_perm("troubleshoot.publish_checker"),
         )
@@ -706,7 +827,7 @@ class CheckerAdmin(VersionedPagesMixin, nested_admin.NestedModelAdmin):
 
 
 @admin.register(Article)
-class ArticleAdmin(VersionedPagesMixin, admin.ModelAdmin):
+class ArticleAdmin(PlainHelpTextsMixin, VersionedPagesMixin, admin.ModelAdmin):
     """An article's title, summary and body are its draft; Publish, Versions and Restore work as for checkers."""
 
     list_display = ["title", "slug", "category", "is_published", "live", "updated_at"]
@@ -757,7 +878,7 @@ class ArticleAdmin(VersionedPagesMixin, admin.ModelAdmin):
         wrap = self.admin_site.admin_view
         return [
             path("<int:object_id>/publish/", wrap(self.publish_view), name="troubleshoot_article_publish"),
-            path("<int:object_id>/history/", wrap(self.versions_view), name="troubleshoot_article_versions"),
+            path("<int:object_id>/versions/", wrap(self.versions_view), name="troubleshoot_article_versions"),
             path(
                 "<int:object_id>/restore/<int:number>/",
                 wrap(self.restore_view),
@@ -782,7 +903,7 @@ class ArticleAdmin(VersionedPagesMixin, admin.ModelAdmin):
             request,
             article,
             "history.html",
-            f"History of {article.title}",
+            f"Versions of {article.title}",
             versions=rows,
             can_restore=request.user.has_perm("troubleshoot.publish_article"),
         )

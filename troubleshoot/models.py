@@ -6,6 +6,7 @@ points `Checker.live_version` at it. Sellers walk versions: a run keeps the vers
 each answer names the step key and answer number in that version, plus the texts the seller read.
 """
 
+import re
 import uuid
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from django.db.models import Case, F, Q, Value, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
+from django.utils.text import slugify
 
 from .fields import LineField, WebURLField, error_code_format, lines
 from .rendering import render_markdown
@@ -61,6 +63,15 @@ def for_platform(platform: str, through: str = "") -> models.Q:
     return models.Q(**{f"{through}platforms__in": [Checker.Platforms.BOTH, platform]})
 
 
+def error_text_key(text: str) -> str:
+    """An error text as search matches a pasted one: case, punctuation and spacing aside (dashes and underscores
+    stay: error texts use them). Two texts with the same key find the same checkers."""
+    return " ".join(_NOT_ERROR_TEXT.sub(" ", text.lower()).split())
+
+
+_NOT_ERROR_TEXT = re.compile(r"[^\w\-]+")
+
+
 class CheckerQuerySet(models.QuerySet):
     def published(self):
         """What sellers may see: listed, and with a published version to walk."""
@@ -69,6 +80,22 @@ class CheckerQuerySet(models.QuerySet):
     def for_platform(self, platform: str):
         """Those that apply to `platform`: all of them when it is unknown ("")."""
         return self.filter(for_platform(platform))
+
+    def sharing_error_texts(self, texts: list[str]) -> list[tuple["Checker", str]]:
+        """The checkers among these that have one of `texts` as an error text, each with the text:
+        a seller who pastes it finds both, and its runs and statistics split between them. One query: the
+        database finds the checkers holding each text's longest word, the exact match is checked here."""
+        wanted = {error_text_key(text): text for text in texts if error_text_key(text)}
+        if not wanted:
+            return []
+        holding = Q()
+        for key in wanted:
+            holding |= Q(signatures__icontains=max(key.split(), key=len))
+        found = []
+        for other in self.filter(holding).order_by("title", "pk"):
+            keys = {error_text_key(line) for line in other.signature_list}
+            found.extend((other, text) for key, text in wanted.items() if key in keys)
+        return found
 
 
 class Checker(models.Model):
@@ -111,7 +138,9 @@ class Checker(models.Model):
         "and search and browse narrowed to their platform leave it out.",
     )
     is_published = models.BooleanField(
-        default=True, help_text="Listed for sellers. A checker is only shown once a version is published."
+        "listed",
+        default=True,
+        help_text="Shown to sellers once a version is published. Untick to hide it without touching its versions.",
     )
     position = models.PositiveIntegerField(default=0, help_text="Order within its category.")
     live_version = models.ForeignKey(
@@ -204,6 +233,24 @@ class ErrorCode(models.Model):
     def save(self, *args, **kwargs):
         self.code = self.code.strip().upper()
         super().save(*args, **kwargs)
+
+
+def cut_at_word(slug: str, length: int) -> str:
+    """`slug` no longer than `length`, cut after a whole word (a dash) where one fits, not inside a word."""
+    if len(slug) <= length:
+        return slug
+    head, dash, _ = slug[: length + 1].rpartition("-")
+    return head.strip("-") if dash and head.strip("-") else slug[:length]
+
+
+def key_from_title(title: str, taken: set[str], length: int = 60) -> str:
+    """A step key suggested by its title: its words as a slug, cut at a word, and not one of `taken`."""
+    base = cut_at_word(slugify(title), length) or "step"
+    key, n = base, 2
+    while key in taken:
+        suffix = f"-{n}"
+        key, n = cut_at_word(base, length - len(suffix)) + suffix, n + 1
+    return key
 
 
 class Step(models.Model):
@@ -315,7 +362,9 @@ class Article(models.Model):
         Checker, blank=True, related_name="articles", help_text="Checkers this article covers."
     )
     is_published = models.BooleanField(
-        default=True, help_text="Listed for sellers. An article is only shown once a version is published."
+        "listed",
+        default=True,
+        help_text="Shown to sellers once a version is published. Untick to hide it without touching its versions.",
     )
     live_version = models.ForeignKey(
         "ArticleVersion",

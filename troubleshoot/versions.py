@@ -7,6 +7,7 @@ never changes once written, which is what lets `flow_of` cache it by its id for 
 """
 
 import difflib
+import itertools
 from dataclasses import dataclass, field
 
 from django.core.cache import cache
@@ -16,7 +17,17 @@ from django.utils import timezone
 from helpcenter.contentcache import content_changed
 
 from .graph import Flow, Problem
-from .models import Article, ArticleVersion, Checker, CheckerVersion, Choice, ReplacedDraft, Step, StepLink
+from .models import (
+    Article,
+    ArticleVersion,
+    Checker,
+    CheckerVersion,
+    Choice,
+    ReplacedDraft,
+    Step,
+    StepLink,
+    cut_at_word,
+)
 from .rendering import render_markdown
 
 # The listing: how sellers find a checker (home, search, /e/<code>/). Edited in place, part of every version's data.
@@ -167,8 +178,26 @@ def _freeze(item, version_model, owner: str, data_of, problems_of, *, user, note
 
 
 def flow_problems(data: dict) -> list[Problem]:
-    """What refuses a checker's publish: the flow check's problems."""
+    """The flow check's problems: a path that doesn't end in resolved or escalate."""
     return Flow.from_data(data).problems()
+
+
+def shared_error_texts(data: dict) -> list[Problem]:
+    """Error texts of this checker that a checker sellers can find already has: the sellers who paste one, and
+    its statistics, would split between the two."""
+    others = Checker.objects.published().exclude(slug=data.get("slug", ""))
+    return [
+        Problem(
+            f'The error text "{text}" is already "{other.title}"\'s ({other.slug}): a seller who pastes it would '
+            "find both. Keep it on one checker (remove it here or there), then publish."
+        )
+        for other, text in others.sharing_error_texts(data.get("signatures", []))
+    ]
+
+
+def checker_problems(data: dict) -> list[Problem]:
+    """What refuses a checker's publish: the flow check's problems, and error texts another checker has."""
+    return flow_problems(data) + shared_error_texts(data)
 
 
 def publish(checker: Checker, *, user=None, note: str = "", base: int | None = None) -> CheckerVersion:
@@ -182,7 +211,7 @@ def publish(checker: Checker, *, user=None, note: str = "", base: int | None = N
         CheckerVersion,
         "checker",
         draft_data,
-        flow_problems,
+        checker_problems,
         user=user,
         note=note,
         base=base,
@@ -250,6 +279,35 @@ def bring_back(kept: ReplacedDraft, *, user=None) -> ReplacedDraft | None:
         again = _replace_article_text(kept.article, kept.data, f"bringing back the draft of {when}", user)
     ReplacedDraft.objects.filter(pk=kept.pk).update(brought_back_at=timezone.now())
     return again
+
+
+def _copy_slug(slug: str) -> str:
+    """`<slug>-copy`, or `-copy-2`, `-copy-3`… if taken, cut at a word to fit the slug's length."""
+    length = Checker._meta.get_field("slug").max_length
+    for suffix in itertools.chain(["-copy"], (f"-copy-{n}" for n in itertools.count(2))):
+        wanted = f"{cut_at_word(slug, length - len(suffix))}{suffix}"
+        if not Checker.objects.filter(slug=wanted).exists():
+            return wanted
+    raise AssertionError("unreachable")  # pragma: no cover - the count above never ends
+
+
+def copy_checker(checker: Checker) -> Checker:
+    """A new checker to start from: the same draft steps, answers and links, listing, support hint and platforms, unlisted and
+    never published. Its slug is `<slug>-copy` (then `-copy-2`…), cut at a word to fit; its error codes and error
+    texts are not copied, as each leads sellers to one checker (`shared_error_texts`)."""
+    with transaction.atomic():
+        copy = Checker.objects.create(
+            slug=_copy_slug(checker.slug),
+            title=f"{checker.title} (copy)"[: Checker._meta.get_field("title").max_length],
+            symptom=checker.symptom,
+            category=checker.category,
+            support_hint=checker.support_hint,
+            platforms=checker.platforms,
+            position=checker.position,
+            is_published=False,
+        )
+        write_draft(copy, draft_steps(checker))
+    return copy
 
 
 def has_unpublished_changes(checker: Checker) -> bool:

@@ -31,6 +31,8 @@ class Said:
 
     question: str
     choice_label: str
+    answer_index: int = 0
+    note: str = ""  # the seller's line with "None of these fit"
 
 
 @dataclass
@@ -66,17 +68,21 @@ def _ending(answer: AnswerNode) -> str:
     return Run.Outcome.RESOLVED if answer.outcome == RESOLVED else Run.Outcome.ESCALATED
 
 
-def replay(flow: Flow, path: list[int]) -> Position:
+def replay(flow: Flow, path: list[int], note: str = "") -> Position:
     """Where a preview stands after the answers `path` (answer numbers from the first step on); logs nothing.
+    "None of these fit" (`Answer.NONE_FIT`) escalates with `note`, the line the seller would have written.
 
     A path that doesn't fit the flow (an editor changed the draft meanwhile) stops at the last step it fits.
     """
     step, said = flow.start, []
     for index in path:
+        if step is not None and index == Answer.NONE_FIT:
+            said.append(Said(step.question, Answer.NONE_FIT_LABEL, Answer.NONE_FIT, note))
+            return _position(flow, None, said, Run.Outcome.ESCALATED)
         if step is None or not 0 <= index < len(step.answers):
             break
         answer = step.answers[index]
-        said.append(Said(step.question, answer.label))
+        said.append(Said(step.question, answer.label, index))
         if answer.ends_run:
             return _position(flow, None, said, _ending(answer))
         step = flow.by_key.get(answer.next)

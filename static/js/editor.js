@@ -8,8 +8,9 @@
 //   until the key is typed by hand. The server resolves the keys after saving the steps (ChoiceForm).
 // - Steps and answers move with real buttons ("Move answer 'No' of step 'Token' up"); their positions are the order on the
 //   page; "Add a step" at the top of the steps adds one and puts the cursor in it.
+// - The slug the admin fills from the title is cut at a whole word, as new steps' keys are.
 // - With unsaved changes, leaving the page asks first (the browser's own question), and the editor's own links
-//   (Publish…, Versions, Preview) save first, then go there (`_continue_to`, honoured by the admin's response_change).
+//   (Publish…, Versions, Change log, Preview) save first, then go there (`_continue_to`, honoured by the admin's response_change).
 (function () {
   "use strict";
   const script = document.currentScript;
@@ -37,6 +38,32 @@
     clearTimeout(timers.get(textarea));
     timers.set(textarea, setTimeout(() => preview(textarea), 300));
   });
+
+  // The admin's two-list picker (an article's checkers) names its search icon with aria-label on a bare span,
+  // which no role allows (axe's aria-prohibited-attr): it is an image of a magnifier, said so.
+  window.addEventListener("load", () => setTimeout(() => {
+    for (const icon of document.querySelectorAll(".search-label-icon[aria-label]:not([role])")) {
+      icon.setAttribute("role", "img");
+    }
+  }, 0));
+
+  // The slug the admin fills from the title is cut at its length (50) inside a word ("...-connec"): cut at the
+  // last whole word instead. Only a slug as the admin filled it: one typed by hand is left alone.
+  function slugAtWord() {
+    const slug = document.getElementById("id_slug"), title = document.getElementById("id_title");
+    if (!slug || !title || typeof window.URLify !== "function") return;
+    const length = slug.maxLength > 0 ? slug.maxLength : 50;
+    const cut = window.URLify(title.value, length, false);
+    const whole = window.URLify(title.value, 1000, false);
+    if (slug.value === cut && whole.length > cut.length && whole[cut.length] !== "-") { // cut inside a word
+      slug.value = cut.replace(/-[^-]*$/, "") || cut;
+    }
+  }
+  for (const name of ["keyup", "change", "focus"]) { // once the admin's own handlers (prepopulate.js) have run
+    document.addEventListener(name, (event) => {
+      if (event.target.id === "id_title") setTimeout(slugAtWord, 0);
+    }, true);
+  }
 
   // The page's rows
 
@@ -250,7 +277,7 @@
   function changed() {
     dirty = true;
     status.textContent = document.querySelector("a[data-save-first]")
-      ? "Unsaved changes. Publish…, Versions and Preview save them first." : "Unsaved changes.";
+      ? "Unsaved changes. Publish…, Versions, Change log and Preview save them first." : "Unsaved changes.";
   }
 
   function hidden(name, value) {
