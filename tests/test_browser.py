@@ -239,16 +239,15 @@ def test_double_click_records_one_run_and_one_answer_per_step(live_server, page,
 
 
 @browser_test
-def test_server_error_shows_the_connection_banner_and_keeps_the_step(live_server, page, page_errors, checker):
+def test_server_error_is_told_beside_the_answers_and_keeps_the_step(live_server, page, page_errors, checker):
     page.goto(f"{live_server.url}/troubleshoot/demo/")
     answer(page, "Yes")
     expect_step(page, "Second", 2, 3)
-    expect(page.locator("#connection-problem")).to_be_hidden()
 
     page.route("**/answer/", lambda route: route.fulfill(status=500, body="Server Error"))
     answer(page, "No")
-    expect(page.locator("#connection-problem")).to_be_visible()
-    expect(page.locator("#connection-problem")).to_contain_text("Something went wrong on our side.")
+    expect(page.locator("#checker .tap-problem")).to_contain_text("Something went wrong on our side.")
+    expect(page.locator("#connection-problem")).to_be_hidden()  # said where the seller tapped, not at the top
     expect_step(page, "Second", 2, 3)
     assert live_labels(the_run()) == ["Yes"]
 

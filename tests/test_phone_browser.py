@@ -1,0 +1,119 @@
+"""A seller on a phone (360×640, touch), in Debian's chromium: failed taps said where the thumb is, form errors
+focused, the phone's Back and Forward inside a run, titles that name the step, the first answer above the fold.
+
+The hand-built `checker` fixture (slug "demo") branches like this (see tests/conftest.py):
+
+    First ─Yes→ Second ─Yes→ resolved
+      │            └No→ Third ─Fixed→ resolved
+      └No→ escalate              └Still broken→ escalate
+"""
+
+import re
+
+import pytest
+from playwright.sync_api import Browser, Page, expect
+
+from troubleshoot.models import Answer, Run
+
+browser_test = pytest.mark.django_db(transaction=True)
+
+PHONE = {"width": 360, "height": 640}
+
+
+def answer(page: Page, label: str) -> None:
+    page.locator("#checker").get_by_role("button", name=label, exact=True).click()
+
+
+def heading(page: Page):
+    return page.locator("#panel-heading")
+
+
+def live_labels(run: Run) -> list[str]:
+    return list(run.answers.filter(withdrawn_at__isnull=True).values_list("choice_label", flat=True))
+
+
+def tap_problem(page: Page):
+    """The message beside the answers of the panel's form."""
+    return page.locator("#checker form fieldset + .tap-problem")
+
+
+@pytest.fixture
+def phone(browser: Browser):
+    context = browser.new_context(viewport=PHONE, device_scale_factor=2, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    context.close()
+    assert errors == []
+
+
+@pytest.fixture
+def no_js_phone(browser: Browser):
+    context = browser.new_context(viewport=PHONE, java_script_enabled=False, is_mobile=True, has_touch=True)
+    yield context.new_page()
+    context.close()
+
+
+# 1. A failed tap
+
+
+@browser_test
+def test_offline_first_tap_is_told_beside_the_answers_and_retry_starts_one_run(live_server, phone, checker):
+    phone.goto(f"{live_server.url}/troubleshoot/demo/")
+    phone.context.set_offline(True)
+    answer(phone, "Yes")
+    expect(tap_problem(phone)).to_contain_text("You seem to be offline.")
+    expect(tap_problem(phone)).not_to_contain_text("saved")  # nothing is stored before the first answer arrives
+    expect(tap_problem(phone)).to_be_in_viewport()
+    expect(phone.locator("#connection-problem")).to_be_hidden()
+    assert Run.objects.count() == 0
+
+    phone.context.set_offline(False)
+    tap_problem(phone).get_by_role("button", name="Retry").click()
+    expect(heading(phone)).to_have_text("Second")
+    run = Run.objects.get()
+    assert live_labels(run) == ["Yes"]
+    assert Answer.objects.count() == 1
+
+
+@browser_test
+def test_offline_tap_on_a_run_retries_the_same_answer_once(live_server, phone, checker):
+    phone.goto(f"{live_server.url}/troubleshoot/demo/")
+    answer(phone, "Yes")
+    expect(heading(phone)).to_have_text("Second")
+    phone.context.set_offline(True)
+    answer(phone, "No")
+    expect(tap_problem(phone)).to_have_text(re.compile(r"You seem to be offline\..*Your answers so far are saved\."))
+    expect(tap_problem(phone)).to_be_in_viewport()
+    expect(heading(phone)).to_have_text("Second")
+
+    phone.context.set_offline(False)
+    tap_problem(phone).get_by_role("button", name="Retry").click()
+    expect(heading(phone)).to_have_text("Third")
+    expect(tap_problem(phone)).to_have_count(0)
+    assert live_labels(Run.objects.get()) == ["Yes", "No"]
+    assert Answer.objects.count() == 2
+
+
+@browser_test
+def test_server_error_and_timeout_say_so_beside_the_answers(live_server, phone, checker):
+    phone.goto(f"{live_server.url}/troubleshoot/demo/")
+    answer(phone, "Yes")
+    expect(heading(phone)).to_have_text("Second")
+
+    phone.route("**/answer/", lambda route: route.fulfill(status=500, body="Server Error"))
+    answer(phone, "No")
+    expect(tap_problem(phone)).to_contain_text("Something went wrong on our side.")
+    phone.unroute("**/answer/")
+
+    phone.evaluate("htmx.config.timeout = 300")
+    phone.route("**/answer/", lambda route: None)  # never answered
+    tap_problem(phone).get_by_role("button", name="Retry").click()
+    expect(tap_problem(phone)).to_contain_text("This is taking longer than it should.")
+    phone.unroute("**/answer/")
+
+    phone.evaluate("htmx.config.timeout = 0")
+    tap_problem(phone).get_by_role("button", name="Retry").click()
+    expect(heading(phone)).to_have_text("Third")
+    assert live_labels(Run.objects.get()) == ["Yes", "No"]
