@@ -117,3 +117,34 @@ def test_server_error_and_timeout_say_so_beside_the_answers(live_server, phone, 
     tap_problem(phone).get_by_role("button", name="Retry").click()
     expect(heading(phone)).to_have_text("Third")
     assert live_labels(Run.objects.get()) == ["Yes", "No"]
+
+
+# 2. Form errors
+
+
+@browser_test
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_empty_support_form_focuses_its_first_invalid_field(live_server, browser, checker, javascript):
+    context = browser.new_context(viewport=PHONE, java_script_enabled=javascript, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/troubleshoot/demo/")
+    answer(page, "No")
+    expect(heading(page)).to_have_text("Let's get support on it")
+    page.get_by_role("button", name="Send to support").click()
+    email = page.get_by_label("Your email")
+    expect(email).to_be_focused()
+    expect(email).to_have_attribute("aria-invalid", "true")
+    expect(email).to_be_in_viewport()
+    expect(page.get_by_role("alert").filter(has_text="Please give the email support should reply to.")).to_have_count(1)
+    context.close()
+
+
+@browser_test
+def test_none_fit_without_a_line_says_so_once_and_focuses_the_line(live_server, phone, checker):
+    phone.goto(f"{live_server.url}/troubleshoot/demo/")
+    phone.get_by_text("None of these fit?").click()
+    phone.get_by_role("button", name="Take this to support").click()
+    line = phone.get_by_label("In one line, what's different for you?")
+    expect(line).to_be_focused()
+    expect(phone.get_by_text("Tell us in a line what's different for you")).to_have_count(1)
+    assert Run.objects.count() == 0

@@ -11,6 +11,7 @@ import uuid
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.forms import BaseForm
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -163,7 +164,9 @@ def render_run(
         "checker": checker,
         "run": run,
         "position": position,
-        "focus": bool(request.htmx),
+        # htmx focuses the new panel's heading; a form sent back with errors focuses its first invalid field instead
+        # (`autofocus`, which the browser honours on a page load and htmx after a swap).
+        "focus": bool(request.htmx) and not _has_errors(extra),
         "none_fit": Answer.NONE_FIT,
         **extra,
     }
@@ -184,6 +187,10 @@ def render_run(
     return TemplateResponse(request, template, context, status=status)
 
 
+def _has_errors(extra: dict) -> bool:
+    return "none_fit_error" in extra or any(isinstance(value, BaseForm) and value.errors for value in extra.values())
+
+
 def after_change(request, run: Run, current: walk.Flow | None = None, *, new_url: bool = False):
     """POST/redirect/GET without JavaScript; with htmx the new panel, and the run's URL in the history.
 
@@ -201,11 +208,8 @@ def after_change(request, run: Run, current: walk.Flow | None = None, *, new_url
 def _refused(form) -> dict:
     """What a refused answer form shows: the "None of these fit" line missing, or not understood."""
     if form.has_error("__all__", "none_fit_note"):
-        return {
-            "message": NONE_FIT_NEEDS_A_LINE,
-            "none_fit_error": NONE_FIT_NEEDS_A_LINE,
-            "none_fit_note": "",
-        }
+        # Said once, under the line's field (which takes the focus), not again at the top of the panel.
+        return {"none_fit_error": NONE_FIT_NEEDS_A_LINE, "none_fit_note": ""}
     return {"message": "That answer wasn't understood. Please pick again."}
 
 
