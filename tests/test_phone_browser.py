@@ -148,3 +148,72 @@ def test_none_fit_without_a_line_says_so_once_and_focuses_the_line(live_server, 
     expect(line).to_be_focused()
     expect(phone.get_by_text("Tell us in a line what's different for you")).to_have_count(1)
     assert Run.objects.count() == 0
+
+
+# 3. The phone's Back and Forward
+
+RUN_STEP = r"/troubleshoot/demo/(?P<run>[0-9a-f-]{36})/\?at=(?P<at>\d+)$"
+
+
+def where(page: Page) -> tuple[str, int]:
+    """The run and the step number in the page's address."""
+    found = re.search(RUN_STEP, page.url)
+    assert found, page.url
+    return found["run"], int(found["at"])
+
+
+@browser_test
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_back_and_forward_move_one_step_of_the_same_run(live_server, browser, checker, javascript):
+    context = browser.new_context(viewport=PHONE, java_script_enabled=javascript, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/troubleshoot/demo/")
+    answer(page, "Yes")
+    expect(heading(page)).to_have_text("Second")
+    answer(page, "No")
+    expect(heading(page)).to_have_text("Third")
+    run = str(Run.objects.get().pk)
+    assert where(page) == (run, 3)
+
+    page.go_back()
+    expect(heading(page)).to_have_text("Second")
+    assert where(page) == (run, 2)
+    expect(page.locator("#checker .progress")).to_contain_text("Step 2")
+    if javascript:  # the start page's entry became step 1 of the run
+        page.go_back()
+        expect(heading(page)).to_have_text("First")
+        assert where(page) == (run, 1)
+        page.go_forward()
+        expect(heading(page)).to_have_text("Second")
+    page.go_forward()
+    expect(heading(page)).to_have_text("Third")
+    assert where(page) == (run, 3)
+
+    # Answering from an earlier step goes back to it, then answers: one run, Third's answer withdrawn.
+    page.go_back()
+    expect(heading(page)).to_have_text("Second")
+    answer(page, "Yes")
+    expect(heading(page)).to_have_text("Glad it's fixed!")
+    assert Run.objects.count() == 1
+    assert live_labels(Run.objects.get()) == ["Yes", "Yes"]
+    assert Run.objects.get().outcome == Run.Outcome.RESOLVED
+    context.close()
+
+
+# 4. The first answer above the fold
+
+
+@browser_test
+def test_first_answer_of_every_checker_is_visible_without_scrolling(live_server, phone, library):
+    from troubleshoot.models import Checker
+
+    checkers = list(Checker.objects.published().order_by("slug"))
+    assert len(checkers) >= 33  # the whole library, the new checkers included
+    below = []
+    for checker in checkers:
+        phone.goto(f"{live_server.url}{checker.get_absolute_url()}")
+        first = phone.locator("#checker .choices button").first
+        box = first.bounding_box()
+        if box["y"] + box["height"] > PHONE["height"]:
+            below.append(f"{checker.slug}: {box['y'] + box['height']:.0f}px")
+    assert below == [], below

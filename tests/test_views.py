@@ -30,7 +30,7 @@ def start_data(checker, label="Yes", **extra):
 def start(client, checker, label="Yes", **extra) -> Run:
     response = client.post(f"/troubleshoot/{checker.slug}/start/", start_data(checker, label, **extra))
     assert response.status_code == 302
-    return Run.objects.get(pk=response.url.rstrip("/").rsplit("/", 1)[1])
+    return Run.objects.get(pk=response.url.partition("?")[0].rstrip("/").rsplit("/", 1)[1])
 
 
 def answer(client, run, step_key, label, **headers):
@@ -140,7 +140,7 @@ def test_walk_to_resolved_without_javascript(client, checker):
     response = client.get(run.get_absolute_url())
     assert "Step 2" in response.content.decode()
     response = answer(client, run, "second", "Yes")
-    assert response.status_code == 302 and response.url == run.get_absolute_url()
+    assert response.status_code == 302 and response.url == f"{run.get_absolute_url()}?at=3"  # the ending, after 2
     html = client.get(run.get_absolute_url()).content.decode()
     assert "Glad it's fixed!" in html
     response = client.post(f"{run.get_absolute_url()}note/", {"fixed_note": "Reconnected from settings."})
@@ -218,17 +218,17 @@ def test_htmx_answer_returns_the_next_step_partial_and_pushes_the_url(client, ch
     assert response.status_code == 200
     assert "<html" not in html and html.lstrip().startswith('<section id="checker"')
     assert "Step 2" in html and "autofocus" in html
-    assert response["HX-Push-Url"] == run.get_absolute_url()
+    assert response["HX-Push-Url"] == f"{run.get_absolute_url()}?at=2"
 
 
-def test_htmx_answer_on_the_run_page_replaces_the_url(client, checker):
+def test_htmx_answer_on_the_run_page_pushes_the_next_steps_url(client, checker):
     run = start(client, checker)
     response = answer(
         client, run, "second", "No", HTTP_HX_CURRENT_URL=f"http://testserver{run.get_absolute_url()}", **HTMX
     )
     assert response.status_code == 200 and "Step 3" in response.content.decode()
-    assert response["HX-Replace-Url"] == run.get_absolute_url()
-    assert "HX-Push-Url" not in response
+    assert response["HX-Push-Url"] == f"{run.get_absolute_url()}?at=3"  # each step an entry in the history
+    assert "HX-Replace-Url" not in response
 
 
 def test_htmx_walk_to_escalate_shows_the_support_form_partial(client, checker):
@@ -584,9 +584,9 @@ def test_malformed_hx_current_url_is_ignored_on_every_htmx_post(client, checker,
     headers = {**HTMX, "HTTP_HX_CURRENT_URL": current_url}
     response = client.post(f"/troubleshoot/{checker.slug}/start/", start_data(checker), **headers)
     run = Run.objects.get()
-    assert response.status_code == 200 and response["HX-Push-Url"] == run.get_absolute_url()
+    assert response.status_code == 200 and response["HX-Push-Url"] == f"{run.get_absolute_url()}?at=2"
     response = answer(client, run, "second", "No", **headers)
-    assert response.status_code == 200 and response["HX-Replace-Url"] == run.get_absolute_url()
+    assert response.status_code == 200 and response["HX-Push-Url"] == f"{run.get_absolute_url()}?at=3"
     assert client.post(f"{run.get_absolute_url()}back/", {"answer": last_answer_id(run)}, **headers).status_code == 200
     answer(client, run, "second", "No", **headers)
     response = answer(client, run, "third", "Fixed", **headers)
@@ -708,3 +708,30 @@ def test_a_runs_urls_are_its_reversed_urls(client, checker):
         if "run_id" in str(pattern.pattern)
     }
     assert under_a_run == {"troubleshoot:run", *(names.get(a, f"troubleshoot:{a}") for a in RUN_ACTIONS)}
+
+
+# Each step of a run its own address (?at=<number>), for the phone's Back and Forward
+
+
+def test_an_earlier_steps_address_shows_that_step_and_answering_it_answers_again(client, checker):
+    run = start(client, checker)
+    answer(client, run, "second", "No")
+    html = client.get(f"{run.get_absolute_url()}?at=2").content.decode()
+    assert ">Second</h2>" in html and 'name="again" value="1"' in html
+    assert f'href="{run.get_absolute_url()}?at=1"' in html  # its Back is the step before's address
+    response = client.post(
+        f"{run.get_absolute_url()}answer/", {"step": "second", "answer": choice(checker, "second", "Yes"), "again": "1"}
+    )
+    assert response.status_code == 302 and response.url == f"{run.get_absolute_url()}?at=3"
+    run.refresh_from_db()
+    assert run.outcome == Run.Outcome.RESOLVED and run.answers.live().count() == 2
+
+
+@pytest.mark.parametrize("at", ["3", "9", "0", "x", "²", "9" * 5000])
+def test_the_current_or_a_made_up_step_number_shows_the_step_on_screen(client, checker, at):
+    run = start(client, checker)
+    answer(client, run, "second", "No")
+    response = client.get(f"{run.get_absolute_url()}?at={at}")
+    html = response.content.decode()
+    assert response.status_code == 200 and ">Third</h2>" in html and 'name="again"' not in html
+    assert "no-store" in response["Cache-Control"]  # Back fetches the step again

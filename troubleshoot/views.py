@@ -153,13 +153,22 @@ def run_at(slug: str, run_id) -> Run:
 
 
 def render_run(
-    request, checker: Checker, run: Run | None, *, current: walk.Flow | None = None, status=200, **extra
+    request,
+    checker: Checker,
+    run: Run | None,
+    *,
+    current: walk.Flow | None = None,
+    status=200,
+    at: int | None = None,
+    **extra,
 ) -> HttpResponse:
     """The checker page (or just its panel, for htmx) showing where `run` stands in the version it walks (its
-    steps' Markdown rendered once per version, with its flow: `versions.flow_of`). Support's views render a run's
-    endings with it too, their forms in `extra`."""
+    steps' Markdown rendered once per version, with its flow: `versions.flow_of`), or its earlier step `at` (a page
+    in the browser's history: answering it answers again from there). Support's views render a run's endings with
+    it too, their forms in `extra`."""
     current = current or versions.flow_of(run.version_id if run else checker.live_version_id)
-    position = walk.position(current, run)
+    earlier = walk.position_at(current, run, at) if run and at else None
+    position = earlier or walk.position(current, run)
     context = {
         "checker": checker,
         "run": run,
@@ -180,9 +189,12 @@ def render_run(
         context["support_request"] = getattr(run, "support_request", None)
     else:
         context["answer_url"] = run.urls["answer"]
+    if earlier:
+        context["answer_url"] = run.urls["answer"]
+        context["earlier"] = {"back": step_url(run, position.number - 1) if position.number > 1 else ""}
     if run is not None:
         context["urls"] = run.urls
-        context["undo_id"] = position.answers[-1].pk if position.answers else ""
+        context["undo_id"] = position.answers[-1].pk if position.answers and not earlier else ""
     template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
     return TemplateResponse(request, template, context, status=status)
 
@@ -194,15 +206,21 @@ def _has_errors(extra: dict) -> bool:
 def after_change(request, run: Run, current: walk.Flow | None = None, *, new_url: bool = False):
     """POST/redirect/GET without JavaScript; with htmx the new panel, and the run's URL in the history.
 
-    `new_url` when the seller arrives at the run's URL from the checker's start page (a new history entry);
-    every other change happens on the run's own page, whose history entry is replaced. Decided by the view,
-    not read from the client's HX-Current-URL header, which may be anything (a malformed one gave a 500).
+    `new_url` when the seller moves on to another step (an answer: a new history entry, see `step_url`); other
+    changes (Back, a note, a form at an ending) replace the page's history entry. Decided by the view, not read
+    from the client's HX-Current-URL header, which may be anything (a malformed one gave a 500).
     """
+    url = step_url(run, walk.number_on(run.path))
     if not request.htmx:
-        return redirect(run)
+        return redirect(url)
     response = render_run(request, run.checker, run, current=current)
-    url = run.get_absolute_url()
     return push_url(response, url) if new_url else replace_url(response, url)
+
+
+def step_url(run: Run, number: int) -> str:
+    """The address of the run's step `number` (1 first): each step its own entry in the browser's history, so the
+    phone's Back shows the step before, of the same run."""
+    return f"{run.get_absolute_url()}?at={number}"
 
 
 def _refused(form) -> dict:
@@ -266,10 +284,13 @@ def start_run(request, slug):
     return after_change(request, run, current, new_url=True)
 
 
+# Not stored by the browser: Back to a step of the run fetches it again, as the earlier step it is now (with its
+# `again` field), not the page as it was when that step was the current one.
+@never_cache
 @require_safe
 def run_detail(request, slug, run_id):
     run = run_at(slug, run_id)
-    return render_run(request, run.checker, run)
+    return render_run(request, run.checker, run, at=params.number(request.GET.get("at", ""), lowest=1, highest=999))
 
 
 @require_POST
@@ -280,12 +301,13 @@ def run_answer(request, slug, run_id):
     if not form.is_valid():
         return render_run(request, run.checker, run, current=current, status=REFUSED, **_refused(form))
     data = form.cleaned_data
+    record = walk.answer_again if data["again"] else walk.record_answer
     try:
-        run = walk.record_answer(current, run, data["step"], data["answer"], note=data["note"])
+        run = record(current, run, data["step"], data["answer"], note=data["note"])
     except walk.StaleAnswer as stale:
         run.refresh_from_db()
         return render_run(request, run.checker, run, current=current, status=REFUSED, message=str(stale))
-    return after_change(request, run, current)
+    return after_change(request, run, current, new_url=True)
 
 
 @require_POST

@@ -60,6 +60,22 @@ def position(flow: Flow, run: Run | None) -> Position:
     return _position(flow, flow.by_key.get(run.current_step_key) if run.is_open else None, answers, ending)
 
 
+def number_on(path: str) -> int:
+    """The number of the step shown after the answers on `path` (see `Run.path`): 1 for none."""
+    return path.count("/") + 2 if path else 1
+
+
+def position_at(flow: Flow, run: Run, number: int) -> Position | None:
+    """Where the run stood at its step `number` (1 first), one it has answered since: the step and the answers
+    before it, as the page of that step in the browser's history shows it (see `answer_again`). Read from the run's
+    path alone. None if the run hasn't passed that step, or its request is with support (nothing can change)."""
+    parts = run.path.split("/") if run.path else []
+    if run.handed_over_at is not None or not 1 <= number <= len(parts):
+        return None
+    before = "/".join(parts[: number - 1])
+    return _position(flow, flow.by_key.get(last_step_on(parts[number - 1])), answers_on(flow, before), "")
+
+
 def _ending(answer: AnswerNode) -> str:
     """The outcome of a run that `answer` ends."""
     return Run.Outcome.RESOLVED if answer.outcome == RESOLVED else Run.Outcome.ESCALATED
@@ -311,6 +327,31 @@ def record_answer(flow: Flow, run: Run, step_key: str, index: int, note: str = "
         if seen is not None and _advance(flow, run, seen, find_answer(flow, step_key, index), note):
             return run
         return _decide_as_it_stands(flow, lock(run), step_key, index, note)
+
+
+def answer_again(flow: Flow, run: Run, step_key: str, index: int, note: str = "") -> Run:
+    """Answer a step the run passed earlier, from that step's page in the browser's history (`position_at`): as
+    Back would, the answers from that step on are withdrawn (kept in the log) and the step reopened, then the answer
+    is recorded. Sent twice, the second finds that answer the last one and changes nothing. The step on screen is
+    answered as `record_answer` does; a step not on the run's path is refused."""
+    with transaction.atomic():
+        run = lock(run)
+        if run.handed_over_at is not None:
+            raise StaleAnswer("Your support request is already sent.")
+        parts = run.path.split("/") if run.path else []
+        keys = [last_step_on(part) for part in parts]
+        if step_key not in keys:
+            return _decide_as_it_stands(flow, run, step_key, index, note)
+        at = keys.index(step_key)  # a step is on a path once: flows have no cycles
+        if at == len(parts) - 1 and parts[-1] == f"{step_key}:{index}":
+            return run  # sent twice: already recorded
+        answer = find_answer(flow, step_key, index)
+        now = timezone.now()
+        run.answers.live().filter(step_key__in=keys[at:]).update(withdrawn_at=now)
+        _set(run, {**_reopened(run, step_key, now), "path": "/".join(parts[:at])})
+        run.save(update_fields=RUN_STATE)
+        _advance(flow, run, flow.by_key[step_key], answer, note)
+    return run
 
 
 def _withdraw(run: Run, answer_id: int) -> None:

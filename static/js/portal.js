@@ -22,6 +22,16 @@
   document.addEventListener("htmx:timeout", function (event) { show(event, "timeout"); });
   document.addEventListener("htmx:responseError", function (event) { show(event, "server"); });
 
+  // The first answer starts the run: the start page's history entry becomes the run's step 1, so the phone's Back
+  // from step 2 shows step 1 of the same run (each step has its address, ?at=<number>) and never a fresh one.
+  document.addEventListener("htmx:beforeHistoryUpdate", function (event) {
+    var form = event.detail.elt;
+    var path = event.detail.history.path;
+    if (event.detail.history.type === "push" && form && form.querySelector && form.querySelector('input[name="run"]')) {
+      history.replaceState(history.state, "", path.replace(/\?at=\d+$/, "?at=1"));
+    }
+  });
+
   function show(event, kind) {
     var form = event.detail.elt;
     if (!form || form.tagName !== "FORM") {
