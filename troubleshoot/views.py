@@ -106,9 +106,11 @@ def article_detail(request, slug):
 
 @require_safe
 def error_code(request, code):
-    """Stable links for the integration's emails and app: /e/<code>/ lands on the code's checker."""
+    """Stable links for the integration's emails and app: /e/<code>/ is the code's checker's first step, served at
+    once (a redirect cost a round trip where many sellers arrive), its canonical address the checker's. The run it
+    starts is logged as the redirect to the checker's page logged it: from the email (or `source`), with the code."""
     found = (
-        ErrorCode.objects.select_related("checker")
+        ErrorCode.objects.select_related("checker__category")
         .filter(code=code.strip().upper()[:40], checker__is_published=True, checker__live_version__isnull=False)
         .first()
     )
@@ -122,7 +124,10 @@ def error_code(request, code):
         )
     source = request.GET.get("source", Run.Source.EMAIL)
     source = source if source in Run.Source.values else Run.Source.EMAIL
-    return redirect(f"{found.checker.get_absolute_url()}?source={source}&code={found.code}")
+    checker = found.checker
+    signals.page_opened.send(sender=Checker, kind="checker", slug=checker.slug, search_id=None)
+    canonical = request.build_absolute_uri(checker.get_absolute_url())
+    return render_run(request, checker, None, start=_start(source, "", found.code), canonical=canonical)
 
 
 def page_not_found(request, exception):
