@@ -217,3 +217,25 @@ def test_first_answer_of_every_checker_is_visible_without_scrolling(live_server,
         if box["y"] + box["height"] > PHONE["height"]:
             below.append(f"{checker.slug}: {box['y'] + box['height']:.0f}px")
     assert below == [], below
+
+
+# 6. The title names the step or the ending
+
+
+@browser_test
+@pytest.mark.parametrize("javascript", [True, False], ids=["htmx", "no-js"])
+def test_title_names_the_step_and_the_ending(live_server, browser, checker, javascript):
+    context = browser.new_context(viewport=PHONE, java_script_enabled=javascript, is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/troubleshoot/demo/")
+    expect(page).to_have_title("Demo checker demo · Seller help")
+    answer(page, "Yes")
+    expect(page).to_have_title("Step 2: Second – Demo checker demo · Seller help")
+    answer(page, "No")
+    expect(page).to_have_title("Step 3: Third – Demo checker demo · Seller help")
+    answer(page, "Fixed")
+    expect(page).to_have_title("Fixed – Demo checker demo · Seller help")
+    page.goto(f"{live_server.url}/troubleshoot/demo/")
+    answer(page, "No")
+    expect(page).to_have_title("Contact support – Demo checker demo · Seller help")
+    context.close()

@@ -216,7 +216,10 @@ def test_htmx_answer_returns_the_next_step_partial_and_pushes_the_url(client, ch
     html = response.content.decode()
     run = Run.objects.get()
     assert response.status_code == 200
-    assert "<html" not in html and html.lstrip().startswith('<section id="checker"')
+    assert "<html" not in html and html.lstrip().startswith(
+        "<title>Step 2: Second – Demo checker demo · Seller help</title>"
+    )
+    assert html.split("</title>", 1)[1].lstrip().startswith('<section id="checker"')
     assert "Step 2" in html and "autofocus" in html
     assert response["HX-Push-Url"] == f"{run.get_absolute_url()}?at=2"
 
@@ -253,7 +256,10 @@ def test_run_page_full_and_partial_are_the_same_panel(client, checker):
     def same(html):
         return tokenless(html.replace(" autofocus", "")).strip()
 
-    assert same(partial) in same(full)
+    # The partial's <title> goes into the page's head.
+    title, _, panel = partial.partition("</title>")
+    assert f"{title.strip()}</title>" in full
+    assert same(panel) in same(full)
 
 
 # Bad input
@@ -745,3 +751,30 @@ def test_the_current_or_a_made_up_step_number_shows_the_step_on_screen(client, c
     html = response.content.decode()
     assert response.status_code == 200 and ">Third</h2>" in html and 'name="again"' not in html
     assert "no-store" in response["Cache-Control"]  # Back fetches the step again
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_the_title_names_the_step_or_the_ending(client, checker, htmx):
+    headers = HTMX if htmx else {}
+    title = re.compile(r"<title>(.*?)</title>")
+    assert title.search(client.get(f"/troubleshoot/{checker.slug}/").content.decode())[1] == (
+        "Demo checker demo · Seller help"  # the checker's own page, as search engines list it
+    )
+    run = start(client, checker)
+    steps = [("second", "No", "Step 3: Third – Demo checker demo"), ("third", "Fixed", "Fixed – Demo checker demo")]
+    assert title.search(client.get(run.get_absolute_url(), **headers).content.decode())[1] == (
+        "Step 2: Second – Demo checker demo · Seller help"
+    )
+    for step, label, named in steps:
+        assert (
+            title.search(
+                answer(client, run, step, label, **headers).content.decode()
+                if htmx
+                else client.get(answer(client, run, step, label).url).content.decode()
+            )[1]
+            == f"{named} · Seller help"
+        )
+    escalated = start(client, checker, label="No")
+    assert title.search(client.get(escalated.get_absolute_url(), **headers).content.decode())[1] == (
+        "Contact support – Demo checker demo · Seller help"
+    )
