@@ -239,3 +239,35 @@ def test_title_names_the_step_and_the_ending(live_server, browser, checker, java
     answer(page, "No")
     expect(page).to_have_title("Contact support – Demo checker demo · Seller help")
     context.close()
+
+
+# 7. Focus and what a screen reader hears
+
+
+@browser_test
+def test_new_steps_heading_has_visible_focus_and_its_progress_after_it(live_server, phone, checker):
+    phone.goto(f"{live_server.url}/troubleshoot/demo/")
+    answer(phone, "Yes")
+    expect(heading(phone)).to_be_focused()
+    assert heading(phone).evaluate("h => getComputedStyle(h).outlineStyle") != "none"
+    after = heading(phone).evaluate("h => h.nextElementSibling.textContent")
+    assert " ".join(after.split()) == "Step 2 of up to 3"
+
+
+@browser_test
+def test_skip_link_moves_focus_to_the_main_content(live_server, page, checker):
+    page.goto(f"{live_server.url}/troubleshoot/demo/")
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("link", name="Skip to content")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.locator("main")).to_be_focused()
+
+
+@browser_test
+def test_search_as_you_type_announces_only_how_many_results(live_server, phone, library):
+    phone.goto(live_server.url)
+    phone.get_by_label("Search help or paste an error message").fill("ebay token expired")
+    expect(phone.locator("#search-results .card").first).to_be_visible()
+    shown = phone.locator("#search-results .card").count()
+    expect(phone.get_by_role("status")).to_have_text(f"{shown} result{'s' if shown != 1 else ''}")
+    assert phone.locator("#search-results[aria-live], #search-results [aria-live]").count() == 0
