@@ -275,6 +275,7 @@ def test_browser_back_after_answers_shows_the_step_before_of_the_same_run(live_s
     expect(page).to_have_url(re.compile(rf"/troubleshoot/demo/{the_run().pk}/\?at=1$"))
 
     page.go_forward()
+    expect_step(page, "Second", 2, 3)
     page.go_forward()
     expect(page).to_have_url(run_address)
     expect_step(page, "Third", 3, 3)

@@ -778,3 +778,32 @@ def test_the_title_names_the_step_or_the_ending(client, checker, htmx):
     assert title.search(client.get(escalated.get_absolute_url(), **headers).content.decode())[1] == (
         "Contact support – Demo checker demo · Seller help"
     )
+
+
+# htmx only where a page uses it
+
+
+def test_htmx_ships_only_with_the_pages_that_use_it(client, checker):
+    from django.template.loader import render_to_string
+
+    htmx = "django_htmx/htmx-2"
+    with_htmx = ["/", f"/troubleshoot/{checker.slug}/", "/search/?q=token"]
+    without = [f"/category/{checker.category.slug}/", "/topics/", "/no-such-page/"]
+    for url in with_htmx:
+        html = client.get(url).content.decode()
+        assert htmx in html and "js/portal" in html, url
+    for url in without:
+        html = client.get(url).content.decode()
+        assert htmx not in html and "js/portal" not in html and "htmx-config" not in html, url
+    assert htmx not in render_to_string("500.html")
+
+
+def test_the_stylesheet_stays_small():
+    """The one render-blocking file of every seller page: under 2.5 KB gzipped (2.3 KB now)."""
+    import gzip
+    from pathlib import Path
+
+    from django.conf import settings
+
+    css = (Path(settings.BASE_DIR) / "static" / "css" / "portal.css").read_bytes()
+    assert len(gzip.compress(css, 9)) < 2500
