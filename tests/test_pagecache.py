@@ -86,7 +86,7 @@ def run_at_second_step(seller: Client, checker: Checker) -> str:
     html, url, data = first_step_form(seller, checker)
     response = seller.post(url, {**data, "csrfmiddlewaretoken": TOKEN.search(html).group(1)})
     assert response.status_code == 302
-    return response.url
+    return response.url.partition("?")[0]  # the run's page, without the step number (?at=2)
 
 
 def run_page_form(seller: Client, checker: Checker) -> tuple[str, str, dict]:

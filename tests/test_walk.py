@@ -380,3 +380,41 @@ def test_back_naming_an_earlier_answer_changes_nothing(checker):
     run = walk.go_back(Run.objects.get(pk=run.pk), first)
     assert (run.current_step_key, run.path) == ("third", "start:0/second:1")
     assert not run.answers.filter(withdrawn_at__isnull=False).exists()
+
+
+# Answering again from an earlier step's page (the browser's Back to it)
+
+
+def test_position_at_an_earlier_step_shows_it_with_the_answers_before_it(checker):
+    run = record(start(checker), "second", "No")  # First: Yes, Second: No, now at Third
+    at_second = walk.position_at(live(checker), run, 2)
+    assert at_second.step.key == "second" and (at_second.number, at_second.up_to) == (2, 3)
+    assert [a.choice_label for a in at_second.answers] == ["Yes"]
+    assert walk.position_at(live(checker), run, 1).step.key == "start"
+    assert walk.position_at(live(checker), run, 3) is None  # the step on screen: the run's own position
+    assert walk.position_at(live(checker), run, 0) is None
+
+
+def test_answer_again_from_an_earlier_step_withdraws_the_later_answers_once(checker):
+    run = record(start(checker), "second", "No")
+    flow = live(checker)
+    again = walk.answer_again(flow, run, "second", choice(checker, "second", "Yes"))
+    assert again.outcome == Run.Outcome.RESOLVED and again.path == "start:0/second:0"
+    assert [a.choice_label for a in again.answers.live()] == ["Yes", "Yes"]
+    assert again.answers.filter(withdrawn_at__isnull=False).count() == 1
+    # Sent twice: the second changes nothing.
+    walk.answer_again(flow, again, "second", choice(checker, "second", "Yes"))
+    assert Answer.objects.count() == 3 and again.answers.live().count() == 2
+
+
+def test_answer_again_to_the_step_on_screen_is_an_answer(checker):
+    run = walk.answer_again(live(checker), start(checker), "second", choice(checker, "second", "No"))
+    assert run.current_step_key == "third" and run.answers.live().count() == 2
+
+
+def test_answer_again_after_a_support_request_is_refused(checker):
+    run = start(checker, label="No")
+    escalation.request_support(run, SupportRequest(email="a@example.com", description="Broken"))
+    with pytest.raises(walk.StaleAnswer):
+        walk.answer_again(live(checker), run, "start", 0)
+    assert walk.position_at(live(checker), Run.objects.get(), 1) is None

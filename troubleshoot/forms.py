@@ -14,6 +14,8 @@ class AnswerForm(forms.Form):
     answer = forms.IntegerField(min_value=0, max_value=999)
     # With "None of these fit" (answer `Answer.NONE_FIT`): the seller's line on what is different.
     note = forms.CharField(max_length=300, required=False)
+    # Sent from an earlier step's page (the browser's Back): answering it withdraws the answers after it first.
+    again = forms.BooleanField(required=False)
 
     def clean(self):
         data = super().clean()

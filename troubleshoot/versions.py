@@ -292,9 +292,9 @@ def _copy_slug(slug: str) -> str:
 
 
 def copy_checker(checker: Checker) -> Checker:
-    """A new checker to start from: the same draft steps, answers and links, listing, support hint and platforms, unlisted and
-    never published. Its slug is `<slug>-copy` (then `-copy-2`…), cut at a word to fit; its error codes and error
-    texts are not copied, as each leads sellers to one checker (`shared_error_texts`)."""
+    """A new checker to start from: the same draft steps, answers and links, listing, support hint and platforms,
+    unlisted and never published. Its slug is `<slug>-copy` (then `-copy-2`…), cut at a word to fit; its error codes
+    and error texts are not copied, as each leads sellers to one checker (`shared_error_texts`)."""
     with transaction.atomic():
         copy = Checker.objects.create(
             slug=_copy_slug(checker.slug),

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.forms import BaseForm
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -116,9 +117,11 @@ def article_detail(request, slug):
 
 @require_safe
 def error_code(request, code):
-    """Stable links for the integration's emails and app: /e/<code>/ lands on the code's checker."""
+    """Stable links for the integration's emails and app: /e/<code>/ is the code's checker's first step, served at
+    once (a redirect cost a round trip where many sellers arrive), its canonical address the checker's. The run it
+    starts is logged as the redirect to the checker's page logged it: from the email (or `source`), with the code."""
     found = (
-        ErrorCode.objects.select_related("checker")
+        ErrorCode.objects.select_related("checker__category")
         .filter(code=code.strip().upper()[:40], checker__is_published=True, checker__live_version__isnull=False)
         .first()
     )
@@ -132,7 +135,10 @@ def error_code(request, code):
         )
     source = request.GET.get("source", Run.Source.EMAIL)
     source = source if source in Run.Source.values else Run.Source.EMAIL
-    return redirect(f"{found.checker.get_absolute_url()}?source={source}&code={found.code}")
+    checker = found.checker
+    signals.page_opened.send(sender=Checker, kind="checker", slug=checker.slug, search_id=None)
+    canonical = request.build_absolute_uri(checker.get_absolute_url())
+    return render_run(request, checker, None, start=_start(source, "", found.code), canonical=canonical)
 
 
 def page_not_found(request, exception):
@@ -163,20 +169,31 @@ def run_at(slug: str, run_id) -> Run:
 
 
 def render_run(
-    request, checker: Checker, run: Run | None, *, current: walk.Flow | None = None, status=200, **extra
+    request,
+    checker: Checker,
+    run: Run | None,
+    *,
+    current: walk.Flow | None = None,
+    status=200,
+    at: int | None = None,
+    **extra,
 ) -> HttpResponse:
     """The checker page (or just its panel, for htmx) showing where `run` stands in the version it walks (its
-    steps' Markdown rendered once per version, with its flow: `versions.flow_of`). Support's views render a run's
-    endings with it too, their forms in `extra`."""
+    steps' Markdown rendered once per version, with its flow: `versions.flow_of`), or its earlier step `at` (a page
+    in the browser's history: answering it answers again from there). Support's views render a run's endings with
+    it too, their forms in `extra`."""
     current = current or versions.flow_of(run.version_id if run else checker.live_version_id)
     platform = run.platform if run is not None and run.platform else getattr(request, "platform", "")
-    position = walk.position(current, run, platform)
+    earlier = walk.position_at(current, run, at) if run and at else None
+    position = earlier or walk.position(current, run, platform)
     context = {
         "checker": checker,
         "run": run,
         "position": position,
         "platform": platforms.on_checker(checker, platform, current.asks_platform),
-        "focus": bool(request.htmx),
+        # htmx focuses the new panel's heading; a form sent back with errors focuses its first invalid field instead
+        # (`autofocus`, which the browser honours on a page load and htmx after a swap).
+        "focus": bool(request.htmx) and not _has_errors(extra),
         "none_fit": Answer.NONE_FIT,
         **extra,
     }
@@ -190,35 +207,45 @@ def render_run(
         context["support_request"] = getattr(run, "support_request", None)
     else:
         context["answer_url"] = run.urls["answer"]
+    if earlier:
+        context["answer_url"] = run.urls["answer"]
+        context["earlier"] = {"back": step_url(run, position.number - 1) if position.number > 1 else ""}
     if run is not None:
         context["urls"] = run.urls
-        context["undo_id"] = position.answers[-1].pk if position.answers else ""
+        context["undo_id"] = position.answers[-1].pk if position.answers and not earlier else ""
     template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
     return TemplateResponse(request, template, context, status=status)
+
+
+def _has_errors(extra: dict) -> bool:
+    return "none_fit_error" in extra or any(isinstance(value, BaseForm) and value.errors for value in extra.values())
 
 
 def after_change(request, run: Run, current: walk.Flow | None = None, *, new_url: bool = False):
     """POST/redirect/GET without JavaScript; with htmx the new panel, and the run's URL in the history.
 
-    `new_url` when the seller arrives at the run's URL from the checker's start page (a new history entry);
-    every other change happens on the run's own page, whose history entry is replaced. Decided by the view,
-    not read from the client's HX-Current-URL header, which may be anything (a malformed one gave a 500).
+    `new_url` when the seller moves on to another step (an answer: a new history entry, see `step_url`); other
+    changes (Back, a note, a form at an ending) replace the page's history entry. Decided by the view, not read
+    from the client's HX-Current-URL header, which may be anything (a malformed one gave a 500).
     """
+    url = step_url(run, walk.number_on(run.path))
     if not request.htmx:
-        return redirect(run)
+        return redirect(url)
     response = render_run(request, run.checker, run, current=current)
-    url = run.get_absolute_url()
     return push_url(response, url) if new_url else replace_url(response, url)
+
+
+def step_url(run: Run, number: int) -> str:
+    """The address of the run's step `number` (1 first): each step its own entry in the browser's history, so the
+    phone's Back shows the step before, of the same run."""
+    return f"{run.get_absolute_url()}?at={number}"
 
 
 def _refused(form) -> dict:
     """What a refused answer form shows: the "None of these fit" line missing, or not understood."""
     if form.has_error("__all__", "none_fit_note"):
-        return {
-            "message": NONE_FIT_NEEDS_A_LINE,
-            "none_fit_error": NONE_FIT_NEEDS_A_LINE,
-            "none_fit_note": "",
-        }
+        # Said once, under the line's field (which takes the focus), not again at the top of the panel.
+        return {"none_fit_error": NONE_FIT_NEEDS_A_LINE, "none_fit_note": ""}
     return {"message": "That answer wasn't understood. Please pick again."}
 
 
@@ -277,10 +304,13 @@ def start_run(request, slug):
     return after_change(request, run, current, new_url=True)
 
 
+# Not stored by the browser: Back to a step of the run fetches it again, as the earlier step it is now (with its
+# `again` field), not the page as it was when that step was the current one.
+@never_cache
 @require_safe
 def run_detail(request, slug, run_id):
     run = run_at(slug, run_id)
-    return render_run(request, run.checker, run)
+    return render_run(request, run.checker, run, at=params.number(request.GET.get("at", ""), lowest=1, highest=999))
 
 
 @require_POST
@@ -291,13 +321,14 @@ def run_answer(request, slug, run_id):
     if not form.is_valid():
         return render_run(request, run.checker, run, current=current, status=REFUSED, **_refused(form))
     data = form.cleaned_data
+    record = walk.answer_again if data["again"] else walk.record_answer
     try:
-        run = walk.record_answer(current, run, data["step"], data["answer"], note=data["note"])
+        run = record(current, run, data["step"], data["answer"], note=data["note"])
     except walk.StaleAnswer as stale:
         run.refresh_from_db()
         return render_run(request, run.checker, run, current=current, status=REFUSED, message=str(stale))
     request.platform = run.platform or request.platform  # "Which do you use?" answered: remembered for the visit
-    return after_change(request, run, current)
+    return after_change(request, run, current, new_url=True)
 
 
 @require_POST

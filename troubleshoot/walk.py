@@ -63,6 +63,36 @@ def position(flow: Flow, run: Run | None, platform: str = "") -> Position:
     return _position(flow, flow.by_key.get(run.current_step_key) if run.is_open else None, answers, ending)
 
 
+def number_on(path: str) -> int:
+    """The number of the step shown after the answers on `path` (see `Run.path`): 1 for none."""
+    return path.count("/") + 2 if path else 1
+
+
+def position_at(flow: Flow, run: Run, number: int) -> Position | None:
+    """Where the run stood at its step `number` (1 first), one it has answered since: the step and the answers
+    before it, as the page of that step in the browser's history shows it (see `answer_again`). Read from the run's
+    path alone; a platform question the walk answered for the seller is passed (they never saw it: their history
+    has the step after it). None if the run hasn't passed that step, or its request is with support (nothing can
+    change)."""
+    parts = run.path.split("/") if run.path else []
+    if run.handed_over_at is not None or not 1 <= number <= len(parts):
+        return None
+    taken = _taken_for_seller(flow, run, [last_step_on(part) for part in parts])
+    while number <= len(parts) and last_step_on(parts[number - 1]) in taken:
+        number += 1
+    if number > len(parts):
+        return None
+    before = "/".join(parts[: number - 1])
+    return _position(flow, flow.by_key.get(last_step_on(parts[number - 1])), answers_on(flow, before), "")
+
+
+def _taken_for_seller(flow: Flow, run: Run, keys: list[str]) -> set[str]:
+    """The platform questions among the steps `keys` of the run's path that the walk answered for its seller: all
+    of them, but the first when the seller answered that one themselves (`Run.platform_asked`)."""
+    questions = [key for key in keys if (step := flow.by_key.get(key)) is not None and step.asks_platform]
+    return set(questions[1:] if run.platform_asked else questions)
+
+
 def _ending(answer: AnswerNode) -> str:
     """The outcome of a run that `answer` ends."""
     return Run.Outcome.RESOLVED if answer.outcome == RESOLVED else Run.Outcome.ESCALATED
@@ -259,12 +289,12 @@ def _first_answers(flow: Flow, step_key: str, index: int, platform: str) -> list
     return [*taken, (shown, find_answer(flow, step_key, index))]
 
 
-def _same_start(flow: Flow, run: Run, answer: AnswerNode) -> bool:
-    """Whether `run` is the one this first answer started: a double submit. Otherwise its id belongs to a run of
-    another version or with another first answer (the seller went back to the start page and chose again)."""
-    first = run.answers.live().first()
-    same = first is not None and (first.step_key, first.answer_index) == (flow.start.key, answer.index)
-    return same and run.version_id == flow.version_id
+def _started_here(flow: Flow, run: Run, shown: StepNode) -> bool:
+    """Whether `run` is one this start page began: of this version, with `shown` (the first step its seller was
+    shown) on its path, and not with support. Otherwise its id belongs to a run of another version or checker, or
+    one whose request is sent: a fresh run starts."""
+    keys = [last_step_on(part) for part in run.path.split("/")] if run.path else []
+    return run.version_id == flow.version_id and run.handed_over_at is None and shown.key in keys
 
 
 def _begin(flow: Flow, run_id: uuid.UUID, answers: list, details: dict, note: str) -> Run:
@@ -272,8 +302,10 @@ def _begin(flow: Flow, run_id: uuid.UUID, answers: list, details: dict, note: st
     `details` are the new run's other fields (where the seller came from, their platform)."""
     with transaction.atomic():
         existing = Run.objects.select_for_update().filter(pk=run_id).first()
-        if existing is not None and _same_start(flow, existing, answers[0][1]):
-            return existing
+        if existing is not None and _started_here(flow, existing, answers[-1][0]):
+            # A double submit, or the start page again from the browser's history (without JavaScript, Back from
+            # step 2 shows it as it was, with this run's id): the step the seller was shown first, answered again.
+            return answer_again(flow, existing, answers[-1][0].key, answers[-1][1].index, note)
         run_id = run_id if existing is None else uuid.uuid4()
         run = Run(id=run_id, checker_id=flow.checker_id, version_id=flow.version_id, **details)
         now, befores = timezone.now(), []
@@ -303,8 +335,9 @@ def start_run(
     platform questions it opens with are answered for them first (`first_step` is the step they were shown).
 
     The run's id is minted when the first step is shown, so a double-submitted first answer finds the run it
-    already created instead of starting a second one. An id that belongs to another checker or another first
-    answer (the seller went back to the start page and chose again) starts a fresh run.
+    already created instead of starting a second one, and the start page shown again from the browser's history
+    answers that run's first step again (`answer_again`: the answers after it withdrawn). An id that belongs to
+    another version or checker, or to a run whose request is with support, starts a fresh run.
     """
     answers = _first_answers(flow, step_key, index, platform)
     details = {
@@ -372,6 +405,32 @@ def _take_platform_questions(flow: Flow, run: Run) -> None:
     for step, answer in platform_answers(flow, flow.by_key.get(run.current_step_key), run.platform):
         if not _advance(flow, run, step, answer, ""):
             return  # moved meanwhile: the request that moved it took them
+
+
+def answer_again(flow: Flow, run: Run, step_key: str, index: int, note: str = "") -> Run:
+    """Answer a step the run passed earlier, from that step's page in the browser's history (`position_at`): as
+    Back would, the answers from that step on are withdrawn (kept in the log) and the step reopened, then the answer
+    is recorded. Sent twice, the second finds that answer the last one and changes nothing. The step on screen is
+    answered as `record_answer` does; a step not on the run's path is refused."""
+    with transaction.atomic():
+        run = lock(run)
+        if run.handed_over_at is not None:
+            raise StaleAnswer("Your support request is already sent.")
+        parts = run.path.split("/") if run.path else []
+        keys = [last_step_on(part) for part in parts]
+        if step_key not in keys:
+            return _decide_as_it_stands(flow, run, step_key, index, note)
+        at = keys.index(step_key)  # a step is on a path once: flows have no cycles
+        if at == len(parts) - 1 and parts[-1] == f"{step_key}:{index}":
+            return run  # sent twice: already recorded
+        answer = find_answer(flow, step_key, index)
+        now = timezone.now()
+        run.answers.live().filter(step_key__in=keys[at:]).update(withdrawn_at=now)
+        _set(run, {**_reopened(run, step_key, now), "path": "/".join(parts[:at])})
+        run.save(update_fields=RUN_STATE)
+        _advance(flow, run, flow.by_key[step_key], answer, note)
+        _take_platform_questions(flow, run)
+    return run
 
 
 def _withdraw(run: Run, answer_id: int) -> None:
