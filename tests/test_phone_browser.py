@@ -200,6 +200,26 @@ def test_back_and_forward_move_one_step_of_the_same_run(live_server, browser, ch
     context.close()
 
 
+@browser_test
+def test_without_javascript_back_to_the_start_page_stays_in_the_run(live_server, no_js_phone, checker):
+    """Back from step 2 shows the start page as the browser kept it, with the run's id: answering it there answers
+    the run's first step again (the answers after it withdrawn), so it is still one run."""
+    page = no_js_phone
+    page.goto(f"{live_server.url}/troubleshoot/demo/")
+    answer(page, "Yes")
+    answer(page, "No")
+    expect(heading(page)).to_have_text("Third")
+    run = Run.objects.get()
+    page.go_back()
+    page.go_back()
+    expect(heading(page)).to_have_text("First")
+    answer(page, "No")
+    expect(page.locator("#checker")).to_contain_text("support")
+    assert Run.objects.count() == 1 and where(page)[0] == str(run.pk)
+    run.refresh_from_db()
+    assert (live_labels(run), run.outcome) == (["No"], Run.Outcome.ESCALATED)
+
+
 # 4. The first answer above the fold
 
 

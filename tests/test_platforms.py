@@ -280,7 +280,8 @@ def test_the_apps_link_gives_the_platform_and_the_visit_remembers_it(db):
     checker = checker_of("split", ASKS_FIRST, code="QB-1")
     client = Client(enforce_csrf_checks=True)
     response = client.get("/e/QB-1/?platform=quickbooks")
-    assert response.status_code == 302 and response.cookies["platform"].value == "quickbooks"
+    assert response.status_code == 200 and response.cookies["platform"].value == "quickbooks"
+    assert "Fix it in QuickBooks" in response.content.decode() and ASKED not in response.content.decode()
     page = start_page(client, checker.get_absolute_url())
     assert "Fix it in QuickBooks" in page and "Fix it in Xero" not in page and ASKED not in page
     assert "Showing the steps for QuickBooks." in page and "?platform=xero" in page
@@ -296,7 +297,7 @@ def test_a_platform_the_link_gives_that_is_not_one_is_ignored(db, given):
     client = Client()
     for url in [f"{checker.get_absolute_url()}?platform={given}", f"/e/QB-1/?platform={given}", f"/?platform={given}"]:
         response = client.get(url)
-        assert response.status_code in (200, 302) and "platform" not in response.cookies, url
+        assert response.status_code == 200 and "platform" not in response.cookies, url
     assert ASKED in client.get(checker.get_absolute_url()).content.decode()
 
 
@@ -373,3 +374,26 @@ def test_search_narrowed_to_a_platform(library):
     assert "Showing guides for QuickBooks" in page and "xero-api-temporary-error" not in page
     page = client.get("/search/", {"q": "Xero API Error", "platform": "all"}).content.decode()
     assert "/troubleshoot/xero-api-temporary-error/" in page
+
+
+def test_a_steps_page_in_the_history_passes_the_platform_question_the_walk_answered(db):
+    """The start page's history entry becomes step 1 of the run (portal.js): for a seller whose platform the link
+    gave, that is the step they saw, not the "Which do you use?" the walk answered for them."""
+    checker = checker_of("split", ASKS_FIRST)
+    flow = versions.flow_of(checker.live_version_id)
+    run = walk.start_run(flow, uuid.uuid4(), "in-quickbooks", 1, platform="quickbooks")
+    assert run.path == "platform:1/in-quickbooks:1"
+    assert [walk.position_at(flow, run, number).step.key for number in (1, 2)] == ["in-quickbooks"] * 2
+    asked = walk.start_run(flow, uuid.uuid4(), "platform", 1)  # the seller answered it themselves
+    asked = walk.record_answer(flow, asked, "in-quickbooks", 1)
+    assert asked.platform_asked and walk.position_at(flow, asked, 1).step.key == "platform"
+
+
+def test_answering_an_earlier_step_again_takes_the_platform_question_after_it(db):
+    checker = checker_of("split", SPLIT)
+    flow = versions.flow_of(checker.live_version_id)
+    run = walk.start_run(flow, uuid.uuid4(), "start", 0, platform="xero")
+    run = walk.record_answer(flow, run, "in-xero", 1)
+    assert (run.path, run.outcome) == ("start:0/platform:0/in-xero:1", Run.Outcome.ESCALATED)
+    run = walk.answer_again(flow, run, "start", 0)
+    assert (run.path, run.current_step_key, run.outcome) == ("start:0/platform:0", "in-xero", Run.Outcome.OPEN)

@@ -2,6 +2,7 @@
 
 import re
 import uuid
+from datetime import timedelta
 from html import unescape
 
 import pytest
@@ -779,3 +780,18 @@ def test_the_stylesheet_stays_small():
 
     css = (Path(settings.BASE_DIR) / "static" / "css" / "portal.css").read_bytes()
     assert len(gzip.compress(css, 9)) < 2500
+
+
+def test_the_start_page_carries_the_run_this_browser_started_until_start_over(client, checker, midday, time_machine):
+    """Without JavaScript, Back from step 2 fetches the start page again: it carries the run's id (a cookie of the
+    checker's pages, for 30 minutes), so an answer there stays in that run. "Start over" and anything else: a new id."""
+    run = start(client, checker)
+    assert client.cookies["run"]["path"] == "/troubleshoot/demo/" and client.cookies["run"].value == str(run.pk)
+    page = client.get("/troubleshoot/demo/").content.decode()
+    assert f'name="run" value="{run.pk}"' in page
+    assert f'value="{run.pk}"' not in client.get("/troubleshoot/demo/?new").content.decode()
+    client.cookies["run"] = "not-a-uuid"
+    assert client.get("/troubleshoot/demo/").status_code == 200
+    client.cookies["run"] = str(run.pk)
+    time_machine.shift(timedelta(minutes=31))
+    assert f'value="{run.pk}"' not in client.get("/troubleshoot/demo/").content.decode()

@@ -54,12 +54,30 @@ def test_double_submitted_first_answer_starts_one_run(checker):
     assert Run.objects.count() == 1 and Answer.objects.count() == 1
 
 
-def test_reused_start_id_with_another_answer_starts_a_fresh_run(checker):
+def test_the_start_page_from_history_answers_its_runs_first_step_again(checker):
+    """Without JavaScript, Back from step 2 shows the start page as the browser kept it, with the run's id: another
+    answer there is that run's first step answered again (the answers after it withdrawn), not a second run."""
     run_id = uuid.uuid4()
-    walk.start_run(live(checker), run_id, "start", 0)
+    run = record(walk.start_run(live(checker), run_id, "start", 0), "second", "No")
     again = walk.start_run(live(checker), run_id, "start", 1)
-    assert again.pk != run_id
-    assert Run.objects.count() == 2
+    assert again.pk == run_id and Run.objects.count() == 1
+    assert (again.outcome, again.path) == (Run.Outcome.ESCALATED, f"start:{choice(checker, 'start', 'No')}")
+    assert [a.choice_label for a in run.answers.live()] == ["No"]
+    assert run.answers.filter(withdrawn_at__isnull=False).count() == 2
+
+
+def test_a_start_id_of_another_version_or_a_run_with_support_starts_a_fresh_run(checker):
+    run_id = uuid.uuid4()
+    run = walk.start_run(live(checker), run_id, "start", 1)  # escalated at once
+    with transaction.atomic():
+        walk.hand_over(walk.lock(run))
+    again = walk.start_run(live(checker), run_id, "start", 0)
+    assert again.pk != run_id and Run.objects.count() == 2
+    checker.steps.filter(key="third").update(title="Third, reworded")
+    versions.publish(checker, note="v2")
+    checker.refresh_from_db()
+    other = walk.start_run(live(checker), again.pk, "start", 1)
+    assert other.pk not in (run_id, again.pk) and Run.objects.count() == 3
 
 
 def test_walk_to_resolved_records_end_step(checker):

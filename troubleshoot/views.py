@@ -7,8 +7,10 @@ partial, everything else the full page, so every form works with JavaScript off.
 """
 
 import uuid
+from datetime import timedelta
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.contrib.admin.views.decorators import staff_member_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
@@ -17,6 +19,7 @@ from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 from django_htmx.http import push_url, replace_url
@@ -270,7 +273,40 @@ def checker_start(request, slug):
     search click that led here, if one did, is logged every time."""
     checker = _checker(slug)
     signals.page_opened.send(sender=Checker, kind="checker", slug=slug, search_id=request.GET.get("search"))
-    return render_run(request, checker, None, start=_start_of(request))
+    start = _start_of(request)
+    start["run"] = _run_started_here(request, checker) or start["run"]
+    return render_run(request, checker, None, start=start)
+
+
+# The run a browser started on a checker's first step, kept (for STARTED_FOR) in a cookie of that checker's pages:
+# without JavaScript, Back from step 2 fetches the start page again, and with this run's id in it an answer there
+# answers the run's first step again (`walk.start_run`) instead of starting a second run. "Start over" skips it.
+STARTED_COOKIE, STARTED_FOR = "run", 30 * 60
+
+
+def _run_started_here(request, checker: Checker) -> uuid.UUID | None:
+    if "new" in request.GET:
+        return None
+    try:
+        run_id = uuid.UUID(request.COOKIES.get(STARTED_COOKIE, ""))
+    except ValueError:
+        return None
+    recently = timezone.now() - timedelta(seconds=STARTED_FOR)
+    started = Run.objects.filter(pk=run_id, version_id=checker.live_version_id, started_at__gte=recently)
+    return run_id if started.filter(handed_over_at__isnull=True).exists() else None
+
+
+def _remember_start(response, checker: Checker, run: Run) -> HttpResponse:
+    response.set_cookie(
+        STARTED_COOKIE,
+        str(run.pk),
+        max_age=STARTED_FOR,
+        path=checker.get_absolute_url(),
+        secure=settings.SESSION_COOKIE_SECURE,
+        httponly=True,
+        samesite="Lax",
+    )
+    return response
 
 
 @require_POST
@@ -301,7 +337,7 @@ def start_run(request, slug):
         return render_run(request, checker, None, current=current, start=start, status=REFUSED, message=str(stale))
     run.checker = checker
     request.platform = run.platform or request.platform  # "Which do you use?" answered: remembered for the visit
-    return after_change(request, run, current, new_url=True)
+    return _remember_start(after_change(request, run, current, new_url=True), checker, run)
 
 
 # Not stored by the browser: Back to a step of the run fetches it again, as the earlier step it is now (with its
