@@ -457,9 +457,9 @@ def preview(request, slug):
         **refused,
         "preview": {"path": ".".join(map(str, path)), "back": ".".join(map(str, path[:-1])), "restart": restart},
     }
-    message = context["message"]
+    sent_back = bool(context["message"] or context.get("none_fit_error"))
     template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
-    response = TemplateResponse(request, template, context, status=REFUSED if message else 200)
-    if request.htmx and request.method == "POST" and not message:
+    response = TemplateResponse(request, template, context, status=REFUSED if sent_back else 200)
+    if request.htmx and request.method == "POST" and not sent_back:
         return replace_url(response, _path_url(slug, path, note))  # the preview's history entry follows the walk
     return response
