@@ -200,10 +200,20 @@ def render_run(
         "none_fit": Answer.NONE_FIT,
         **extra,
     }
+    _add_forms(context, checker, run, earlier)
+    template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
+    return TemplateResponse(request, template, context, status=status)
+
+
+def _add_forms(context: dict, checker: Checker, run: Run | None, earlier: walk.Position | None) -> None:
+    """What the page's forms need: where an answer goes (the start, the run, or the run from an earlier step of it),
+    the note form of a fixed run, the support request of an escalated one, the run's URLs and the answer Back undoes.
+    """
     if run is None:
         context.setdefault("start", {"run": uuid.uuid4()})
         context["answer_url"] = reverse("troubleshoot:start", args=[checker.slug])
-    elif run.outcome == Run.Outcome.RESOLVED:
+        return
+    if run.outcome == Run.Outcome.RESOLVED:
         context.setdefault("note_form", FixedNoteForm(instance=run))
     elif run.outcome == Run.Outcome.ESCALATED:
         # The escalation is support's to show (the request once sent, or its form: support's `support_forms` tags).
@@ -211,13 +221,12 @@ def render_run(
     else:
         context["answer_url"] = run.urls["answer"]
     if earlier:
+        position = context["position"]
         context["answer_url"] = run.urls["answer"]
         context["earlier"] = {"back": step_url(run, position.number - 1) if position.number > 1 else ""}
-    if run is not None:
-        context["urls"] = run.urls
-        context["undo_id"] = position.answers[-1].pk if position.answers and not earlier else ""
-    template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
-    return TemplateResponse(request, template, context, status=status)
+    context["urls"] = run.urls
+    answers = context["position"].answers
+    context["undo_id"] = answers[-1].pk if answers and not earlier else ""
 
 
 def _has_errors(extra: dict) -> bool:
