@@ -784,12 +784,16 @@ def test_the_stylesheet_stays_small():
 
 def test_the_start_page_carries_the_run_this_browser_started_until_start_over(client, checker, midday, time_machine):
     """Without JavaScript, Back from step 2 fetches the start page again: it carries the run's id (a cookie of the
-    checker's pages, for 30 minutes), so an answer there stays in that run. "Start over" and anything else: a new id."""
+    checker's pages, for 30 minutes, while the run is open), so an answer there stays in that run. "Start over" and
+    anything else: a new id."""
     run = start(client, checker)
     assert client.cookies["run"]["path"] == "/troubleshoot/demo/" and client.cookies["run"].value == str(run.pk)
     page = client.get("/troubleshoot/demo/").content.decode()
     assert f'name="run" value="{run.pk}"' in page
     assert f'value="{run.pk}"' not in client.get("/troubleshoot/demo/?new").content.decode()
+    Run.objects.filter(pk=run.pk).update(outcome=Run.Outcome.RESOLVED)
+    assert f'value="{run.pk}"' not in client.get("/troubleshoot/demo/").content.decode()  # ended: a new run
+    Run.objects.filter(pk=run.pk).update(outcome=Run.Outcome.OPEN)
     client.cookies["run"] = "not-a-uuid"
     assert client.get("/troubleshoot/demo/").status_code == 200
     client.cookies["run"] = str(run.pk)

@@ -289,7 +289,8 @@ def checker_start(request, slug):
 
 # The run a browser started on a checker's first step, kept (for STARTED_FOR) in a cookie of that checker's pages:
 # without JavaScript, Back from step 2 fetches the start page again, and with this run's id in it an answer there
-# answers the run's first step again (`walk.start_run`) instead of starting a second run. "Start over" skips it.
+# answers the run's first step again (`walk.start_run`) instead of starting a second run. Only while the run is
+# open: a seller back at the start after an ending starts a new run, as "Start over" does.
 STARTED_COOKIE, STARTED_FOR = "run", 30 * 60
 
 
@@ -302,7 +303,7 @@ def _run_started_here(request, checker: Checker) -> uuid.UUID | None:
         return None
     recently = timezone.now() - timedelta(seconds=STARTED_FOR)
     started = Run.objects.filter(pk=run_id, version_id=checker.live_version_id, started_at__gte=recently)
-    return run_id if started.filter(handed_over_at__isnull=True).exists() else None
+    return run_id if started.filter(outcome=Run.Outcome.OPEN).exists() else None
 
 
 def _remember_start(response, checker: Checker, run: Run) -> HttpResponse:
