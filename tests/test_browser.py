@@ -438,7 +438,7 @@ def test_without_javascript_back_and_start_over_work(live_server, no_js_page, ch
     assert Answer.objects.get().withdrawn_at is not None
 
     page.get_by_role("link", name="Start over").click()
-    expect(page).to_have_url(f"{live_server.url}/troubleshoot/demo/")
+    expect(page).to_have_url(f"{live_server.url}/troubleshoot/demo/?new")
     expect_step(page, "First", 1, 3)
     expect(page.get_by_role("button", name="← Back")).to_have_count(0)
 
