@@ -155,7 +155,8 @@ class WalkingSeller(Seller):
         if random.random() < 0.2:  # noqa: S311 - a double submit of the first answer
             response = self.post(f"/troubleshoot/{slug}/start/", data, "walk: start", htmx)
         run_url = response.headers.get("HX-Push-Url") or response.headers.get("Location", "")
-        run_url = run_url.replace("https://", "http://").replace(self.host, "")
+        # The run's address without the step number (`?at=<n>`, the browser's history entry): its forms post under it.
+        run_url = run_url.replace("https://", "http://").replace(self.host, "").partition("?")[0]
         if not run_url:
             return
         path = [label_of[choice]]
