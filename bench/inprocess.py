@@ -15,6 +15,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
+from bench.runurl import run_id
 from troubleshoot.models import Answer, Run
 
 REPEAT = int(os.environ.get("INPROCESS_REPEAT", "15"))
@@ -91,7 +92,7 @@ def answer_sender(client: Client):
     hidden = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', page))
     first = re.search(r'name="answer" value="(\d+)"', page).group(1)
     started = client.post("/troubleshoot/connection-error/start/", hidden | {"answer": first}, HTTP_HX_REQUEST="true")
-    seed = Run.objects.get(pk=started["HX-Push-Url"].rstrip("/").rsplit("/", 1)[1])
+    seed = Run.objects.get(pk=run_id(started["HX-Push-Url"]))
     html = started.content.decode()
     data = {"step": re.search(r'name="step" value="([^"]+)"', html).group(1),
             "answer": re.search(r'name="answer" value="(\d+)"', html).group(1)}  # fmt: skip

@@ -15,6 +15,8 @@ from html import unescape
 import gevent
 from locust import FastHttpUser, between, constant, events, task
 
+from bench.runurl import run_id, run_path
+
 ARTICLE = os.environ.get("BENCH_ARTICLE", "/articles/troubleshooting-xero-connection/")
 CHECKER = os.environ.get("BENCH_CHECKER", "connection-error")
 WALKS_FILE = os.environ.get("BENCH_WALKS_FILE", "")
@@ -155,8 +157,7 @@ class WalkingSeller(Seller):
         if random.random() < 0.2:  # noqa: S311 - a double submit of the first answer
             response = self.post(f"/troubleshoot/{slug}/start/", data, "walk: start", htmx)
         run_url = response.headers.get("HX-Push-Url") or response.headers.get("Location", "")
-        # The run's address without the step number (`?at=<n>`, the browser's history entry): its forms post under it.
-        run_url = run_url.replace("https://", "http://").replace(self.host, "").partition("?")[0]
+        run_url = run_path(run_url)
         if not run_url:
             return
         path = [label_of[choice]]
@@ -182,7 +183,7 @@ class WalkingSeller(Seller):
             for _ in range(2 if random.random() < 0.2 else 1):  # noqa: S311 - a double submit
                 response = self.post(f"{run_url}answer/", answer, "walk: answer", htmx)
             path.append(label)
-        walks.append({"run": run_url.rstrip("/").rsplit("/", 1)[1], "path": path})
+        walks.append({"run": run_id(run_url), "path": path})
 
 
 class ThinkingSeller(WalkingSeller):

@@ -38,6 +38,7 @@ from django.db import connection  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from bench.clones import clone_runs  # noqa: E402
+from bench.runurl import run_id  # noqa: E402
 
 ARTICLE = "/articles/troubleshooting-xero-connection/"
 CHECKER = "connection-error"
@@ -109,7 +110,7 @@ def seller() -> tuple[dict, dict, str]:
     data = {"csrfmiddlewaretoken": hidden["csrfmiddlewaretoken"],
             "step": re.search(r'name="step" value="([^"]+)"', panel).group(1),
             "answer": re.search(r'name="answer" value="(\d+)"', panel).group(1)}  # fmt: skip
-    return cookies, data, pushed.rstrip("/").rsplit("/", 1)[1]
+    return cookies, data, run_id(pushed)
 
 
 def senders(kind: str, count: int):

@@ -35,6 +35,8 @@ import urllib.request
 from datetime import date
 from pathlib import Path
 
+from runurl import run_id
+
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
 PAGES = [
@@ -125,7 +127,7 @@ def seed_run(base: str) -> str:
         headers=headers | {"Cookie": cookie, "HX-Request": "true"},
     )
     with urllib.request.urlopen(request) as r:
-        return r.headers["HX-Push-Url"].rstrip("/").rsplit("/", 1)[1]
+        return run_id(r.headers["HX-Push-Url"])
 
 
 class Gunicorn:
