@@ -441,7 +441,8 @@ def main() -> None:
 
     from helpcenter import contentcache as pagecache
     from search.models import Document, Word
-    from troubleshoot.library import import_library, read_library
+    from troubleshoot.library import read_library
+    from troubleshoot.librarysync import import_library
 
     load_start = os.getloadavg()[0]
     rng = random.Random(13)  # noqa: S311 - made-up content, the same every run

@@ -21,7 +21,8 @@ from support import escalation  # noqa: E402
 from support.models import SupportRequest  # noqa: E402
 from tests.factories import make_checker, took, walk_path  # noqa: E402
 from troubleshoot import versions  # noqa: E402
-from troubleshoot.library import import_library, read_library  # noqa: E402
+from troubleshoot.library import read_library  # noqa: E402
+from troubleshoot.librarysync import import_library  # noqa: E402
 from troubleshoot.models import Answer, Checker, FollowUp, Run  # noqa: E402
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/lib/chromium/chromium")

@@ -11,7 +11,8 @@ from django.core.management import CommandError, call_command
 
 from tests.conftest import CONTENT
 from troubleshoot import versions, walk
-from troubleshoot.library import ContentError, import_library, read_library
+from troubleshoot.library import ContentError, read_library
+from troubleshoot.librarysync import import_library
 from troubleshoot.models import (
     Answer,
     Article,
@@ -152,7 +153,7 @@ def test_dump_then_load_changes_nothing(library, tmp_path):
 @pytest.mark.slow
 def test_round_trip_is_lossless(library, tmp_path, django_db_blocker):
     """Files → database → files → fresh database: the same content, field for field."""
-    from troubleshoot.library import dump_article, dump_checker
+    from troubleshoot.librarysync import dump_article, dump_checker
 
     before = {c.slug: dump_checker(c) for c in Checker.objects.all()}
     articles = {a.slug: dump_article(a) for a in Article.objects.all()}

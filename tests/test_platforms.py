@@ -12,7 +12,8 @@ from django.test import Client
 from tests.conftest import CONTENT
 from troubleshoot import versions, walk
 from troubleshoot.graph import Flow
-from troubleshoot.library import ContentError, import_library, read_library
+from troubleshoot.library import ContentError, read_library
+from troubleshoot.librarysync import import_library
 from troubleshoot.models import Category, Checker, ErrorCode, Run
 
 pytestmark = pytest.mark.django_db

@@ -2,8 +2,8 @@
 one.
 
 A checker's draft is its Step, Choice and StepLink rows; a version's `data` is the content-file dict (the format
-`library.py` reads and writes), so the draft is turned into that dict to be checked, compared and frozen. A version
-never changes once written, which is what lets `flow_of` cache it by its id for good.
+`library.py` reads and `librarysync.py` writes), so the draft is turned into that dict to be checked, compared and
+frozen. A version never changes once written, which is what lets `flow_of` cache it by its id for good.
 """
 
 import difflib

@@ -5,7 +5,7 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from troubleshoot.library import dump_library
+from troubleshoot.librarysync import dump_library
 
 
 class Command(BaseCommand):

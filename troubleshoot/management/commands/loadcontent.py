@@ -5,7 +5,8 @@ from pathlib import Path
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from troubleshoot.library import ContentError, import_library, read_library
+from troubleshoot.library import ContentError, read_library
+from troubleshoot.librarysync import import_library
 
 
 class Command(BaseCommand):
