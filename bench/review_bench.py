@@ -126,7 +126,7 @@ def generate(runs_wanted: int, answers_wanted: int, seed: int) -> dict:
     from django.utils import timezone
 
     from support.models import ArticleFeedback, SupportRequest
-    from troubleshoot import versions
+    from troubleshoot import versioncache, versions
     from troubleshoot.models import Answer, Article, Checker, FollowUp, Run
 
     rng = random.Random(seed)  # noqa: S311 - reproducible data, not secrets
@@ -139,7 +139,7 @@ def generate(runs_wanted: int, answers_wanted: int, seed: int) -> dict:
     step.save()
     versions.publish(busiest, note="Reworded the first step")
     flows = [
-        (checker, [versions.flow_of(v) for v in checker.versions.values_list("id", flat=True)])
+        (checker, [versioncache.flow_of(v) for v in checker.versions.values_list("id", flat=True)])
         for checker in Checker.objects.published().filter(pk__in=[c.pk for c in checkers]).order_by("pk")
     ]
     weights = [dict(zip([c.pk for c in checkers], weights, strict=True))[checker.pk] for checker, _ in flows]

@@ -18,7 +18,7 @@ from django.urls import reverse
 from search.log import unknown_code_counts
 from search.models import SearchLog
 from support.models import ArticleFeedback, SupportRequest
-from troubleshoot import versions
+from troubleshoot import versioncache
 from troubleshoot.models import Answer, CheckerVersion, Run
 
 from . import gap_steps, gapitems, rollups
@@ -310,6 +310,6 @@ def read(period: Period, most: int = SHOWN, *, show_handled: bool = False) -> In
         if gap.source == GapItem.Source.ABANDONED:
             # An open run stores only its step's key: its title is read from the version the seller walked (cached;
             # a step since removed from the checker is still in that version).
-            step = versions.flow_of(gap.key[1]).by_key.get(gap.key[2])
+            step = versioncache.flow_of(gap.key[1]).by_key.get(gap.key[2])
             gap.title = f"“{step.title if step else gap.key[2]}”: sellers left here"
     return Inbox(shown, 0 if show_handled else len(left_out))

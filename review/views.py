@@ -22,7 +22,7 @@ from django.views.decorators.http import require_POST, require_safe
 
 from helpcenter import params
 from helpcenter.roles import reviewer_required, reviewers
-from troubleshoot import versions
+from troubleshoot import versioncache
 from troubleshoot.flowpicture import picture
 from troubleshoot.graph import Flow
 from troubleshoot.models import Answer, Checker, Run
@@ -90,7 +90,7 @@ def _took(duration) -> str:
 
 def _version_report(version: dict, days: rollups.Days) -> dict:
     """Everything the checker page shows for one version (9 queries, plus the version's flow unless cached)."""
-    flow = versions.flow_of(version["id"])
+    flow = versioncache.flow_of(version["id"])
     numbers = flowcounts.version_numbers(version["id"], days)
     median = numbers.median
     return {

@@ -20,7 +20,7 @@ from django.utils import timezone  # noqa: E402
 from support import escalation  # noqa: E402
 from support.models import SupportRequest  # noqa: E402
 from tests.factories import make_checker, took, walk_path  # noqa: E402
-from troubleshoot import versions  # noqa: E402
+from troubleshoot import versioncache, versions  # noqa: E402
 from troubleshoot.library import read_library  # noqa: E402
 from troubleshoot.librarysync import import_library  # noqa: E402
 from troubleshoot.models import Answer, Checker, FollowUp, Run  # noqa: E402
@@ -71,7 +71,7 @@ def _fresh_version_cache():
     from helpcenter import contentcache as pagecache
 
     cache.clear()
-    versions.forget_flows()
+    versioncache.forget_flows()
     pagecache.forget()
 
 

@@ -20,7 +20,7 @@ from django.utils import timezone
 from helpcenter.contentcache import content_changed
 from support import escalation
 from support.models import SupportRequest
-from troubleshoot import versions, walk
+from troubleshoot import versioncache, versions, walk
 from troubleshoot.models import Answer, Category, Checker, CheckerVersion, Choice, ErrorCode, Run, Step
 
 # The demo checker and its answers
@@ -63,12 +63,12 @@ def make_checker(slug: str = "demo", *, category: Category | None = None, code: 
 
 def first_step(checker: Checker) -> str:
     """The key of the step where every run of `checker`'s live version starts, by the portal's own rule."""
-    return versions.flow_of(checker.live_version_id).start.key
+    return versioncache.flow_of(checker.live_version_id).start.key
 
 
 def choice(checker: Checker, step_key: str, label: str) -> int:
     """The number of the answer `label` on step `step_key` in the checker's live version."""
-    step = versions.flow_of(checker.live_version_id).by_key[step_key]
+    step = versioncache.flow_of(checker.live_version_id).by_key[step_key]
     return next(answer.index for answer in step.answers if answer.label == label)
 
 
@@ -83,7 +83,7 @@ def last_answer_id(run) -> int:
 def walk_path(checker, answers, *, source="direct", note="", back_after=None):
     """A run of the checker's live version through `answers` (step key, answer number); Back after the
     `back_after`-th answer, then on."""
-    flow = versions.flow_of(checker.live_version_id)
+    flow = versioncache.flow_of(checker.live_version_id)
     run = None
     for n, (key, index) in enumerate(answers):
         said = note if index == Answer.NONE_FIT else ""
@@ -104,7 +104,7 @@ def some_runs(count: int = 80, seed: int = 7, slug: str = "wrong-xero-organisati
     now = timezone.now()
     for n in range(count):
         checker = checkers[0] if n % 5 == 0 else next(c for c in checkers if c.slug == slug)
-        flow = versions.flow_of(checker.live_version_id)
+        flow = versioncache.flow_of(checker.live_version_id)
         step, run = flow.start, None
         while step is not None and step.answers:
             if run is not None and rng.random() < 0.12:

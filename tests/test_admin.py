@@ -12,7 +12,7 @@ from support import escalation
 from support.models import SupportRequest
 from tests.conftest import run_tasks
 from tests.factories import add_step, editor_page_form, last_answer_id, make_checker, member, targets
-from troubleshoot import versions, walk
+from troubleshoot import versioncache, versions, walk
 from troubleshoot.library import read_library
 from troubleshoot.models import Article, CheckerVersion, Choice, Run, Step
 
@@ -29,7 +29,7 @@ def staff_client(client, db):
 
 def walked_run(checker, last: str = "Yes") -> Run:
     """A run through First (Yes) and Second (`last`): resolved by default, or on to Third and its answer `last`."""
-    flow = versions.flow_of(checker.live_version_id)
+    flow = versioncache.flow_of(checker.live_version_id)
     run = walk.start_run(flow, uuid.uuid4(), "start", 0)
     if last == "Yes":
         return walk.record_answer(flow, run, "second", 0)
@@ -441,8 +441,8 @@ def test_runs_of_one_checker_are_found_by_its_slug_alone(staff_client, checker):
 
 
 def test_run_list_tells_in_progress_from_abandoned(staff_client, checker):
-    active = walk.start_run(versions.flow_of(checker.live_version_id), uuid.uuid4(), "start", 0)  # open, just now
-    left = walk.start_run(versions.flow_of(checker.live_version_id), uuid.uuid4(), "start", 0)
+    active = walk.start_run(versioncache.flow_of(checker.live_version_id), uuid.uuid4(), "start", 0)  # open, just now
+    left = walk.start_run(versioncache.flow_of(checker.live_version_id), uuid.uuid4(), "start", 0)
     long_ago = left.started_at.replace(year=2000)
     Run.objects.filter(pk=left.pk).update(started_at=long_ago, last_activity_at=long_ago)
 

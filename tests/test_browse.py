@@ -51,12 +51,12 @@ def test_drafts_are_not_listed(client, big_category):
 def test_most_used_checkers_come_from_recent_runs(client, big_category):
     import uuid
 
-    from troubleshoot import versions, walk
+    from troubleshoot import versioncache, walk
 
     popular = make_checker("popular", category=big_category)
     popular.position = 99
     popular.save()
-    flow = versions.flow_of(popular.live_version_id)
+    flow = versioncache.flow_of(popular.live_version_id)
     for _ in range(2):
         walk.start_run(flow, uuid.uuid4(), first_step(popular), choice(popular, "start", "Yes"))
     html = client.get("/").content.decode()

@@ -644,9 +644,9 @@ def test_editor_adds_a_step_with_answers_publishes_and_a_seller_walks_it(
 ):
     """An editor adds a step to the draft on the one checker page, points an answer at it, publishes, and a seller
     walks the new version, while a run started on version 1 finishes on version 1."""
-    from troubleshoot import versions, walk
+    from troubleshoot import versioncache, walk
 
-    old_run = walk.start_run(versions.flow_of(checker.live_version_id), uuid.uuid4(), "start", 0)
+    old_run = walk.start_run(versioncache.flow_of(checker.live_version_id), uuid.uuid4(), "start", 0)
     page.set_viewport_size({"width": 1400, "height": 900})
     page.goto(f"{live_server.url}/admin/login/")
     page.get_by_label("Username").fill("admin")

@@ -10,7 +10,7 @@ import yaml
 from django.core.management import CommandError, call_command
 
 from tests.conftest import CONTENT
-from troubleshoot import versions, walk
+from troubleshoot import versioncache, versions, walk
 from troubleshoot.library import ContentError, read_library
 from troubleshoot.librarysync import import_library
 from troubleshoot.models import (
@@ -60,7 +60,7 @@ def test_library_has_every_checker_with_a_branching_flow(library):
     assert set(SEED + LIBRARY) <= set(CHECKER_FILES)  # the first checkers stay: emails and URLs link to them
     assert set(Checker.objects.values_list("slug", flat=True)) == set(CHECKER_FILES)
     for checker in Checker.objects.all():
-        current = versions.flow_of(checker.live_version_id)
+        current = versioncache.flow_of(checker.live_version_id)
         assert current.problems() == [], checker.slug
         targets = [{(a.outcome, a.next) for a in step.answers} for step in current.steps]
         assert any(len(t) > 1 for t in targets), f"{checker.slug} does not branch"
@@ -85,7 +85,7 @@ def test_library_categories_in_order(library):
 
 def start_lock_date() -> Run:
     checker = Checker.objects.get(slug="lock-date")
-    return walk.start_run(versions.flow_of(checker.live_version_id), uuid.uuid4(), "check-dates", 0)
+    return walk.start_run(versioncache.flow_of(checker.live_version_id), uuid.uuid4(), "check-dates", 0)
 
 
 def test_loading_twice_changes_nothing_and_keeps_runs(library):
@@ -306,7 +306,7 @@ def test_run_on_a_checker_survives_removing_its_steps_from_files(library, conten
     assert Run.objects.filter(pk=run.pk).exists()
     assert run.answers.count() == 1
     assert Checker.objects.get(slug="lock-date").steps.count() == 1
-    run = walk.record_answer(versions.flow_of(run.version_id), run, "keep-locked", 1)  # on its own version still
+    run = walk.record_answer(versioncache.flow_of(run.version_id), run, "keep-locked", 1)  # on its own version still
     assert run.current_step_key == "open-period"
 
 

@@ -19,7 +19,7 @@ from django.utils.html import escape
 from playwright.sync_api import Page, expect
 
 from review.flowcounts import StepCount
-from troubleshoot import flowpicture, versions, walk
+from troubleshoot import flowpicture, versioncache, versions, walk
 from troubleshoot.graph import Flow
 from troubleshoot.models import Answer, Checker
 
@@ -268,7 +268,7 @@ def reviewer(client):
 
 
 def test_review_page_draws_the_picture_with_counts_and_links_to_the_rows(client, checker, django_assert_num_queries):
-    flow = versions.flow_of(checker.live_version_id)
+    flow = versioncache.flow_of(checker.live_version_id)
     run = walk.start_run(flow, uuid.uuid4(), "start", 0)
     walk.record_answer(flow, run, "second", Answer.NONE_FIT)
     reviewer(client)

@@ -14,7 +14,7 @@ import pytest
 from django.test import Client
 
 from tests.factories import choice, first_step
-from troubleshoot import versions, walk
+from troubleshoot import versioncache, walk
 from troubleshoot.models import Article, Category, Run
 
 pytestmark = pytest.mark.django_db
@@ -102,7 +102,7 @@ def test_no_seller_endpoint_answers_500_whatever_it_is_sent(checker, library):
     article = Article.objects.first()
     assert article is not None and Category.objects.exists()
     start = first_step(checker)
-    live = versions.flow_of(checker.live_version_id)
+    live = versioncache.flow_of(checker.live_version_id)
     run = walk.start_run(live, uuid.uuid4(), start, choice(checker, "start", "Yes"))
     fuzzer = Fuzzer(rng, checker, run, article)
     clients = [Client(), Client(), Client(enforce_csrf_checks=True)]

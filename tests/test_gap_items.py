@@ -16,7 +16,7 @@ from search.models import SearchLog
 from support.models import ArticleFeedback
 from tests.conftest import TODAY
 from tests.factories import make_checker, reviewer, walk_path
-from troubleshoot import versions
+from troubleshoot import versioncache, versions
 from troubleshoot.models import Answer, Article, Choice, Run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("midday")]
@@ -204,7 +204,7 @@ def test_a_step_removed_since_is_titled_as_the_version_walked_had_it(client, db,
     )
     checker.steps.get(key="third").delete()
     versions.publish(checker, note="Without the third step")
-    assert "third" not in versions.flow_of(checker.live_version_id).by_key
+    assert "third" not in versioncache.flow_of(checker.live_version_id).by_key
     reviewer(client)
     row = row_of(page(client), "“Third”: sellers left here", 1)
     assert row is not None and "older version" in row

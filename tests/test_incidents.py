@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from incidents.models import Incident
 from tests.factories import choice, first_step, make_checker
-from troubleshoot import versions, walk
+from troubleshoot import versioncache, walk
 from troubleshoot.models import Category, ErrorCode, Run
 
 pytestmark = pytest.mark.django_db
@@ -93,7 +93,7 @@ def test_htmx_step_panels_do_not_repeat_the_banner(client, checker):
 
 
 def start(checker, code: str = "") -> Run:
-    flow = versions.flow_of(checker.live_version_id)
+    flow = versioncache.flow_of(checker.live_version_id)
     return walk.start_run(flow, uuid.uuid4(), first_step(checker), choice(checker, "start", "Yes"), error_code=code)
 
 

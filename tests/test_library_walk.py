@@ -14,7 +14,7 @@ from html import unescape
 import pytest
 from django.test import Client
 
-from troubleshoot import versions, walk
+from troubleshoot import versioncache, walk
 from troubleshoot.models import Checker
 
 pytestmark = pytest.mark.django_db
@@ -106,7 +106,7 @@ def test_every_path_of_every_checker_in_the_library_walks_to_its_ending(library,
     for checker in checkers:
         # A fresh visit for each: a seller's answer to "Which do you use?" is remembered for the rest of the visit.
         client = Client(enforce_csrf_checks=True)
-        flow = versions.flow_of(checker.live_version_id)
+        flow = versioncache.flow_of(checker.live_version_id)
         assert walk_every_path(client, checker) == paths_to_steps(flow, flow.start), checker.slug
 
 
@@ -116,7 +116,7 @@ def test_a_seller_of_one_platform_never_sees_the_other_platforms_steps(library, 
     other = {"xero": "quickbooks", "quickbooks": "xero"}[platform]
     differs = 0
     for checker in Checker.objects.published():
-        flow = versions.flow_of(checker.live_version_id)
+        flow = versioncache.flow_of(checker.live_version_id)
         client = Client(enforce_csrf_checks=True)
         page = unescape(client.get(f"{checker.get_absolute_url()}?platform={platform}").content.decode())
         if not checker.applies_to(platform):

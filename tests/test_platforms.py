@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from tests.conftest import CONTENT
-from troubleshoot import versions, walk
+from troubleshoot import compare, versioncache, versions, walk
 from troubleshoot.graph import Flow
 from troubleshoot.library import ContentError, read_library
 from troubleshoot.librarysync import import_library
@@ -70,7 +70,7 @@ def checker_of(slug: str, steps: list[dict], platforms: str = "both", code: str 
 
 
 def flow_of(checker: Checker) -> Flow:
-    return versions.flow_of(checker.live_version_id)
+    return versioncache.flow_of(checker.live_version_id)
 
 
 # The flow check
@@ -126,7 +126,7 @@ def test_a_version_holds_the_platforms_and_the_diff_shows_them(db):
     assert data["platforms"] == ["xero", "quickbooks"]
     assert [a.get("platform") for a in data["steps"][1]["answers"]] == ["xero", "quickbooks"]
     changed = [{**s, "answers": [{k: v for k, v in a.items() if k != "platform"} for a in s["answers"]]} for s in SPLIT]
-    changes = versions.diff(data, {**data, "platforms": ["xero"], "steps": changed})
+    changes = compare.diff(data, {**data, "platforms": ["xero"], "steps": changed})
     assert [(c.where, c.before, c.after) for c in changes] == [
         ("Platforms", "xero, quickbooks", "xero"),
         ('Step "platform": answer "Xero": platform', "xero", "none"),
@@ -381,7 +381,7 @@ def test_a_steps_page_in_the_history_passes_the_platform_question_the_walk_answe
     """The start page's history entry becomes step 1 of the run (portal.js): for a seller whose platform the link
     gave, that is the step they saw, not the "Which do you use?" the walk answered for them."""
     checker = checker_of("split", ASKS_FIRST)
-    flow = versions.flow_of(checker.live_version_id)
+    flow = versioncache.flow_of(checker.live_version_id)
     run = walk.start_run(flow, uuid.uuid4(), "in-quickbooks", 1, platform="quickbooks")
     assert run.path == "platform:1/in-quickbooks:1"
     assert [walk.position_at(flow, run, number).step.key for number in (1, 2)] == ["in-quickbooks"] * 2
@@ -392,7 +392,7 @@ def test_a_steps_page_in_the_history_passes_the_platform_question_the_walk_answe
 
 def test_answering_an_earlier_step_again_takes_the_platform_question_after_it(db):
     checker = checker_of("split", SPLIT)
-    flow = versions.flow_of(checker.live_version_id)
+    flow = versioncache.flow_of(checker.live_version_id)
     run = walk.start_run(flow, uuid.uuid4(), "start", 0, platform="xero")
     run = walk.record_answer(flow, run, "in-xero", 1)
     assert (run.path, run.outcome) == ("start:0/platform:0/in-xero:1", Run.Outcome.ESCALATED)

@@ -442,7 +442,7 @@ def test_article_feedback_needs_the_pages_csrf_token(library):
 
 
 def test_the_article_page_carries_each_sellers_own_csrf_token(library, django_assert_num_queries):
-    """The article's text is rendered once per version (`versions.article_page`); the page around it, with its
+    """The article's text is rendered once per version (`versioncache.article_page`); the page around it, with its
     feedback form, for each seller: a seller's token never reaches another seller, and a seller without a CSRF
     cookie gets one with the page."""
     from django.test import Client

@@ -19,7 +19,7 @@ from review.models import DayChecker, DayOutcome, FillState
 from support import followups
 from tests.conftest import TODAY
 from tests.factories import make_checker, review_pages, reviewer, walk_path
-from troubleshoot import versions, walk
+from troubleshoot import versioncache, walk
 from troubleshoot.models import Answer, Checker, FollowUp, Run
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("midday")]  # counted by day: see conftest.TODAY
@@ -140,7 +140,7 @@ def test_a_seller_back_on_an_old_run_shows_after_the_next_job_run(known, time_ma
     assert numbers() == (9, 3, 4, 2, 0, 1, 1)
     assert left() == {"second": (1, 0), "third": (1, 0)}
     # The seller left at the third step comes back three days on and answers it: resolved.
-    walk.record_answer(versions.flow_of(r[5].version_id), Run.objects.get(pk=r[5].pk), "third", 0)
+    walk.record_answer(versioncache.flow_of(r[5].version_id), Run.objects.get(pk=r[5].pk), "third", 0)
     assert numbers() == (9, 3, 4, 2, 0, 1, 1)  # the page reads the day as filled
     job()  # a seller still on one of its runs: the day waits
     assert numbers() == (9, 3, 4, 2, 0, 1, 1)
@@ -234,7 +234,7 @@ def test_a_get_on_every_review_page_writes_nothing(client, known, filled, time_m
     age([r[1], r[2], r[5]], 3)
     if filled:
         job()
-        walk.record_answer(versions.flow_of(r[5].version_id), Run.objects.get(pk=r[5].pk), "third", 0)
+        walk.record_answer(versioncache.flow_of(r[5].version_id), Run.objects.get(pk=r[5].pk), "third", 0)
         time_machine.shift(timedelta(days=1, minutes=31))  # yesterday is settled and not filled
     reviewer(client)
     for url in every_review_page(known):

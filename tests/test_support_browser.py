@@ -14,7 +14,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from tests.factories import sign_in, some_runs
-from troubleshoot import versions
+from troubleshoot import versioncache
 from troubleshoot.models import Answer, Checker, Run
 
 browser_test = pytest.mark.django_db(transaction=True)
@@ -53,7 +53,7 @@ def test_reviewer_reads_the_dashboard_and_a_checkers_flow_with_counts(live_serve
     page.get_by_role("link", name="Switching to a new Xero organisation").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Switching to a new Xero organisation")
     version = Checker.objects.get(slug=SLUG).live_version
-    first = versions.flow_of(version.id).start
+    first = versioncache.flow_of(version.id).start
     reached = Answer.objects.live().filter(run__version=version, step_key=first.key).count()
     reached += Run.objects.filter(version=version, outcome=Run.Outcome.OPEN, current_step_key=first.key).count()
     box = page.locator(".flow-picture svg .node.step.first").first

@@ -7,20 +7,20 @@ import pytest
 
 from tests.conftest import race
 from tests.factories import make_checker
-from troubleshoot import versions, walk
+from troubleshoot import compare, versioncache, versions, walk
 from troubleshoot.models import Checker, CheckerVersion, Choice, Run, Step
 
 pytestmark = pytest.mark.django_db
 
 
 def start(checker, label="Yes") -> Run:
-    flow = versions.flow_of(checker.live_version_id)
+    flow = versioncache.flow_of(checker.live_version_id)
     index = next(a.index for a in flow.start.answers if a.label == label)
     return walk.start_run(flow, uuid.uuid4(), flow.start.key, index)
 
 
 def answer(run, step_key, label) -> Run:
-    flow = versions.flow_of(run.version_id)
+    flow = versioncache.flow_of(run.version_id)
     index = next(a.index for a in flow.by_key[step_key].answers if a.label == label)
     return walk.record_answer(flow, run, step_key, index)
 
@@ -90,7 +90,7 @@ def test_back_on_an_old_version_reopens_its_step(checker):
     versions.publish(checker)
     run = walk.go_back(run, run.answers.last().pk)
     assert run.current_step_key == "second"
-    assert walk.position(versions.flow_of(run.version_id), run).step.title == "Second"
+    assert walk.position(versioncache.flow_of(run.version_id), run).step.title == "Second"
 
 
 def test_restore_puts_an_old_version_back_in_the_draft(checker):
@@ -126,7 +126,7 @@ def test_diff_says_what_changed_in_words(checker):
     Choice.objects.filter(step__checker=checker, step__key="third", label="Fixed").delete()
     checker.title = "Renamed checker"
     checker.save()
-    changes = {(c.kind, c.where): c for c in versions.diff(old, versions.draft_data(checker))}
+    changes = {(c.kind, c.where): c for c in compare.diff(old, versions.draft_data(checker))}
     assert changes[("changed", "Title")].after == "Renamed checker"
     assert changes[("changed", 'Step "second": title')].before == "Second"
     assert ("+", "Open the app.") in changes[("changed", 'Step "second": text')].lines
@@ -136,14 +136,14 @@ def test_diff_says_what_changed_in_words(checker):
 
 
 def test_a_version_is_read_once_then_cached(checker, django_assert_num_queries):
-    versions.forget_flows()
+    versioncache.forget_flows()
     with django_assert_num_queries(1):
-        versions.flow_of(checker.live_version_id)
+        versioncache.flow_of(checker.live_version_id)
     with django_assert_num_queries(0):
-        versions.flow_of(checker.live_version_id)
-    versions.forget_flows()  # another process: Django's cache has it
+        versioncache.flow_of(checker.live_version_id)
+    versioncache.forget_flows()  # another process: Django's cache has it
     with django_assert_num_queries(0):
-        assert versions.flow_of(checker.live_version_id).start.key == "start"
+        assert versioncache.flow_of(checker.live_version_id).start.key == "start"
 
 
 def test_versions_are_numbered_per_checker(checker):

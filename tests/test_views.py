@@ -12,7 +12,7 @@ from django.test import Client
 from support.models import SupportRequest
 from tests.conftest import run_tasks, tokenless
 from tests.factories import answer, choice, escalated_run, last_answer_id, make_checker, start, start_data
-from troubleshoot import versions
+from troubleshoot import versioncache, versions
 from troubleshoot.models import Article, Choice, Run, Step
 
 pytestmark = pytest.mark.django_db
@@ -476,7 +476,7 @@ def test_an_answer_to_a_run_moved_on_meanwhile_is_decided_as_it_stands(checker):
     client = Client()
     run = start(client, checker)
     seen = Run.objects.get(pk=run.pk)  # as the second request's view read it
-    flow = versions.flow_of(run.version_id)
+    flow = versioncache.flow_of(run.version_id)
     walk.record_answer(flow, Run.objects.get(pk=run.pk), "second", choice(checker, "second", "No"))
     again = walk.record_answer(flow, seen, "second", choice(checker, "second", "No"))
     assert again.current_step_key == "third" and run.answers.count() == 2

@@ -11,7 +11,7 @@ from support import escalation
 from support.models import SupportRequest
 from tests.conftest import race
 from tests.factories import choice, first_step, last_answer_id, make_checker
-from troubleshoot import versions, walk
+from troubleshoot import versioncache, versions, walk
 from troubleshoot.graph import Flow
 from troubleshoot.models import Answer, Choice, Run, Step
 
@@ -19,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def live(checker) -> Flow:
-    return versions.flow_of(checker.live_version_id)
+    return versioncache.flow_of(checker.live_version_id)
 
 
 def start(checker, label="Yes", **kwargs):
@@ -27,7 +27,7 @@ def start(checker, label="Yes", **kwargs):
 
 
 def record(run, step_key, label):
-    flow = versions.flow_of(run.version_id)
+    flow = versioncache.flow_of(run.version_id)
     index = next(a.index for a in flow.by_key[step_key].answers if a.label == label)
     return walk.record_answer(flow, run, step_key, index)
 

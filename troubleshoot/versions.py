@@ -1,16 +1,14 @@
-"""Published versions of checkers and articles: publish the draft, restore an old version into it, compare two, load
-one.
+"""Versions of checkers and articles: the draft, publishing it as a new version, restoring an old version into it,
+bringing back a draft a restore replaced, and copying a checker.
 
 A checker's draft is its Step, Choice and StepLink rows; a version's `data` is the content-file dict (the format
-`library.py` reads and `librarysync.py` writes), so the draft is turned into that dict to be checked, compared and
-frozen. A version never changes once written, which is what lets `flow_of` cache it by its id for good.
+`library.py` reads and `librarysync.py` writes), so the draft is turned into that dict to be checked, compared
+(`compare.py`) and frozen. A version never changes once written, which is what lets `versioncache.flow_of` cache it
+by its id for good.
 """
 
-import difflib
 import itertools
-from dataclasses import dataclass, field
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,7 +26,6 @@ from .models import (
     StepLink,
     cut_at_word,
 )
-from .rendering import render_markdown
 
 # The listing: how sellers find a checker (home, search, /e/<code>/). Edited in place, part of every version's data.
 LISTING = [
@@ -315,135 +312,6 @@ def has_unpublished_changes(checker: Checker) -> bool:
     return live is None or live.data != draft_data(checker)
 
 
-# Loading a version for sellers: read once, then from the cache (it never changes).
-
-CACHE_FORMAT = 3  # bump when Flow's shape changes, so a deploy never unpickles an old one
-_memo: dict[int, Flow] = {}
-MEMO_SIZE = 500
-
-
-def flow_of(version_id: int) -> Flow:
-    """The flow of a published version: from this process's memo, else Django's cache, else one query."""
-    flow = _memo.get(version_id)
-    if flow is not None:
-        return flow
-    key = f"troubleshoot:flow:{CACHE_FORMAT}:{version_id}"
-    flow = cache.get(key)
-    if flow is None:
-        version = CheckerVersion.objects.only("data", "checker_id").get(pk=version_id)
-        flow = Flow.from_data(version.data, version_id=version.pk, checker_id=version.checker_id)
-        flow.longest  # noqa: B018 - computed once, before it is cached and shared
-        cache.set(key, flow, timeout=None)
-    if len(_memo) >= MEMO_SIZE:
-        _memo.clear()
-    _memo[version_id] = flow
-    return flow
-
-
-def forget_flows() -> None:
-    """Empty this process's memo (tests, where a rolled-back database reuses ids)."""
-    _memo.clear()
-
-
-# Comparing two versions.
-
-
-@dataclass
-class Change:
-    """One difference between two versions, in an editor's words."""
-
-    kind: str  # added, removed, changed, re-pointed, reordered
-    where: str
-    before: str = ""
-    after: str = ""
-    lines: list[tuple[str, str]] = field(default_factory=list)  # a text's lines: (" " | "-" | "+", line)
-
-
-LISTING_NAMES = {
-    "slug": "Slug",
-    "title": "Title",
-    "category": "Category",
-    "platforms": "Platforms",
-    "symptom": "Symptom",
-    "position": "Position",
-    "published": "Listed",
-    "error_codes": "Error codes",
-    "signatures": "Error texts",
-    "support_hint": "Support hint",
-}
-
-
-def _target(answer: dict) -> str:
-    return f'step "{answer["next"]}"' if answer.get("next") else answer.get("outcome", "")
-
-
-def _text_lines(before: str, after: str) -> list[tuple[str, str]]:
-    lines = difflib.ndiff(before.splitlines(), after.splitlines())
-    return [(line[0], line[2:]) for line in lines if line[0] in " -+"]
-
-
-def _show(value) -> str:
-    return ", ".join(map(str, value)) if isinstance(value, list) else str(value)
-
-
-def diff(old: dict, new: dict) -> list[Change]:
-    """What changed from `old` to `new` (content-file dicts): texts, steps and answers added, removed, re-pointed."""
-    changes = [
-        Change("changed", LISTING_NAMES[name], _show(old.get(name, "")), _show(new.get(name, "")))
-        for name in LISTING
-        if old.get(name) != new.get(name)
-    ]
-    old_steps = {s["key"]: s for s in old.get("steps", [])}
-    new_steps = {s["key"]: s for s in new.get("steps", [])}
-    for key, step in new_steps.items():
-        if key not in old_steps:
-            answers = "; ".join(f"{a['label']} → {_target(a)}" for a in step["answers"])
-            changes.append(Change("added", f'Step "{key}"', after=f"{step['title']}: {step['question']} ({answers})"))
-    for key, step in old_steps.items():
-        if key not in new_steps:
-            changes.append(Change("removed", f'Step "{key}"', before=f"{step['title']}: {step['question']}"))
-    common_old = [k for k in old_steps if k in new_steps]
-    common_new = [k for k in new_steps if k in old_steps]
-    if common_old != common_new:
-        changes.append(Change("reordered", "Steps", " → ".join(common_old), " → ".join(common_new)))
-    for key in common_new:
-        changes.extend(_step_changes(key, old_steps[key], new_steps[key]))
-    return changes
-
-
-def _step_changes(key: str, old: dict, new: dict) -> list[Change]:
-    where = f'Step "{key}"'
-    changes = []
-    for name in ("title", "question"):
-        if old.get(name) != new.get(name):
-            changes.append(Change("changed", f"{where}: {name}", old.get(name, ""), new.get(name, "")))
-    if old.get("body", "") != new.get("body", ""):
-        changes.append(Change("changed", f"{where}: text", lines=_text_lines(old.get("body", ""), new.get("body", ""))))
-    if old.get("links", []) != new.get("links", []):
-        show = lambda links: "; ".join(f"{link['label']} ({link['url']})" for link in links) or "none"  # noqa: E731
-        changes.append(Change("changed", f"{where}: links", show(old.get("links", [])), show(new.get("links", []))))
-    old_answers = {a["label"]: a for a in old["answers"]}
-    new_answers = {a["label"]: a for a in new["answers"]}
-    for label, answer in new_answers.items():
-        if label not in old_answers:
-            changes.append(Change("added", f'{where}: answer "{label}"', after=_target(answer)))
-        elif _target(old_answers[label]) != _target(answer):
-            changes.append(
-                Change("re-pointed", f'{where}: answer "{label}"', _target(old_answers[label]), _target(answer))
-            )
-        if label in old_answers and old_answers[label].get("platform", "") != answer.get("platform", ""):
-            before, after = (a.get("platform", "") or "none" for a in (old_answers[label], answer))
-            changes.append(Change("changed", f'{where}: answer "{label}": platform', before, after))
-    for label, answer in old_answers.items():
-        if label not in new_answers:
-            changes.append(Change("removed", f'{where}: answer "{label}"', before=_target(answer)))
-    old_order = [a for a in old_answers if a in new_answers]
-    new_order = [a for a in new_answers if a in old_answers]
-    if old_order != new_order:
-        changes.append(Change("reordered", f"{where}: answers", ", ".join(old_order), ", ".join(new_order)))
-    return changes
-
-
 # Articles: the same idea. The row's title, summary and body are the draft; a version holds the article's file dict.
 
 
@@ -494,27 +362,3 @@ def restore_article(article: Article, number: int, *, user=None) -> ReplacedDraf
     text it replaces if no version has it (as `restore` does)."""
     version = ArticleVersion.objects.get(article=article, number=number)
     return _replace_article_text(article, version.data, f"restoring version {number}", user)
-
-
-def article_page(version_id: int) -> dict:
-    """What a seller reads of a published article (title, summary, sanitised body HTML); cached like flows."""
-    key = f"troubleshoot:article:{CACHE_FORMAT}:{version_id}"
-    page = cache.get(key)
-    if page is None:
-        data = ArticleVersion.objects.values_list("data", flat=True).get(pk=version_id)
-        page = {"title": data["title"], "summary": data["summary"], "body_html": render_markdown(data["body"])}
-        cache.set(key, page, timeout=None)
-    return page
-
-
-def diff_article(old: dict, new: dict) -> list[Change]:
-    names = {"title": "Title", "summary": "Summary", "category": "Category", "checkers": "Checkers"}
-    names["published"] = "Listed"
-    changes = [
-        Change("changed", label, _show(old.get(name, "")), _show(new.get(name, "")))
-        for name, label in names.items()
-        if old.get(name) != new.get(name)
-    ]
-    if old.get("body", "") != new.get("body", ""):
-        changes.append(Change("changed", "Text", lines=_text_lines(old.get("body", ""), new.get("body", ""))))
-    return changes

@@ -3,7 +3,7 @@ or `search`, and renders.
 
 A checker page and its htmx partial are one template (`checker.html`, partial `panel`): htmx requests get the
 partial, everything else the full page, so every form works with JavaScript off. Sellers walk published versions
-(`versions.flow_of`, cached); the preview walks the draft with the same template and stores nothing.
+(`versioncache.flow_of`, cached); the preview walks the draft with the same template and stores nothing.
 """
 
 import uuid
@@ -28,7 +28,7 @@ from helpcenter import params
 from helpcenter.contentcache import remember
 from helpcenter.limits import over_limit
 
-from . import platforms, signals, versions, walk
+from . import platforms, signals, versioncache, versions, walk
 from .browse import categories_overview, listed_categories, most_used_checkers
 from .forms import (
     NONE_FIT_NEEDS_A_LINE,
@@ -107,12 +107,12 @@ def topics(request):
 
 @require_safe
 def article_detail(request, slug):
-    """An article's published text (rendered once per version, `versions.article_page`) and its "Was this helpful?"
+    """An article's published text (rendered once per version, `versioncache.article_page`) and its "Was this helpful?"
     form. Whether the seller came from a search result is logged on every visit."""
     signals.page_opened.send(sender=Article, kind="article", slug=slug, search_id=request.GET.get("search"))
     article = get_object_or_404(Article.objects.published().select_related("category"), slug=slug)
     checkers = article.checkers.published().order_by("title")
-    page = versions.article_page(article.live_version_id)  # the published text, never the draft
+    page = versioncache.article_page(article.live_version_id)  # the published text, never the draft
     return TemplateResponse(
         request, "troubleshoot/article.html", {"article": article, "page": page, "checkers": checkers}
     )
@@ -182,10 +182,10 @@ def render_run(
     **extra,
 ) -> HttpResponse:
     """The checker page (or just its panel, for htmx) showing where `run` stands in the version it walks (its
-    steps' Markdown rendered once per version, with its flow: `versions.flow_of`), or its earlier step `at` (a page
+    steps' Markdown rendered once per version, with its flow: `versioncache.flow_of`), or its earlier step `at` (a page
     in the browser's history: answering it answers again from there). Support's views render a run's endings with
     it too, their forms in `extra`."""
-    current = current or versions.flow_of(run.version_id if run else checker.live_version_id)
+    current = current or versioncache.flow_of(run.version_id if run else checker.live_version_id)
     platform = run.platform if run is not None and run.platform else getattr(request, "platform", "")
     earlier = walk.position_at(current, run, at) if run and at else None
     position = earlier or walk.position(current, run, platform)
@@ -322,7 +322,7 @@ def _remember_start(response, checker: Checker, run: Run) -> HttpResponse:
 @require_POST
 def start_run(request, slug):
     checker = _checker(slug)
-    current = versions.flow_of(checker.live_version_id)
+    current = versioncache.flow_of(checker.live_version_id)
     form = StartForm(request.POST)
     # Shown again if the answer is refused, so where the seller came from isn't lost.
     start = _start(*(request.POST.get(key, "") for key in ("source", "source_detail", "code")))
@@ -362,7 +362,7 @@ def run_detail(request, slug, run_id):
 @require_POST
 def run_answer(request, slug, run_id):
     run = run_at(slug, run_id)
-    current = versions.flow_of(run.version_id)
+    current = versioncache.flow_of(run.version_id)
     form = AnswerForm(request.POST)
     if not form.is_valid():
         return render_run(request, run.checker, run, current=current, status=REFUSED, **_refused(form))
@@ -386,7 +386,7 @@ def run_back(request, slug, run_id):
             request, run.checker, run, status=REFUSED, message="That wasn't understood. Here is your step."
         )
     try:
-        run = walk.go_back(run, form.cleaned_data["answer"], versions.flow_of(run.version_id))
+        run = walk.go_back(run, form.cleaned_data["answer"], versioncache.flow_of(run.version_id))
     except walk.StaleAnswer as stale:
         return render_run(request, run.checker, run, status=REFUSED, message=str(stale))
     return after_change(request, run)

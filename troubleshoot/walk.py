@@ -1,7 +1,7 @@
 """The seller's walk through a published version: start a run, answer, go back; and a preview walk that logs nothing.
 
 A run walks the version it started on to its end: the flow comes from that version's frozen data (see
-`versions.flow_of`), so nothing an editor does to the draft, or publishes meanwhile, can pull a step from under it.
+`versioncache.flow_of`), so nothing an editor does to the draft, or publishes meanwhile, can pull a step from under it.
 The functions take and return plain values and model instances; views only translate requests into these calls.
 """
 

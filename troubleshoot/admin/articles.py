@@ -7,7 +7,7 @@ from django.utils.safestring import mark_safe
 
 from helpcenter.admin import PlainHelpTextsMixin
 
-from .. import versions
+from .. import compare, versions
 from ..models import (
     Article,
     ArticleVersion,
@@ -32,7 +32,7 @@ class ArticleAdmin(PlainHelpTextsMixin, VersionedPagesMixin, admin.ModelAdmin):
     change_form_template = "admin/troubleshoot/article/change_form.html"
     draft_of = staticmethod(versions.article_data)
     problems_in = staticmethod(versions.article_problems)
-    changes_between = staticmethod(versions.diff_article)
+    changes_between = staticmethod(compare.diff_article)
     publish_item = staticmethod(versions.publish_article)
     restore_item = staticmethod(versions.restore_article)
     restored_data = staticmethod(
@@ -87,7 +87,7 @@ class ArticleAdmin(PlainHelpTextsMixin, VersionedPagesMixin, admin.ModelAdmin):
         for row in rows:
             row.changes = None  # the first version has nothing before it
         for older, newer in zip(rows[1:], rows, strict=False):
-            newer.changes = versions.diff_article(older.data, newer.data)
+            newer.changes = compare.diff_article(older.data, newer.data)
         return self._page(
             request,
             article,

@@ -15,7 +15,7 @@ from django.utils.html import format_html
 from helpcenter import params
 from helpcenter.admin import PlainHelpTextsMixin
 
-from .. import flowpicture, versions
+from .. import compare, flowpicture, versions
 from ..models import (
     Category,
     Checker,
@@ -79,7 +79,7 @@ class CheckerAdmin(PlainHelpTextsMixin, VersionedPagesMixin, nested_admin.Nested
     change_form_template = "admin/troubleshoot/checker/change_form.html"
     draft_of = staticmethod(versions.draft_data)
     problems_in = staticmethod(versions.checker_problems)
-    changes_between = staticmethod(versions.diff)
+    changes_between = staticmethod(compare.diff)
     publish_item = staticmethod(versions.publish)
     restore_item = staticmethod(versions.restore)
     restored_data = staticmethod(lambda draft, version: {**draft, "steps": version["steps"]})
@@ -226,5 +226,5 @@ class CheckerAdmin(PlainHelpTextsMixin, VersionedPagesMixin, nested_admin.Nested
             f"Changes in {checker.title}",
             old=old,
             new=new,
-            changes=versions.diff(old.data if old else {}, new_data),
+            changes=compare.diff(old.data if old else {}, new_data),
         )
