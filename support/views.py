@@ -23,8 +23,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 
 from helpcenter import params, roles
 from helpcenter.limits import over_limit
+from troubleshoot import positions, walk
 from troubleshoot import views as pages
-from troubleshoot import walk
 from troubleshoot.models import Article, FollowUp, Run
 
 from . import escalation, followup_links, followups, tasks
@@ -356,7 +356,7 @@ def run_support(request, slug, run_id):
         return pages.render_run(request, run.checker, run, status=pages.REFUSED, support_form=form)
     try:
         escalation.request_support(run, form.instance)  # checks the run again, under its lock
-    except walk.StaleAnswer as stale:
+    except positions.StaleAnswer as stale:
         run.refresh_from_db()
         return pages.render_run(request, run.checker, run, status=pages.REFUSED, message=str(stale))
     return pages.after_change(request, pages.run_at(slug, run_id))

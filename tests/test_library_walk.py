@@ -14,7 +14,7 @@ from html import unescape
 import pytest
 from django.test import Client
 
-from troubleshoot import versioncache, walk
+from troubleshoot import positions, versioncache
 from troubleshoot.models import Checker
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +125,7 @@ def test_a_seller_of_one_platform_never_sees_the_other_platforms_steps(library, 
         assert "This guide is for" not in page or checker.platforms == platform, checker.slug
         seen: list[str] = []
         stood = walk_every_path(client, checker, seen)
-        assert stood == paths_to_steps(flow, walk.first_step(flow, platform), platform), checker.slug
+        assert stood == paths_to_steps(flow, positions.first_step(flow, platform), platform), checker.slug
         assert set(seen) <= flow.reachable(platform), f"{checker.slug}: a step for {other} shown to {platform}"
         assert not set(seen) & flow.only_for(other), checker.slug
         assert not any(flow.by_key[key].asks_platform for key in seen), f"{checker.slug}: asked the platform"

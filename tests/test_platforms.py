@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 
 from tests.conftest import CONTENT
-from troubleshoot import compare, versioncache, versions, walk
+from troubleshoot import compare, positions, versioncache, versions, walk
 from troubleshoot.graph import Flow
 from troubleshoot.library import ContentError, read_library
 from troubleshoot.librarysync import import_library
@@ -384,10 +384,10 @@ def test_a_steps_page_in_the_history_passes_the_platform_question_the_walk_answe
     flow = versioncache.flow_of(checker.live_version_id)
     run = walk.start_run(flow, uuid.uuid4(), "in-quickbooks", 1, platform="quickbooks")
     assert run.path == "platform:1/in-quickbooks:1"
-    assert [walk.position_at(flow, run, number).step.key for number in (1, 2)] == ["in-quickbooks"] * 2
+    assert [positions.position_at(flow, run, number).step.key for number in (1, 2)] == ["in-quickbooks"] * 2
     asked = walk.start_run(flow, uuid.uuid4(), "platform", 1)  # the seller answered it themselves
     asked = walk.record_answer(flow, asked, "in-quickbooks", 1)
-    assert asked.platform_asked and walk.position_at(flow, asked, 1).step.key == "platform"
+    assert asked.platform_asked and positions.position_at(flow, asked, 1).step.key == "platform"
 
 
 def test_answering_an_earlier_step_again_takes_the_platform_question_after_it(db):

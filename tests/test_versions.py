@@ -7,7 +7,7 @@ import pytest
 
 from tests.conftest import race
 from tests.factories import make_checker
-from troubleshoot import compare, versioncache, versions, walk
+from troubleshoot import compare, positions, versioncache, versions, walk
 from troubleshoot.models import Checker, CheckerVersion, Choice, Run, Step
 
 pytestmark = pytest.mark.django_db
@@ -90,7 +90,7 @@ def test_back_on_an_old_version_reopens_its_step(checker):
     versions.publish(checker)
     run = walk.go_back(run, run.answers.last().pk)
     assert run.current_step_key == "second"
-    assert walk.position(versioncache.flow_of(run.version_id), run).step.title == "Second"
+    assert positions.position(versioncache.flow_of(run.version_id), run).step.title == "Second"
 
 
 def test_restore_puts_an_old_version_back_in_the_draft(checker):

@@ -471,7 +471,7 @@ def test_the_panel_after_an_answer_is_the_runs_own_panel(client, checker, path):
 def test_an_answer_to_a_run_moved_on_meanwhile_is_decided_as_it_stands(checker):
     """The view read the run before a double submit moved it on: nothing is written twice, the seller gets the
     step they are on (the one-statement update finds the run no longer where it was seen)."""
-    from troubleshoot import walk
+    from troubleshoot import positions, walk
 
     client = Client()
     run = start(client, checker)
@@ -480,7 +480,7 @@ def test_an_answer_to_a_run_moved_on_meanwhile_is_decided_as_it_stands(checker):
     walk.record_answer(flow, Run.objects.get(pk=run.pk), "second", choice(checker, "second", "No"))
     again = walk.record_answer(flow, seen, "second", choice(checker, "second", "No"))
     assert again.current_step_key == "third" and run.answers.count() == 2
-    with pytest.raises(walk.StaleAnswer, match="already answered"):
+    with pytest.raises(positions.StaleAnswer, match="already answered"):
         walk.record_answer(flow, seen, "second", choice(checker, "second", "Yes"))
     assert seen.current_step_key == "second" and run.answers.count() == 2  # the seller's copy left as it was read
 

@@ -11,7 +11,7 @@ from support import escalation
 from support.models import SupportRequest
 from tests.conftest import race
 from tests.factories import choice, first_step, last_answer_id, make_checker
-from troubleshoot import versioncache, versions, walk
+from troubleshoot import positions, versioncache, versions, walk
 from troubleshoot.graph import Flow
 from troubleshoot.models import Answer, Choice, Run, Step
 
@@ -103,27 +103,27 @@ def test_double_submit_records_once(checker):
 
 def test_answer_not_on_the_step_is_refused(checker):
     run = start(checker)
-    with pytest.raises(walk.StaleAnswer, match="isn't one of this step's"):
+    with pytest.raises(positions.StaleAnswer, match="isn't one of this step's"):
         walk.record_answer(live(checker), run, "second", 7)
     assert run.answers.count() == 1
 
 
 def test_answer_to_a_step_already_passed_is_refused(checker):
     run = record(start(checker), "second", "No")
-    with pytest.raises(walk.StaleAnswer, match="already answered"):
+    with pytest.raises(positions.StaleAnswer, match="already answered"):
         record(run, "second", "Yes")
 
 
 def test_answer_to_a_step_not_in_the_version_is_refused(checker):
     run = start(checker)
-    with pytest.raises(walk.StaleAnswer, match="isn't part of this checker"):
+    with pytest.raises(positions.StaleAnswer, match="isn't part of this checker"):
         walk.record_answer(live(checker), run, "no-such-step", 0)
 
 
 def test_answer_on_finished_run_is_refused(checker):
     run = start(checker, label="No")
     assert run.outcome == Run.Outcome.ESCALATED
-    with pytest.raises(walk.StaleAnswer, match="already finished"):
+    with pytest.raises(positions.StaleAnswer, match="already finished"):
         record(run, "start", "Yes")
 
 
@@ -159,7 +159,7 @@ def test_repeated_back_undoes_one_answer(checker):
 def test_back_after_a_support_request_is_refused(checker):
     run = start(checker, label="No")
     escalation.request_support(run, SupportRequest(email="seller@shop.test", description="Help"))
-    with pytest.raises(walk.StaleAnswer, match="already sent"):
+    with pytest.raises(positions.StaleAnswer, match="already sent"):
         walk.go_back(run, last_answer_id(run))
     run.refresh_from_db()
     assert run.outcome == Run.Outcome.ESCALATED
@@ -170,7 +170,7 @@ def test_support_request_on_a_reopened_run_is_refused(checker):
     run = start(checker, label="No")
     stale_copy = Run.objects.get(pk=run.pk)
     walk.go_back(run, last_answer_id(run))
-    with pytest.raises(walk.StaleAnswer, match="Finish the check first"):
+    with pytest.raises(positions.StaleAnswer, match="Finish the check first"):
         escalation.request_support(stale_copy, SupportRequest(email="seller@shop.test", description="Help"))
     assert not SupportRequest.objects.exists()
 
@@ -189,8 +189,8 @@ def test_database_refuses_next_answer_without_a_step(checker):
 
 def test_progress_counts_longest_remaining_path(checker):
     current = live(checker)
-    assert (walk.position(current, None).number, walk.position(current, None).up_to) == (1, 3)
-    position = walk.position(current, start(checker))
+    assert (positions.position(current, None).number, positions.position(current, None).up_to) == (1, 3)
+    position = positions.position(current, start(checker))
     assert (position.number, position.up_to) == (2, 3)
 
 
@@ -239,11 +239,11 @@ def test_finished_run_is_never_abandoned(checker):
 
 def test_preview_replays_a_path_and_stops_where_it_no_longer_fits(checker):
     flow = versions.draft_flow(checker)
-    assert walk.replay(flow, []).step.key == "start"
-    position = walk.replay(flow, [0, 1])
+    assert positions.replay(flow, []).step.key == "start"
+    position = positions.replay(flow, [0, 1])
     assert position.step.key == "third" and [a.choice_label for a in position.answers] == ["Yes", "No"]
-    assert walk.replay(flow, [0, 1, 1]).ending == Run.Outcome.ESCALATED
-    assert walk.replay(flow, [0, 9]).step.key == "second"
+    assert positions.replay(flow, [0, 1, 1]).ending == Run.Outcome.ESCALATED
+    assert positions.replay(flow, [0, 9]).step.key == "second"
 
 
 @pytest.mark.django_db(transaction=True)
@@ -269,9 +269,9 @@ def test_simultaneous_different_answers_to_one_step_record_one_and_tell_the_othe
     outcomes = race(
         lambda: walk.record_answer(current, Run.objects.get(pk=seen.pk), "second", 0),
         lambda: walk.record_answer(current, Run.objects.get(pk=seen.pk), "second", 1),
-        told=(walk.StaleAnswer,),
+        told=(positions.StaleAnswer,),
     )
-    told = [o for o in outcomes if isinstance(o, walk.StaleAnswer)]
+    told = [o for o in outcomes if isinstance(o, positions.StaleAnswer)]
     assert len(told) == 1 and "already" in str(told[0])
     run.refresh_from_db()
     assert run.answers.filter(withdrawn_at__isnull=True).count() == 2
@@ -300,7 +300,7 @@ def test_back_and_support_request_at_the_same_instant_never_leave_an_open_run_wi
         lambda: escalation.request_support(
             Run.objects.get(pk=run.pk), SupportRequest(email="seller@shop.test", description="Help")
         ),
-        told=(walk.StaleAnswer,),  # the loser of the race is told
+        told=(positions.StaleAnswer,),  # the loser of the race is told
     )
     run.refresh_from_db()
     has_request = SupportRequest.objects.filter(run=run).exists()
@@ -350,7 +350,7 @@ def test_an_answer_to_a_run_that_moved_meanwhile_writes_nothing(checker):
     seen = start(checker)
     moved = record(Run.objects.get(pk=seen.pk), "second", "No")  # another tab answered first
     answers = Answer.objects.count()
-    with pytest.raises(walk.StaleAnswer, match="already answered"):
+    with pytest.raises(positions.StaleAnswer, match="already answered"):
         walk.record_answer(live(checker), seen, "second", choice(checker, "second", "Yes"))
     assert Run.objects.get(pk=seen.pk).path == moved.path == "start:0/second:1"
     assert Answer.objects.count() == answers
@@ -405,12 +405,12 @@ def test_back_naming_an_earlier_answer_changes_nothing(checker):
 
 def test_position_at_an_earlier_step_shows_it_with_the_answers_before_it(checker):
     run = record(start(checker), "second", "No")  # First: Yes, Second: No, now at Third
-    at_second = walk.position_at(live(checker), run, 2)
+    at_second = positions.position_at(live(checker), run, 2)
     assert at_second.step.key == "second" and (at_second.number, at_second.up_to) == (2, 3)
     assert [a.choice_label for a in at_second.answers] == ["Yes"]
-    assert walk.position_at(live(checker), run, 1).step.key == "start"
-    assert walk.position_at(live(checker), run, 3) is None  # the step on screen: the run's own position
-    assert walk.position_at(live(checker), run, 0) is None
+    assert positions.position_at(live(checker), run, 1).step.key == "start"
+    assert positions.position_at(live(checker), run, 3) is None  # the step on screen: the run's own position
+    assert positions.position_at(live(checker), run, 0) is None
 
 
 def test_answer_again_from_an_earlier_step_withdraws_the_later_answers_once(checker):
@@ -433,6 +433,6 @@ def test_answer_again_to_the_step_on_screen_is_an_answer(checker):
 def test_answer_again_after_a_support_request_is_refused(checker):
     run = start(checker, label="No")
     escalation.request_support(run, SupportRequest(email="a@example.com", description="Broken"))
-    with pytest.raises(walk.StaleAnswer):
+    with pytest.raises(positions.StaleAnswer):
         walk.answer_again(live(checker), run, "start", 0)
-    assert walk.position_at(live(checker), Run.objects.get(), 1) is None
+    assert positions.position_at(live(checker), Run.objects.get(), 1) is None

@@ -28,7 +28,7 @@ from helpcenter import params
 from helpcenter.contentcache import remember
 from helpcenter.limits import over_limit
 
-from . import platforms, signals, versioncache, versions, walk
+from . import platforms, positions, signals, versioncache, versions, walk
 from .browse import categories_overview, listed_categories, most_used_checkers
 from .forms import (
     NONE_FIT_NEEDS_A_LINE,
@@ -187,8 +187,8 @@ def render_run(
     it too, their forms in `extra`."""
     current = current or versioncache.flow_of(run.version_id if run else checker.live_version_id)
     platform = run.platform if run is not None and run.platform else getattr(request, "platform", "")
-    earlier = walk.position_at(current, run, at) if run and at else None
-    position = earlier or walk.position(current, run, platform)
+    earlier = positions.position_at(current, run, at) if run and at else None
+    position = earlier or positions.position(current, run, platform)
     context = {
         "checker": checker,
         "run": run,
@@ -205,7 +205,7 @@ def render_run(
     return TemplateResponse(request, template, context, status=status)
 
 
-def _add_forms(context: dict, checker: Checker, run: Run | None, earlier: walk.Position | None) -> None:
+def _add_forms(context: dict, checker: Checker, run: Run | None, earlier: positions.Position | None) -> None:
     """What the page's forms need: where an answer goes (the start, the run, or the run from an earlier step of it),
     the note form of a fixed run, the support request of an escalated one, the run's URLs and the answer Back undoes.
     """
@@ -240,7 +240,7 @@ def after_change(request, run: Run, current: walk.Flow | None = None, *, new_url
     changes (Back, a note, a form at an ending) replace the page's history entry. Decided by the view, not read
     from the client's HX-Current-URL header, which may be anything (a malformed one gave a 500).
     """
-    url = step_url(run, walk.number_on(run.path))
+    url = step_url(run, positions.number_on(run.path))
     if not request.htmx:
         return redirect(url)
     response = render_run(request, run.checker, run, current=current)
@@ -343,7 +343,7 @@ def start_run(request, slug):
             note=data["note"],
             platform=request.platform,
         )
-    except walk.StaleAnswer as stale:
+    except positions.StaleAnswer as stale:
         return render_run(request, checker, None, current=current, start=start, status=REFUSED, message=str(stale))
     run.checker = checker
     request.platform = run.platform or request.platform  # "Which do you use?" answered: remembered for the visit
@@ -370,7 +370,7 @@ def run_answer(request, slug, run_id):
     record = walk.answer_again if data["again"] else walk.record_answer
     try:
         run = record(current, run, data["step"], data["answer"], note=data["note"])
-    except walk.StaleAnswer as stale:
+    except positions.StaleAnswer as stale:
         run.refresh_from_db()
         return render_run(request, run.checker, run, current=current, status=REFUSED, message=str(stale))
     request.platform = run.platform or request.platform  # "Which do you use?" answered: remembered for the visit
@@ -387,7 +387,7 @@ def run_back(request, slug, run_id):
         )
     try:
         run = walk.go_back(run, form.cleaned_data["answer"], versioncache.flow_of(run.version_id))
-    except walk.StaleAnswer as stale:
+    except positions.StaleAnswer as stale:
         return render_run(request, run.checker, run, status=REFUSED, message=str(stale))
     return after_change(request, run)
 
@@ -428,12 +428,12 @@ def _preview_answer(current: walk.Flow, post) -> tuple[list[int], str, dict]:
     if not form.is_valid():
         return _path(post.get("path", "")) or [], "", _refused(form)
     path = _path(form.cleaned_data["path"]) or []
-    step = walk.replay(current, path).step
+    step = positions.replay(current, path).step
     if step is None or step.key != form.cleaned_data["step"]:
         return path, "", {"message": "The draft changed under this preview. Here is where it stands now."}
     try:
-        walk.find_answer(current, step.key, form.cleaned_data["answer"])
-    except walk.StaleAnswer as stale:
+        positions.find_answer(current, step.key, form.cleaned_data["answer"])
+    except positions.StaleAnswer as stale:
         return path, "", {"message": str(stale)}
     return [*path, form.cleaned_data["answer"]], form.cleaned_data["note"], {}
 
@@ -459,7 +459,7 @@ def preview(request, slug):
     context = {
         "checker": checker,
         "run": None,
-        "position": walk.replay(current, path, note),
+        "position": positions.replay(current, path, note),
         "focus": bool(request.htmx),
         "answer_url": restart,
         "none_fit": Answer.NONE_FIT,
