@@ -22,4 +22,4 @@ if settings.BENCHMARK:
     # The yardstick `make bench` divides by: the smallest Django view, through the same middleware and server.
     urlpatterns.append(path("bench/minimal/", lambda request: HttpResponse("ok", content_type="text/plain")))
 
-handler404 = "troubleshoot.views.page_not_found"
+handler404 = "troubleshoot.views.browse.page_not_found"

@@ -24,8 +24,8 @@ from django.views.decorators.http import require_http_methods, require_POST, req
 from helpcenter import params, roles
 from helpcenter.limits import over_limit
 from troubleshoot import positions, walk
-from troubleshoot import views as pages
 from troubleshoot.models import Article, FollowUp, Run
+from troubleshoot.views import runs as run_pages
 
 from . import escalation, followup_links, followups, tasks
 from .forms import (
@@ -321,42 +321,42 @@ def followup_support(request, token):
 
 
 # A run's endings, on the run's own page: the hand-over to support, and "Still fixed?". The page is the walk's
-# (`troubleshoot.views.render_run`); these views only take what the seller sends at the ending.
+# (`troubleshoot.views.runs.render_run`); these views only take what the seller sends at the ending.
 
 
 @require_POST
 def run_followup(request, slug, run_id):
     """At a resolved ending: the seller's email, to ask "Still fixed?" in a few days."""
-    run = pages.run_at(slug, run_id)
+    run = run_pages.run_at(slug, run_id)
     if run.outcome != Run.Outcome.RESOLVED:
-        return pages.render_run(
-            request, run.checker, run, status=pages.REFUSED, message="This check isn't marked fixed."
+        return run_pages.render_run(
+            request, run.checker, run, status=run_pages.REFUSED, message="This check isn't marked fixed."
         )
     form = FollowUpForm(request.POST)
     if not form.is_valid():
-        return pages.render_run(request, run.checker, run, status=pages.REFUSED, followup_form=form)
+        return run_pages.render_run(request, run.checker, run, status=run_pages.REFUSED, followup_form=form)
     followups.ask_later(run, form.cleaned_data["email"])
-    return pages.after_change(request, run)
+    return run_pages.after_change(request, run)
 
 
 @require_POST
 def run_support(request, slug, run_id):
     """At an escalated ending: the seller's support request, handed over with the run."""
-    run = pages.run_at(slug, run_id)
+    run = run_pages.run_at(slug, run_id)
     if hasattr(run, "support_request"):
-        return pages.after_change(request, run)  # a double submit: the first one is already with support
+        return run_pages.after_change(request, run)  # a double submit: the first one is already with support
     if run.outcome != Run.Outcome.ESCALATED:
-        return pages.render_run(request, run.checker, run, status=pages.REFUSED, message=walk.FINISH_FIRST)
+        return run_pages.render_run(request, run.checker, run, status=run_pages.REFUSED, message=walk.FINISH_FIRST)
     form = SupportRequestForm(request.POST)
     if over_limit(request, "support"):
-        return pages.render_run(
-            request, run.checker, run, status=pages.TOO_MANY, support_form=form, message=pages.SLOW_DOWN
+        return run_pages.render_run(
+            request, run.checker, run, status=run_pages.TOO_MANY, support_form=form, message=run_pages.SLOW_DOWN
         )
     if not form.is_valid():
-        return pages.render_run(request, run.checker, run, status=pages.REFUSED, support_form=form)
+        return run_pages.render_run(request, run.checker, run, status=run_pages.REFUSED, support_form=form)
     try:
         escalation.request_support(run, form.instance)  # checks the run again, under its lock
     except positions.StaleAnswer as stale:
         run.refresh_from_db()
-        return pages.render_run(request, run.checker, run, status=pages.REFUSED, message=str(stale))
-    return pages.after_change(request, pages.run_at(slug, run_id))
+        return run_pages.render_run(request, run.checker, run, status=run_pages.REFUSED, message=str(stale))
+    return run_pages.after_change(request, run_pages.run_at(slug, run_id))

@@ -659,7 +659,7 @@ def test_server_error_page_is_the_portals_and_says_answers_are_saved(checker, mo
     def broken(*args, **kwargs):
         raise RuntimeError("boom")
 
-    monkeypatch.setattr("troubleshoot.views.categories_overview", broken)
+    monkeypatch.setattr("troubleshoot.views.browse.categories_overview", broken)
     response = Client(raise_request_exception=False).get("/")
     html = response.content.decode()
     assert response.status_code == 500

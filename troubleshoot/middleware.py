@@ -30,7 +30,7 @@ class NulCharacterMiddleware:
 
     def __call__(self, request):
         if "\x00" in request.path:
-            from .views import page_not_found
+            from .views.browse import page_not_found
 
             return page_not_found(request, Http404("NUL in the path"))
         if any("\x00" in key + "".join(values) for key, values in request.GET.lists()):
@@ -47,7 +47,7 @@ class NotFoundPageMiddleware:
 
     def process_exception(self, request, exception):
         if isinstance(exception, Http404) and not request.path.startswith("/admin/"):
-            from .views import page_not_found
+            from .views.browse import page_not_found
 
             return page_not_found(request, exception)
         return None

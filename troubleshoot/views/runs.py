@@ -1,19 +1,16 @@
-"""The seller's pages, and the editor's preview of a draft. Each view reads the request, calls `walk`, `versions`
-or `search`, and renders.
+"""A seller walking a checker's published version: its first step (from its page, or an error code's stable link),
+each answer, Back, the note at a fixed ending. Each view reads the request, calls `walk` (or `positions` to read
+where a run stands), and renders.
 
 A checker page and its htmx partial are one template (`checker.html`, partial `panel`): htmx requests get the
 partial, everything else the full page, so every form works with JavaScript off. Sellers walk published versions
-(`versioncache.flow_of`, cached); the preview walks the draft with the same template and stores nothing.
+(`versioncache.flow_of`, cached). Support's views render a run's endings with `render_run` too.
 """
 
 import uuid
 from datetime import timedelta
-from urllib.parse import urlencode
 
 from django.conf import settings
-from django.contrib.admin.views.decorators import staff_member_required
-from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.forms import BaseForm
 from django.http import Http404, HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -21,24 +18,17 @@ from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from django.views.decorators.http import require_POST, require_safe
 from django_htmx.http import push_url, replace_url
 
 from helpcenter import params
 from helpcenter.contentcache import remember
 from helpcenter.limits import over_limit
 
-from . import platforms, positions, signals, versioncache, versions, walk
-from .browse import categories_overview, listed_categories, most_used_checkers
-from .forms import (
-    NONE_FIT_NEEDS_A_LINE,
-    AnswerForm,
-    BackForm,
-    FixedNoteForm,
-    PreviewForm,
-    StartForm,
-)
-from .models import Answer, Article, Category, Checker, ErrorCode, Run
+from .. import platforms, positions, signals, versioncache, walk
+from ..forms import NONE_FIT_NEEDS_A_LINE, AnswerForm, BackForm, FixedNoteForm, StartForm
+from ..models import Answer, Checker, ErrorCode, Run
+from .browse import overview_context
 
 # The status of a step panel shown again with a message: a stale or forged answer, a form with errors. Not 400:
 # under DEBUG, django-htmx's debug script takes over 400/403/404/500 answers to htmx and shows them full page,
@@ -49,73 +39,6 @@ REFUSED = 422
 # message. htmx swaps it in like a 422.
 TOO_MANY = 429
 SLOW_DOWN = "That's a lot of requests from your connection. Please wait a minute, then try again: nothing is lost."
-
-
-HOME_ARTICLES = 6
-PER_PAGE = 50
-
-
-def _overview_context(request) -> dict:
-    """What a page listing the library shows of it, narrowed to the seller's platform when it is known."""
-    platform = getattr(request, "platform", "")  # not set on a page answered before the middleware ran
-    return {
-        "overview": categories_overview(platform=platform),
-        "most_used": most_used_checkers(platform=platform),
-        "narrowed": platforms.narrowed(platform),
-    }
-
-
-@require_safe
-def home(request):
-    articles = Article.objects.published().select_related("live_version").order_by("-pk")[:HOME_ARTICLES]
-    return TemplateResponse(
-        request,
-        "troubleshoot/home.html",
-        {**_overview_context(request), "articles": articles},
-    )
-
-
-@require_safe
-def category(request, slug):
-    """Every published checker and article of one category, a page at a time."""
-    category = get_object_or_404(Category, slug=slug)
-    listed = category.checkers.published().for_platform(request.platform)
-    checkers = Paginator(listed.order_by("position", "title"), PER_PAGE)
-    articles = Paginator(category.articles.published().select_related("live_version").order_by("title"), PER_PAGE)
-    return TemplateResponse(
-        request,
-        "troubleshoot/category.html",
-        {
-            "category": category,
-            "narrowed": platforms.narrowed(request.platform),
-            "checkers": checkers.get_page(request.GET.get("page")),
-            "articles": articles.get_page(request.GET.get("articles_page")),
-        },
-    )
-
-
-@require_safe
-def topics(request):
-    """Every category with published checkers, a page at a time (the list pages show the first few)."""
-    categories = Paginator(listed_categories(request.platform), PER_PAGE)
-    context = {
-        "categories": categories.get_page(request.GET.get("page")),
-        "narrowed": platforms.narrowed(request.platform),
-    }
-    return TemplateResponse(request, "troubleshoot/topics.html", context)
-
-
-@require_safe
-def article_detail(request, slug):
-    """An article's published text (rendered once per version, `versioncache.article_page`) and its "Was this helpful?"
-    form. Whether the seller came from a search result is logged on every visit."""
-    signals.page_opened.send(sender=Article, kind="article", slug=slug, search_id=request.GET.get("search"))
-    article = get_object_or_404(Article.objects.published().select_related("category"), slug=slug)
-    checkers = article.checkers.published().order_by("title")
-    page = versioncache.article_page(article.live_version_id)  # the published text, never the draft
-    return TemplateResponse(
-        request, "troubleshoot/article.html", {"article": article, "page": page, "checkers": checkers}
-    )
 
 
 @require_safe
@@ -133,7 +56,7 @@ def error_code(request, code):
         return TemplateResponse(
             request,
             "troubleshoot/error_code_unknown.html",
-            {"code": code[:40], **_overview_context(request)},
+            {"code": code[:40], **overview_context(request)},
             status=404,
         )
     source = request.GET.get("source", Run.Source.EMAIL)
@@ -142,10 +65,6 @@ def error_code(request, code):
     signals.page_opened.send(sender=Checker, kind="checker", slug=checker.slug, search_id=None)
     canonical = request.build_absolute_uri(checker.get_absolute_url())
     return render_run(request, checker, None, start=_start(source, "", found.code), canonical=canonical)
-
-
-def page_not_found(request, exception):
-    return TemplateResponse(request, "404.html", _overview_context(request), status=404).render()
 
 
 # The checker itself
@@ -253,7 +172,7 @@ def step_url(run: Run, number: int) -> str:
     return f"{run.get_absolute_url()}?at={number}"
 
 
-def _refused(form) -> dict:
+def refusal(form) -> dict:
     """What a refused answer form shows: the "None of these fit" line missing, or not understood."""
     if form.has_error("__all__", "none_fit_note"):
         # Said once, under the line's field (which takes the focus), not again at the top of the panel.
@@ -329,7 +248,7 @@ def start_run(request, slug):
     if over_limit(request, "start"):
         return render_run(request, checker, None, current=current, start=start, status=TOO_MANY, message=SLOW_DOWN)
     if not form.is_valid():
-        return render_run(request, checker, None, current=current, start=start, status=REFUSED, **_refused(form))
+        return render_run(request, checker, None, current=current, start=start, status=REFUSED, **refusal(form))
     data = form.cleaned_data
     try:
         run = walk.start_run(
@@ -365,7 +284,7 @@ def run_answer(request, slug, run_id):
     current = versioncache.flow_of(run.version_id)
     form = AnswerForm(request.POST)
     if not form.is_valid():
-        return render_run(request, run.checker, run, current=current, status=REFUSED, **_refused(form))
+        return render_run(request, run.checker, run, current=current, status=REFUSED, **refusal(form))
     data = form.cleaned_data
     record = walk.answer_again if data["again"] else walk.record_answer
     try:
@@ -402,74 +321,3 @@ def run_note(request, slug, run_id):
         return render_run(request, run.checker, run, status=REFUSED, note_form=form)
     run.save(update_fields=["fixed_note"])  # only the note: a Back in another tab must not be overwritten
     return after_change(request, run)
-
-
-# The editor's preview: the draft, walked with the seller's template, stored nowhere.
-
-
-def _path(text: str) -> list[int] | None:
-    """The answers of a preview's path ("0.2.1": the first answer, then the third, ...); None if it isn't one."""
-    parts = text.split(".", 200) if text else []
-    path = [params.number(part, highest=999) for part in parts]
-    return None if len(parts) > 200 or None in path else path
-
-
-def _path_url(slug: str, path: list[int], note: str = "") -> str:
-    query = {"path": ".".join(map(str, path))} if path else {}
-    if note and path and path[-1] == Answer.NONE_FIT:  # the seller's line travels to the ending, as in a run
-        query["note"] = note
-    return reverse("troubleshoot:preview", args=[slug]) + (f"?{urlencode(query)}" if query else "")
-
-
-def _preview_answer(current: walk.Flow, post) -> tuple[list[int], str, dict]:
-    """The preview's path after the posted answer, the seller's "None of these fit" line, and what the panel
-    says if the answer was refused (path unchanged)."""
-    form = PreviewForm(post)
-    if not form.is_valid():
-        return _path(post.get("path", "")) or [], "", _refused(form)
-    path = _path(form.cleaned_data["path"]) or []
-    step = positions.replay(current, path).step
-    if step is None or step.key != form.cleaned_data["step"]:
-        return path, "", {"message": "The draft changed under this preview. Here is where it stands now."}
-    try:
-        positions.find_answer(current, step.key, form.cleaned_data["answer"])
-    except positions.StaleAnswer as stale:
-        return path, "", {"message": str(stale)}
-    return [*path, form.cleaned_data["answer"]], form.cleaned_data["note"], {}
-
-
-@never_cache  # like every staff page (support/views.py): no cache, shared or the browser's, keeps a draft
-@staff_member_required
-@require_http_methods(["GET", "POST"])
-def preview(request, slug):
-    """Walk the draft as a seller would (htmx and no-JS alike) to its real ending; the answers so far travel in
-    the URL. Nothing is logged, and the support form at an escalation is shown but can't be sent."""
-    if not request.user.has_perm("troubleshoot.change_checker"):
-        raise PermissionDenied
-    checker = get_object_or_404(Checker.objects.select_related("category"), slug=slug)
-    current = versions.draft_flow(checker)
-    path, note, refused = _path(request.GET.get("path", "")), " ".join(request.GET.get("note", "").split())[:300], {}
-    if path is None:
-        raise Http404("That preview path is not a list of answers.")
-    if request.method == "POST":
-        path, note, refused = _preview_answer(current, request.POST)
-        if not refused and not request.htmx:
-            return redirect(_path_url(slug, path, note))
-    restart = reverse("troubleshoot:preview", args=[slug])
-    context = {
-        "checker": checker,
-        "run": None,
-        "position": positions.replay(current, path, note),
-        "focus": bool(request.htmx),
-        "answer_url": restart,
-        "none_fit": Answer.NONE_FIT,
-        "message": "",
-        **refused,
-        "preview": {"path": ".".join(map(str, path)), "back": ".".join(map(str, path[:-1])), "restart": restart},
-    }
-    sent_back = bool(context["message"] or context.get("none_fit_error"))
-    template = "troubleshoot/checker.html#panel" if request.htmx else "troubleshoot/checker.html"
-    response = TemplateResponse(request, template, context, status=REFUSED if sent_back else 200)
-    if request.htmx and request.method == "POST" and not sent_back:
-        return replace_url(response, _path_url(slug, path, note))  # the preview's history entry follows the walk
-    return response
