@@ -14,7 +14,7 @@ class IncidentAdmin(admin.ModelAdmin):
     fields = ["message", "starts_at", "ends_at", "error_codes", "checkers", "categories", "everywhere"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(run_total=Count("runs"))
+        return super().get_queryset(request).annotate(run_total=Count("run_links"))
 
     @admin.display(boolean=True, description="Showing now")
     def active(self, obj):

@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save
 
 
 class IncidentsConfig(AppConfig):
@@ -13,7 +13,7 @@ class IncidentsConfig(AppConfig):
         from .banners import mark_new_run
         from .models import Incident
 
-        pre_save.connect(mark_new_run, sender=Run, dispatch_uid="incidents.mark_new_run")
+        post_save.connect(mark_new_run, sender=Run, dispatch_uid="incidents.mark_new_run")
         # An incident posted, edited or removed: cached pages showing banners are filed afresh.
         post_save.connect(content_changed, sender=Incident, dispatch_uid="incidents.pagecache.save")
         post_delete.connect(content_changed, sender=Incident, dispatch_uid="incidents.pagecache.delete")

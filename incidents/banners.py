@@ -10,7 +10,7 @@ from django.utils import timezone
 from helpcenter.contentcache import content_generation, remember
 from troubleshoot.models import Category, Checker, ErrorCode, Run
 
-from .models import Incident
+from .models import Incident, IncidentRun
 
 SCHEDULE_SECONDS = 60 * 60
 
@@ -72,10 +72,11 @@ def _affects(incident: Incident, checker: Checker | None, codes: set[str]) -> bo
     }
 
 
-def mark_new_run(sender, instance: Run, raw=False, **kwargs) -> None:
-    """pre_save on Run: a run that starts while an incident affects its checker records that incident."""
-    if raw or not instance._state.adding or instance.incident_id is not None:
+def mark_new_run(sender, instance: Run, created=False, raw=False, **kwargs) -> None:
+    """post_save on Run: a run that starts while an incident affects its checker (or the code it came with) is
+    linked to that incident. With none active that is the one query of `active_incidents`, and no write."""
+    if raw or not created:
         return
     found = incidents_for(instance.checker, instance.error_code)
     if found:
-        instance.incident = found[0]
+        IncidentRun.objects.create(run=instance, incident=found[0])

@@ -1,4 +1,5 @@
-"""Known incidents staff post ("Xero is having problems sending settlements"), shown to sellers while active."""
+"""Known incidents staff post ("Xero is having problems sending settlements"), shown to sellers while active, and
+the runs started during one."""
 
 import re
 
@@ -61,3 +62,33 @@ class Incident(models.Model):
     def is_active(self, at=None) -> bool:
         at = at or timezone.now()
         return self.starts_at <= at and (self.ends_at is None or self.ends_at > at)
+
+
+class IncidentRun(models.Model):
+    """A run that began while an incident affected its checker or the code it came with.
+
+    The link is kept here, not on the run: incidents sit above the seller's walk, which knows nothing of them.
+    """
+
+    # Deleting a run takes its link with it; deleting an incident takes its links and leaves the runs, which then
+    # read as started outside any incident (what the run's own foreign key did with SET_NULL).
+    run = models.OneToOneField(
+        "troubleshoot.Run",
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="incident_link",
+        help_text="The run, started while the incident affected it.",
+    )
+    incident = models.ForeignKey(
+        Incident,
+        on_delete=models.CASCADE,
+        related_name="run_links",
+        help_text="The first active incident affecting the run's checker or error code when it began.",
+    )
+
+    class Meta:
+        verbose_name = "run during an incident"
+        verbose_name_plural = "runs during incidents"
+
+    def __str__(self) -> str:
+        return f"Run {self.run_id} during “{self.incident}”"

@@ -9,8 +9,11 @@ from django.db.models import Count
 from django.utils.html import format_html
 
 from helpcenter.admin import ReadOnlyAdminMixin
+from incidents.models import Incident
 from support.models import SupportRequest
 from troubleshoot.models import Answer, Checker, CheckerVersion, Run
+
+from .readouts import INCIDENT_CHOICES, by_incident
 
 
 class AnswerInline(ReadOnlyAdminMixin, admin.TabularInline):
@@ -55,6 +58,17 @@ class StatusFilter(admin.SimpleListFilter):
         return queryset
 
 
+class IncidentFilter(admin.SimpleListFilter):
+    title = "known incident"
+    parameter_name = "incident"
+
+    def lookups(self, request, model_admin):
+        return INCIDENT_CHOICES
+
+    def queryset(self, request, queryset):
+        return by_incident(queryset, self.value())
+
+
 class RunChangeList(ChangeList):
     """The run list reads each shown run's checker, version number and live answers for the page only, in one query
     each. As annotations the database computed them for every run matching the filter before sorting by date
@@ -93,7 +107,7 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     # No date hierarchy and no per-checker filter: at 200,000 runs and 5,000 checkers they cost seconds a page
     # (a DISTINCT over every run's month, a link per checker). Search by the checker's slug instead (see
     # get_search_results); the review pages filter runs by date, checker and version.
-    list_filter = [StatusFilter, "source", ("incident", admin.EmptyFieldListFilter)]
+    list_filter = [StatusFilter, "source", IncidentFilter]
     search_fields = ["checker__slug", "error_code", "support_request__reference", "support_request__email"]
     search_help_text = (
         "A checker's slug, a run's id or a support reference finds its runs at once. Anything else is looked for "
@@ -163,6 +177,11 @@ class RunAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     def reference(self, obj):
         request = getattr(obj, "support_request", None)
         return request.reference if request else "-"
+
+    @admin.display(description="Incident")
+    def incident(self, obj):
+        """The known incident the run started during, if any (one query, on the run's page only)."""
+        return Incident.objects.filter(run_links__run=obj).first()
 
     @admin.display(description="Seller's page")
     def seller_link(self, obj):

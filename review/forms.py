@@ -7,7 +7,7 @@ from helpcenter.roles import reviewers
 from troubleshoot.models import Checker, CheckerVersion, Platform, Run
 
 from .models import GapItem
-from .readouts import UNKNOWN_PLATFORM
+from .readouts import INCIDENT_CHOICES, UNKNOWN_PLATFORM
 
 
 class RunFilterForm(forms.Form):
@@ -31,7 +31,7 @@ class RunFilterForm(forms.Form):
     incident = forms.ChoiceField(
         required=False,
         label="Known incident",
-        choices=[("", "With or without"), ("during", "Started during one"), ("outside", "Outside any")],
+        choices=[("", "With or without"), *INCIDENT_CHOICES],
     )
 
     @staticmethod

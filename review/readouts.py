@@ -12,6 +12,14 @@ from troubleshoot.models import Run
 from .stats import Period
 
 UNKNOWN_PLATFORM = "unknown"  # the runs filter's "Not known": runs whose seller's platform was never told
+INCIDENT_CHOICES = [("during", "Started during one"), ("outside", "Outside any")]  # the runs page's and the admin's
+
+
+def by_incident(runs: QuerySet, choice: str | None) -> QuerySet:
+    """The runs started during a known incident ("during"), or outside any ("outside"); all of them otherwise."""
+    if choice in ("during", "outside"):
+        return runs.filter(incident_link__isnull=choice == "outside")
+    return runs
 
 
 def path_length(path: str) -> int:
@@ -46,7 +54,7 @@ class RunsReadout(Readout):
         runs = (
             Run.objects.with_status()
             .filter(started_at__gte=self.period.start, started_at__lt=self.period.end)
-            .select_related("checker", "version", "support_request")
+            .select_related("checker", "version", "support_request", "incident_link")
             .order_by("-started_at", "-id")
         )
         f = self.filters
@@ -62,10 +70,7 @@ class RunsReadout(Readout):
             runs = runs.filter(platform="")
         elif f.get("platform"):
             runs = runs.filter(platform=f["platform"])
-        if f.get("incident") == "during":
-            runs = runs.filter(incident__isnull=False)
-        elif f.get("incident") == "outside":
-            runs = runs.filter(incident__isnull=True)
+        runs = by_incident(runs, f.get("incident"))
         status = f.get("outcome")
         if status == Run.ABANDONED:
             runs = runs.abandoned()
@@ -93,7 +98,7 @@ class RunsReadout(Readout):
             run.end_step_key or run.current_step_key,
             path_length(run.path),
             run.get_followup_answer_display() if run.followup_answer else "",
-            "yes" if run.incident_id else "",
+            "yes" if hasattr(run, "incident_link") else "",
             support_request.reference if support_request else "",
             run.get_platform_display(),
             run.pk,

@@ -1,13 +1,16 @@
 """Incident banners: shown first where they apply while active, gone when they end; runs started during one."""
 
+import csv
+import io
 import uuid
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
+from django.utils.html import escape
 
-from incidents.models import Incident
-from tests.factories import choice, first_step, make_checker
+from incidents.models import Incident, IncidentRun
+from tests.factories import choice, first_step, make_checker, reviewer
 from troubleshoot import versioncache, walk
 from troubleshoot.models import Category, ErrorCode, Run
 
@@ -97,21 +100,59 @@ def start(checker, code: str = "") -> Run:
     return walk.start_run(flow, uuid.uuid4(), first_step(checker), choice(checker, "start", "Yes"), error_code=code)
 
 
+def started_during(run: Run) -> Incident | None:
+    return Incident.objects.filter(run_links__run=run).first()
+
+
 def test_runs_started_during_an_incident_are_marked(client, checker):
     before = start(checker)
     current = incident(checkers=[checker])
     during = start(checker)
+    before.save(update_fields=["last_activity_at"])  # a run saved again during one did not start during it
     Incident.objects.filter(pk=current.pk).update(ends_at=timezone.now())
     after = start(checker)
-    assert [r.incident_id for r in (before, during, after)] == [None, current.pk, None]
-    Run.objects.filter(pk=during.pk).update(last_activity_at=timezone.now())
-    assert Run.objects.get(pk=during.pk).incident == current
+    during.save(update_fields=["last_activity_at"])  # nor does it stop having started during it
+    assert [started_during(r) for r in (before, during, after)] == [None, current, None]
 
 
 def test_a_run_from_an_affected_error_code_is_marked(checker):
     current = incident(error_codes="XC-5")
-    assert start(checker, code="XC-5").incident == current
-    assert start(checker).incident is None
+    assert started_during(start(checker, code="XC-5")) == current
+    assert started_during(start(checker)) is None
+
+
+def test_a_run_outlives_its_incident_and_its_link_goes_with_either(checker):
+    current = incident(checkers=[checker])
+    during = start(checker)
+    current.delete()  # the run stays, now started outside any incident
+    assert Run.objects.filter(pk=during.pk).exists() and not IncidentRun.objects.exists()
+    incident(checkers=[checker])
+    linked = start(checker)
+    assert IncidentRun.objects.filter(run=linked).exists()
+    Run.objects.filter(pk=linked.pk).delete()
+    assert not IncidentRun.objects.exists()
+
+
+def test_review_tells_the_runs_started_during_an_incident(client, admin_client, checker):
+    outside = start(checker)
+    incident(checkers=[checker])
+    during = start(checker)
+    reviewer(client)
+    both = {str(during.pk), str(outside.pk)}
+    for which, expected in [("during", {str(during.pk)}), ("outside", {str(outside.pk)}), ("", both)]:
+        body = b"".join(client.get("/support/runs.csv", {"incident": which}).streaming_content).decode()
+        rows = {row[-1]: row for row in list(csv.reader(io.StringIO(body)))[1:]}  # by run id, the last column
+        assert set(rows) == expected
+        assert all(row[10] == ("yes" if run == str(during.pk) else "") for run, row in rows.items())
+    page = client.get("/support/runs/", {"incident": "during"}).content.decode()
+    assert str(during.pk) in page and str(outside.pk) not in page
+    listed = admin_client.get("/admin/incidents/incident/").content.decode()
+    assert '<td class="field-run_count">1</td>' in listed
+    shown = admin_client.get("/admin/troubleshoot/run/", {"incident": "during"}).content.decode()
+    assert str(during.pk) in shown and str(outside.pk) not in shown
+    shown = admin_client.get("/admin/troubleshoot/run/", {"incident": "outside"}).content.decode()
+    assert str(outside.pk) in shown and str(during.pk) not in shown
+    assert escape(MESSAGE) in admin_client.get(f"/admin/troubleshoot/run/{during.pk}/change/").content.decode()
 
 
 def test_support_staff_post_incidents_in_the_admin(client, checker):

@@ -425,11 +425,11 @@ def test_gap_inbox_lists_searches_and_unknown_codes(client, known):
 
 
 def test_runs_filter_by_incident(client, known):
-    from incidents.models import Incident
+    from incidents.models import Incident, IncidentRun
 
     _, r = known
     incident = Incident.objects.create(message="Xero is slow")
-    Run.objects.filter(pk__in=[r[2].pk, r[3].pk]).update(incident=incident)
+    IncidentRun.objects.bulk_create([IncidentRun(run=run, incident=incident) for run in (r[2], r[3])])
     reviewer(client)
     body = b"".join(client.get("/support/runs.csv", {**PERIOD, "incident": "during"}).streaming_content).decode()
     rows = list(csv.reader(io.StringIO(body)))

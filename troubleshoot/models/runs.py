@@ -102,14 +102,6 @@ class Run(models.Model):
         help_text='The seller told their platform by answering a "Which do you use?" step on this run (its first '
         "one on the path); otherwise it came from the link or the visit, and such steps were answered for them.",
     )
-    incident = models.ForeignKey(
-        "incidents.Incident",
-        on_delete=models.SET_NULL,
-        null=True,
-        blank=True,
-        related_name="runs",
-        help_text="A known incident affecting this checker when the run began.",
-    )
     current_step_key = models.SlugField(
         max_length=60, blank=True, db_index=False, help_text="Key of the step on screen, in the run's version."
     )
