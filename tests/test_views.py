@@ -491,11 +491,33 @@ def test_start_page_query_count(client, checker, django_assert_num_queries):
     url = f"/troubleshoot/{checker.slug}/?source=email&code=XERO-401"
     with django_assert_num_queries(3):
         assert client.get(url).status_code == 200
-    # Every seller after: the checker only; the page is rendered for each of them.
-    with django_assert_num_queries(1):
+    # Every seller after: nothing is read (the checker is kept until content changes); the page is rendered for each.
+    with django_assert_num_queries(0):
         assert client.get(url).status_code == 200
-    with django_assert_num_queries(1):
+    with django_assert_num_queries(0):
         assert Client().get(url.replace("source=email", "source=search&q=bank+feed")).status_code == 200
+
+
+def test_kept_step_parts_follow_the_request_they_are_shown_in(client, checker):
+    """A step's parts are kept rendered per version, yet the htmx panel focuses its heading and the page does not,
+    whichever is asked first, and a step keeps its own number on each seller's walk."""
+    url = f"/troubleshoot/{checker.slug}/"
+    heading = '<h2 id="panel-heading" tabindex="-1" autofocus>First</h2>'
+    assert heading in client.get(url, headers={"HX-Request": "true"}).content.decode()
+    page = client.get(url).content.decode()
+    assert heading not in page and '<h2 id="panel-heading" tabindex="-1">First</h2>' in page
+    assert heading in client.get(url, headers={"HX-Request": "true"}).content.decode()
+
+
+def test_a_retired_or_unpublished_checker_is_not_served_from_memory(
+    client, checker, django_capture_on_commit_callbacks
+):
+    url = f"/troubleshoot/{checker.slug}/"
+    assert client.get(url).status_code == 200  # kept
+    with django_capture_on_commit_callbacks(execute=True):
+        checker.live_version = None
+        checker.save()
+    assert client.get(url).status_code == 404
 
 
 def test_three_sellers_get_three_run_ids_their_own_token_and_where_they_came_from(checker):
