@@ -11,9 +11,8 @@ it (in memory, `remember`). So they cost no round trip to the cache while nothin
 app server shows on the others within `GENERATION_TTL` (at once on the server that made it).
 
 No page is kept whole: every page is rendered for its request from kept parts (a published version's flow with its
-steps' Markdown rendered, `versioncache.flow_of`; its steps' rendered parts, the "steps" cache that
-templates/troubleshoot/checker.html fills; an article version's text, `versioncache.article_page`). Keeping the home
-page whole saved about 1.4 ms a request (1.6 ms against 0.2 ms in-process): nothing a seller feels.
+steps' Markdown rendered, `versioncache.flow_of`; an article version's text, `versioncache.article_page`). Keeping
+the home page whole saved about 1.4 ms a request (1.6 ms against 0.2 ms in-process): nothing a seller feels.
 """
 
 import time
