@@ -148,11 +148,7 @@ CACHES = {
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL, "KEY_PREFIX": "hc"}
         if REDIS_URL
         else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
-    ),
-    # A published version's rendered step parts (templates/troubleshoot/checker.html), in each process's memory: they
-    # never change (the key holds the version's id), so nothing is shared or retired, and reading one costs no round
-    # trip. About 2 KB an entry.
-    "steps": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "OPTIONS": {"MAX_ENTRIES": 5000}},
+    )
 }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"

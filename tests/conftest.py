@@ -66,12 +66,11 @@ def browser_type_launch_args(browser_type_launch_args):
 def _fresh_version_cache():
     """Versions are cached by id for good; a rolled-back test database hands the same ids out again. Cached pages
     and the content generation are remembered per process too (helpcenter/contentcache.py)."""
-    from django.core.cache import cache, caches
+    from django.core.cache import cache
 
     from helpcenter import contentcache as pagecache
 
     cache.clear()
-    caches["steps"].clear()
     versioncache.forget_flows()
     pagecache.forget()
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.forms import BaseForm
 from django.http import Http404, HttpResponse
-from django.shortcuts import redirect
+from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -71,15 +71,7 @@ def error_code(request, code):
 
 
 def _checker(slug: str) -> Checker:
-    """The published checker at `slug`, from this process's memory while content is unchanged (as `run_at`)."""
-    checker = remember(
-        "checker-by-slug",
-        slug,
-        lambda: Checker.objects.published().select_related("category").filter(slug=slug).first(),
-    )
-    if checker is None:
-        raise Http404("No such checker.")
-    return checker
+    return get_object_or_404(Checker.objects.published().select_related("category"), slug=slug)
 
 
 def run_at(slug: str, run_id) -> Run:
@@ -119,7 +111,6 @@ def render_run(
     context = {
         "checker": checker,
         "run": run,
-        "version": current.version_id,  # its step parts are kept rendered (checker.html)
         "position": position,
         "platform": platforms.on_checker(checker, platform, current.asks_platform),
         # htmx focuses the new panel's heading; a form sent back with errors focuses its first invalid field instead
