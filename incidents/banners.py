@@ -1,6 +1,6 @@
 """Which active incidents concern what a seller is looking at, and marking the runs started during one.
 
-The common case is no incident at all: that costs one query, and nothing more is read.
+The common case is no incident at all: then nothing is read (the schedule is remembered, `active_incident_ids`).
 """
 
 from django.core.cache import cache
@@ -52,7 +52,10 @@ def _schedule() -> list[tuple]:
 
 def incidents_for(checker: Checker | None = None, code: str = "") -> list[Incident]:
     """Active incidents affecting this checker (directly, by category or by one of its error codes) or this code;
-    with neither given, all of them (the home page)."""
+    with neither given, all of them (the home page). While none is active by the schedule (remembered until an
+    incident is posted or edited), nothing is read."""
+    if not active_incident_ids():
+        return []
     incidents = active_incidents()
     if not incidents or (checker is None and not code):
         return incidents
@@ -74,7 +77,7 @@ def _affects(incident: Incident, checker: Checker | None, codes: set[str]) -> bo
 
 def mark_new_run(sender, instance: Run, created=False, raw=False, **kwargs) -> None:
     """post_save on Run: a run that starts while an incident affects its checker (or the code it came with) is
-    linked to that incident. With none active that is the one query of `active_incidents`, and no write."""
+    linked to that incident. With none active by the schedule, nothing is read or written."""
     if raw or not created:
         return
     found = incidents_for(instance.checker, instance.error_code)

@@ -6,6 +6,7 @@ import uuid
 from datetime import timedelta
 
 import pytest
+from django.test import TestCase
 from django.utils import timezone
 from django.utils.html import escape
 
@@ -20,10 +21,12 @@ MESSAGE = "Xero is having problems sending settlements; we're on it, no need to 
 
 
 def incident(**kwargs) -> Incident:
+    """An incident posted as the admin posts it: committed, so what was remembered without it is retired."""
     targets = {key: kwargs.pop(key) for key in ("checkers", "categories") if key in kwargs}
-    found = Incident.objects.create(message=MESSAGE, **kwargs)
-    for key, items in targets.items():
-        getattr(found, key).set(items)
+    with TestCase.captureOnCommitCallbacks(execute=True):
+        found = Incident.objects.create(message=MESSAGE, **kwargs)
+        for key, items in targets.items():
+            getattr(found, key).set(items)
     return found
 
 
