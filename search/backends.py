@@ -160,16 +160,17 @@ def _candidates(
     terms: list[Term], words: int, limit: int, finding: list[Term], any_term: SearchQuery
 ) -> QuerySet[Document]:
     """The documents worth ranking: the best `limit` by their head alone (with the terms of what the seller's words
-    find, `finding`, when there are any), and `limit` with every one of the first `words` terms, most used first."""
+    find, `finding`, when there are any), and `limit` with every one of the first `words` terms, most used first.
+
+    One `IN` over the two lists' `UNION`, so the candidates are read by primary key: an `OR` of two `IN`s made
+    PostgreSQL filter every row of the table (3 ms of a 6 ms ranking at 10,036 documents)."""
     # (or any term, which all of the words imply, when the seller's words are only stop words)
     every_word = _raw(" & ".join(_any_of(term) for term in terms[:words] if term) or _any_of(terms[0]))
     any_found = _raw(" | ".join(_any_of(term) for term in [*terms, *finding] if term)) if finding else any_term
     head_rank = SearchRank(F("head"), any_found, weights=PG_WEIGHTS)
     by_head = Document.objects.filter(head=any_found).order_by(head_rank.desc(), "pk")
     with_every_word = Document.objects.filter(vector=every_word).order_by("-popularity", "pk")
-    return Document.objects.filter(
-        Q(pk__in=by_head.values("pk")[:limit]) | Q(pk__in=with_every_word.values("pk")[:limit])
-    )
+    return Document.objects.filter(pk__in=by_head.values("pk")[:limit].union(with_every_word.values("pk")[:limit]))
 
 
 def _rank(any_term: SearchQuery, title_text: str) -> Expression:
