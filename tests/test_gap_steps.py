@@ -104,3 +104,26 @@ def test_ties_at_the_cut_beyond_the_rows_read_are_all_kept(monkeypatch, today):
     found = leading(period, days, most=2)
     assert found == {"top": 9, **{f"tie{n}": 5 for n in range(8)}}
     assert found == every_row(period, days, most=2)
+
+
+def test_a_step_only_the_live_days_have_is_not_read_again_when_it_cannot_lead(monkeypatch, today):
+    """ "s0" has 1 escalation on a filled day and 1 today; every step not read had at most 15 on the filled days (the
+    last row read), so "s0" has at most 16 where the 3rd has 18: its filled days aren't read."""
+    monkeypatch.setattr(gap_steps, "READ_AHEAD", 2)
+    checker = make_checker()
+    filled(checker, {f"s{n}": n + 1 for n in range(20)}, today - timedelta(days=1))
+    escalated_today(checker, "s0", 1)
+    period = Period(today - timedelta(days=6), today)
+    days = rollups.Days(period.before().first, period.last, filled_through=today - timedelta(days=1))
+    read, add = [], gap_steps._add
+
+    def counting(found, rows, *args, **kwargs):
+        rows = list(rows)
+        read.extend(rows)
+        add(found, rows, *args, **kwargs)
+
+    monkeypatch.setattr(gap_steps, "_add", counting)
+    assert leading(period, days, most=3) == {"s19": 20, "s18": 19, "s17": 18}
+    assert len(read) == 7  # the 3 × READ_AHEAD best rows and today's one; not s0's filled day
+    monkeypatch.undo()
+    assert leading(period, days, most=3) == every_row(period, days, most=3)
