@@ -5,15 +5,16 @@ that figures taken on a busy machine still compare, and optionally profiled.
 Run it with the environment `make bench` gives its servers (DEBUG off, BEHIND_TLS_PROXY, DATABASE_URL, REDIS_URL,
 BENCHMARK on, STATIC_ROOT collected), on a database with the content library loaded:
 
-    .venv/bin/python bench/profile_requests.py minimal article first-step answer-htmx answer-nojs -n 500
+    .venv/bin/python bench/profile_requests.py minimal first-step start-htmx answer-htmx answer-nojs run-page -n 500
     .venv/bin/python bench/profile_requests.py answer-htmx -n 300 --profile pyinstrument
 
 For each kind it prints the CPU milliseconds per request of this process (`time.process_time`), the same as a ratio
 to the minimal view's when that was measured too, and the SQL statements and cache calls one request makes. On
 PostgreSQL with the server on this machine it also prints the server's CPU a request: the user and system time
 of the database's backend processes (from /proc, in clock ticks, so measure a few hundred requests).
-The first step is a checker's as an error email links to it (with a source and a code). A step answer answers the
-second step of a run of its own (runs cloned from one before the clock starts).
+The first step is a checker's as an error email links to it (with a source and a code); a start is the first answer
+on it, each with a run id of its own. A step answer answers the second step of a run of its own, and a run page
+shows a run's second step (runs cloned from one before the clock starts).
 """
 
 import argparse
@@ -23,6 +24,7 @@ import re
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -44,6 +46,7 @@ ARTICLE = "/articles/troubleshooting-xero-connection/"
 CHECKER = "connection-error"
 HIDDEN = re.compile(r'<input type="hidden" name="(\w+)" value="([^"]*)"')
 application = WSGIHandler()
+KINDS = ["minimal", "article", "first-step", "start-htmx", "start-nojs", "answer-htmx", "answer-nojs", "run-page"]
 
 
 def call(method: str, path: str, *, cookies: dict, body: bytes = b"", htmx: bool = False):
@@ -130,13 +133,33 @@ def senders(kind: str, count: int):
         return [
             lambda: call("GET", f"/troubleshoot/{CHECKER}/?source=email&code=XERO-401", cookies=cookies)
         ] * count, 200
+    if kind.startswith("start-"):
+        return starts(count, htmx=kind == "start-htmx"), 200 if kind == "start-htmx" else 302
     cookies, data, seed = seller()
+    if kind == "run-page":
+        return [lambda url=url: call("GET", f"{url}?at=2", cookies=cookies) for url in clone_runs(seed, count)], 200
     body = urlencode(data).encode()
     htmx = kind == "answer-htmx"
     urls = clone_runs(seed, count)
     return [lambda url=url: call("POST", f"{url}answer/", cookies=cookies, body=body, htmx=htmx) for url in urls], (
         200 if htmx else 302
     )
+
+
+def starts(count: int, *, htmx: bool) -> list:
+    """`count` first answers on a checker's first step, as from an error email, each with a run id of its own."""
+    from urllib.parse import urlencode
+
+    cookies: dict = {}
+    _, _, page = call("GET", f"/troubleshoot/{CHECKER}/?source=email&code=XERO-401", cookies=cookies)
+    page = page.decode() if page.startswith(b"<") else __import__("gzip").decompress(page).decode()
+    hidden = dict(HIDDEN.findall(page))
+    hidden["answer"] = re.search(r'name="answer" value="(\d+)"', page).group(1)
+    bodies = [urlencode(hidden | {"run": str(uuid.uuid4())}).encode() for _ in range(count)]
+    return [
+        lambda body=body: call("POST", f"/troubleshoot/{CHECKER}/start/", cookies=cookies, body=body, htmx=htmx)
+        for body in bodies
+    ]
 
 
 class CacheCalls:
@@ -224,6 +247,8 @@ def measure(kind: str, count: int, profiler: str) -> float:
         import pstats
 
         profile.disable()
+        if os.environ.get("PROFILE_DUMP"):  # for pstats or snakeviz
+            profile.dump_stats(f"{os.environ['PROFILE_DUMP']}.{kind}")
         pstats.Stats(profile).sort_stats(os.environ.get("PROFILE_SORT", "cumulative")).print_stats(
             int(os.environ.get("PROFILE_LINES", "45"))
         )
@@ -239,7 +264,7 @@ def measure(kind: str, count: int, profiler: str) -> float:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("kinds", nargs="+", choices=["minimal", "article", "first-step", "answer-htmx", "answer-nojs"])
+    parser.add_argument("kinds", nargs="+", choices=KINDS)
     parser.add_argument("-n", type=int, default=300, help="Requests of each kind measured.")
     parser.add_argument(
         "--profile", choices=["pyinstrument", "cprofile", "callgrind"], help="Profile the measured requests."

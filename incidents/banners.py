@@ -77,8 +77,9 @@ def _affects(incident: Incident, checker: Checker | None, codes: set[str]) -> bo
 
 def mark_new_run(sender, instance: Run, created=False, raw=False, **kwargs) -> None:
     """post_save on Run: a run that starts while an incident affects its checker (or the code it came with) is
-    linked to that incident. With none active by the schedule, nothing is read or written."""
-    if raw or not created:
+    linked to that incident. With none active by the schedule, nothing is read or written (not even the run's
+    checker)."""
+    if raw or not created or not active_incident_ids():
         return
     found = incidents_for(instance.checker, instance.error_code)
     if found:

@@ -7,6 +7,7 @@ import pytest
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from incidents.banners import active_incident_ids
 from support import escalation
 from support.models import SupportRequest
 from tests.conftest import race
@@ -367,6 +368,16 @@ def test_an_answer_is_one_conditional_update_and_one_insert(checker, django_asse
     with django_assert_num_queries(4) as captured:
         walk.record_answer(live(checker), run, "second", choice(checker, "second", "No"))
     assert statements(captured) == ["SAVEPOINT", "UPDATE", "INSERT", "RELEASE"]
+
+
+def test_a_start_writes_the_run_and_its_answer_and_reads_nothing(checker, django_assert_num_queries):
+    """Not whether its id is taken (the primary key says so: `_begin_again` then), nor the run's checker (read to
+    link the run to an incident only while one is active)."""
+    flow, step_key, index = live(checker), first_step(checker), choice(checker, "start", "Yes")
+    active_incident_ids()  # the incidents' schedule, kept until content or an incident changes
+    with django_assert_num_queries(4) as captured:
+        walk.start_run(flow, uuid.uuid4(), step_key, index)
+    assert statements(captured) == ["SAVEPOINT", "INSERT", "INSERT", "RELEASE"]
 
 
 def test_an_answer_to_a_run_moved_meanwhile_is_decided_under_its_row_lock(checker, django_assert_num_queries):

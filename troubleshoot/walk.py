@@ -142,15 +142,9 @@ def _started_here(flow: Flow, run: Run, shown: StepNode) -> bool:
 
 
 def _begin(flow: Flow, run_id: uuid.UUID, answers: list, details: dict, note: str) -> Run:
-    """The run that `answers` (`_first_answers`) start (or started already: a double submit), stored and logged;
-    `details` are the new run's other fields (where the seller came from, their platform)."""
+    """The run that `answers` (`_first_answers`) start, stored and logged; `details` are the new run's other fields
+    (where the seller came from, their platform). An IntegrityError, with nothing written, if `run_id` is taken."""
     with transaction.atomic():
-        existing = Run.objects.select_for_update().filter(pk=run_id).first()
-        if existing is not None and _started_here(flow, existing, answers[-1][0]):
-            # A double submit, or the start page again from the browser's history (without JavaScript, Back from
-            # step 2 shows it as it was, with this run's id): the step the seller was shown first, answered again.
-            return answer_again(flow, existing, answers[-1][0].key, answers[-1][1].index, note)
-        run_id = run_id if existing is None else uuid.uuid4()
         run = Run(id=run_id, checker_id=flow.checker_id, version_id=flow.version_id, **details)
         now, befores = timezone.now(), []
         for step, answer in answers:
@@ -161,6 +155,18 @@ def _begin(flow: Flow, run_id: uuid.UUID, answers: list, details: dict, note: st
             _log(flow, run, step, answer, before, now, note)
         _take_platform_questions(flow, run)
     return run
+
+
+def _begin_again(flow: Flow, run_id: uuid.UUID, answers: list, details: dict, note: str) -> Run:
+    """The run `run_id`, already stored, decided under its row lock: a double submit, or the start page again from
+    the browser's history (without JavaScript, Back from step 2 shows it as it was, with this run's id), answers
+    the step the seller was shown first again. A run of another version or checker, or one with support, is left
+    alone: a fresh run starts."""
+    with transaction.atomic():
+        existing = Run.objects.select_for_update().filter(pk=run_id).first()
+        if existing is not None and _started_here(flow, existing, answers[-1][0]):
+            return answer_again(flow, existing, answers[-1][0].key, answers[-1][1].index, note)
+    return _begin(flow, run_id if existing is None else uuid.uuid4(), answers, details, note)
 
 
 def start_run(
@@ -193,9 +199,9 @@ def start_run(
     try:
         return _begin(flow, run_id, answers, details, note)
     except IntegrityError:
-        # Both submits of a double tap at the same instant found no run with this id (no row lock can be taken on
-        # a row not there yet) and both inserted it: the first one's run is stored now, and this one finds it.
-        return _begin(flow, run_id, answers, details, note)
+        # The id is taken (the run's primary key): this first answer was sent before, or both submits of a double
+        # tap inserted it at the same instant and the other one's run is stored now. Nothing was written here.
+        return _begin_again(flow, run_id, answers, details, note)
 
 
 def lock(run: Run) -> Run:

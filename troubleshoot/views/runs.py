@@ -13,7 +13,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.forms import BaseForm
 from django.http import Http404, HttpResponse
-from django.shortcuts import get_object_or_404, redirect
+from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import reverse
 from django.utils import timezone
@@ -71,7 +71,16 @@ def error_code(request, code):
 
 
 def _checker(slug: str) -> Checker:
-    return get_object_or_404(Checker.objects.published().select_related("category"), slug=slug)
+    """The published checker at `slug`, from this process's memory while content is unchanged (as `run_at`'s by
+    id): a first step and a start read no row for it. A slug not found is read each time."""
+    checker = remember(
+        "checker-by-slug",
+        slug,
+        lambda: Checker.objects.published().select_related("category").filter(slug=slug).first(),
+    )
+    if checker is None:
+        raise Http404("No such checker.")
+    return checker
 
 
 def run_at(slug: str, run_id) -> Run:
