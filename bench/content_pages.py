@@ -1,18 +1,13 @@
-#!/usr/bin/env python
 """Staff pages (the admin, the editor) and the seller pages that open one item, timed on the demo library alone and
 on the 5,000 checkers + 5,000 articles `bench/search_bench.py --generate-only` leaves, with production settings.
 
-    .venv/bin/python bench/search_bench.py --generate-only                # once: var/search-bench.sqlite3
-    flock /tmp/bench.lock .venv/bin/python bench/content_pages.py         # = make bench-content
-    .venv/bin/python bench/search_bench.py --generate-only --database-url postgres://postgres@127.0.0.1:5432/postgres
-    flock /tmp/bench.lock .venv/bin/python bench/content_pages.py --database-url \
-        postgres://postgres@127.0.0.1:5432/postgres --output bench/results-content-pages-postgresql.md
+    .venv/bin/python bench/search_bench.py --generate-only [--database-url URL]   # once: minutes
+    flock /tmp/bench.lock .venv/bin/python bench/content_pages.py [--database-url URL --output ...]   # 3-4 minutes
 
-Each database is timed in a process of its own (Django is set up once a process): (a) a fresh one, migrated and
-loaded with the demo library (`loadcontent`), dropped at the end; (b) the kept 5,000 + 5,000 one (`--database-name`
-on PostgreSQL). Pages are requested through `django.test.Client` as a superuser, DEBUG off, over HTTPS as far as
-Django can tell; the same demo checker and article are opened on both, so what differs is the library around them.
-On PostgreSQL one persistent connection (no pool), so its server process's CPU can be read (`search_bench.cpu_time`).
+Each database is timed in a process of its own: (a) a fresh one, migrated and loaded with the demo library, dropped
+at the end; (b) the kept 5,000 + 5,000 one. Requests go through `django.test.Client` as a superuser, DEBUG off, over
+HTTPS as far as Django can tell; the same demo checker and article are opened on both. On PostgreSQL one persistent
+connection (no pool), so its server process's CPU can be read (`search_bench.cpu_time`).
 """
 
 import argparse
@@ -22,13 +17,12 @@ import re
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.search_bench import ROOT, cpu_time, create_database, kept_database, p95, table  # noqa: E402
+from bench.search_bench import DB_NAME, ROOT, cpu_time, create_database, kept_database, p95, table  # noqa: E402
 
 CHECKER, ARTICLE = "connection-error", "troubleshooting-xero-connection"  # demo items, opened on both databases
 HEADERS = ["Page", "Status", "SQL", "Median ms", "p95 ms", "CPU ms", "KB"]
@@ -38,7 +32,7 @@ COLUMNS = [("queries", "{}"), ("median", "{:.1f}"), ("p95", "{:.1f}"), ("cpu", "
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url", help="a PostgreSQL server (default: SQLite)")
-    parser.add_argument("--database-name", default="hc_staff_sb", help="the kept 5,000 + 5,000 database there")
+    parser.add_argument("--database-name", default=DB_NAME, help=f"the kept 5,000 + 5,000 one there ({DB_NAME})")
     parser.add_argument("--iterations", type=int, default=20, help="timed requests a page (default 20)")
     parser.add_argument("--output", default=str(ROOT / "bench" / "results-content-pages.md"))
     parser.add_argument("--one", help=argparse.SUPPRESS)  # child: time on this database URL, print JSON
@@ -88,8 +82,7 @@ def pages(get, post) -> list[tuple[str, str]]:
     article = Article.objects.get(slug=ARTICLE)
     category = Category.objects.order_by("pk").first()
     code = ErrorCode.objects.order_by("pk").values_list("code", flat=True).first()  # the demo library's first
-    at = f"/admin/troubleshoot/checker/{checker.pk}"
-    art = f"/admin/troubleshoot/article/{article.pk}"
+    at, art = f"/admin/troubleshoot/checker/{checker.pk}", f"/admin/troubleshoot/article/{article.pk}"
     return [
         ("admin index", "/admin/"),
         ("checkers", "/admin/troubleshoot/checker/"),
@@ -128,7 +121,6 @@ def pages(get, post) -> list[tuple[str, str]]:
 
 def time_database(url: str, fresh: bool, iterations: int) -> None:
     """In a child process: set Django up on `url`, time every page, print the rows as JSON."""
-    static = Path(tempfile.mkdtemp(prefix="hc-content-static-"))
     os.environ.update(
         DJANGO_SETTINGS_MODULE="helpcenter.settings",
         DATABASE_URL=url,
@@ -136,7 +128,7 @@ def time_database(url: str, fresh: bool, iterations: int) -> None:
         DEBUG="false",
         SECRET_KEY="bench-only-secret-key-" + "x" * 40,
         ALLOWED_HOSTS="testserver",
-        STATIC_ROOT=str(static),
+        STATIC_ROOT=str(ROOT / "var" / "bench-static"),  # the manifest DEBUG off needs
         LOG_LEVEL="WARNING",
         RATE_LIMIT_START="1000000/m",
         RATE_LIMIT_UNKNOWN_CODE="1000000/m",
@@ -158,8 +150,7 @@ def time_database(url: str, fresh: bool, iterations: int) -> None:
     client.force_login(user)
     get = lambda url: client.get(url, secure=True)  # noqa: E731 - SECURE_SSL_REDIRECT is on, as in production
     post = lambda url, data: client.post(url, data, secure=True)  # noqa: E731
-    rows = {name: {"url": url, **time_page(get, url, iterations)} for name, url in pages(get, post)}
-    print(json.dumps(rows))
+    print(json.dumps({name: time_page(get, url, iterations) for name, url in pages(get, post)}))
 
 
 def child(args, url: str, fresh: bool) -> dict:
@@ -190,8 +181,7 @@ def main() -> None:
     rows = [
         [name, row["status"], *(cell(name, key, pattern) for key, pattern in COLUMNS)] for name, row in large.items()
     ]
-    engine = "PostgreSQL" if args.database_url else "SQLite"
-    server = " + the PostgreSQL server process's" if args.database_url else ""
+    engine, server = ("PostgreSQL", " + the PostgreSQL server process's") if args.database_url else ("SQLite", "")
     report = f"""## Staff and seller content pages ({engine}): demo library → 5,000 checkers + 5,000 articles
 
 {datetime.now(UTC):%Y-%m-%d %H:%M} UTC · {os.cpu_count()} CPUs, load average {load:.1f} at the start and
@@ -202,7 +192,6 @@ Each cell: demo library → 5,000 + 5,000 (20,000 runs). p95 over 300 ms in bold
 
 {table(HEADERS, rows)}
 """
-    print(report)
     Path(args.output).write_text(report, encoding="utf-8")
 
 
