@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 CHROMIUM_PATH ?= /usr/lib/chromium/chromium
 GRAPHVIZ_DOT ?= dot
 
-.PHONY: run serve test test-fast test-slow test-browser test-postgres lint format check-deploy bench bench-sellers bench-review bench-search browser graphviz java screenshots clean
+.PHONY: run serve test test-fast test-slow test-browser test-postgres lint format check-deploy bench bench-sellers bench-review bench-search bench-content browser graphviz java screenshots clean
 
 # Three layers, each installed when its requirements change: running (`make run`, `make serve`), testing and
 # linting (`make test`), load testing (`make bench`).
@@ -139,6 +139,11 @@ bench-sellers: $(VENV)/.installed-bench
 # Search and the list pages with 5,000 generated checkers and 5,000 articles (about 3 minutes per database).
 bench-search: $(VENV)/.installed-test
 	$(PY) bench/search_bench.py
+
+# The admin, the editor and the seller pages that open one item, on the demo library and on the 5,000 + 5,000
+# database `bench/search_bench.py --generate-only` keeps (var/search-bench.sqlite3; build it first).
+bench-content: $(VENV)/.installed-test
+	$(PY) bench/content_pages.py
 
 clean:
 	rm -rf $(VENV) db.sqlite3 db.sqlite3-wal db.sqlite3-shm staticfiles

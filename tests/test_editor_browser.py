@@ -393,3 +393,21 @@ def test_the_slug_filled_from_the_title_is_cut_at_a_word(live_server, page, page
     # The admin's own cut, at 50 characters, was "orders-from-the-marketplace-stopped-arriving-in-xe".
     expect(page.locator("#id_slug")).to_have_value("orders-from-the-marketplace-stopped-arriving-in")
     assert page_errors == []
+
+
+@browser_test
+def test_an_articles_checkers_are_chosen_by_typing_and_saved(live_server, page, page_errors, checker, admin_user):
+    """The article editor's checkers are looked up as they are typed (the admin's autocomplete, not a list of every
+    checker); the search box stays named for a screen reader once a checker is chosen."""
+    article = Article.objects.create(slug="a-guide", title="A guide", body="Some text.")
+    sign_in(page, live_server)
+    page.goto(live_server.url + reverse("admin:troubleshoot_article_change", args=[article.pk]))
+    search = page.get_by_role("searchbox", name="Checkers")
+    search.fill("demo")
+    page.get_by_role("option", name=checker.title).click()
+    expect(page.get_by_role("searchbox", name="Checkers")).to_be_visible()
+    assert serious_violations(page) == []
+    page.get_by_role("button", name="Save", exact=True).click()
+    expect(page.locator(".messagelist")).to_contain_text("was changed successfully")
+    assert list(article.checkers.all()) == [checker]
+    assert page_errors == []

@@ -39,11 +39,19 @@
     timers.set(textarea, setTimeout(() => preview(textarea), 300));
   });
 
-  // The admin's two-list picker (an article's checkers) names its search icon with aria-label on a bare span,
-  // which no role allows (axe's aria-prohibited-attr): it is an image of a magnifier, said so.
+  // The admin's autocomplete (an article's checkers), select2, puts its "Remove all items" cross inside the list of
+  // chosen ones, where a list may hold items only (axe's "list"): each chosen checker keeps its own cross. This
+  // script runs before the admin's starts select2 (on jQuery's ready).
+  for (const select of document.querySelectorAll("select.admin-autocomplete[data-allow-clear]")) {
+    select.dataset.allowClear = "false";
+  }
+  // Its search box has no name (axe's "label"): it is named after its field. select2 keeps that box as choices are
+  // added and removed.
   window.addEventListener("load", () => setTimeout(() => {
-    for (const icon of document.querySelectorAll(".search-label-icon[aria-label]:not([role])")) {
-      icon.setAttribute("role", "img");
+    for (const search of document.querySelectorAll(".select2-search__field:not([aria-label])")) {
+      const select = search.closest(".select2")?.previousElementSibling;
+      const label = select && document.querySelector(`label[for="${select.id}"]`);
+      search.setAttribute("aria-label", label ? label.textContent.replace(/:\s*$/, "").trim() : "Search");
     }
   }, 0));
 

@@ -22,8 +22,12 @@ class ArticleAdmin(PlainHelpTextsMixin, VersionedPagesMixin, admin.ModelAdmin):
     list_display = ["title", "slug", "category", "is_published", "live", "updated_at"]
     list_filter = ["is_published", "category"]
     search_fields = ["title", "summary", "body"]
+    list_per_page = 50  # as the checkers: at 5,000 articles a page of 100 rows took 0.1 s of CPU to draw
+    show_full_result_count = False
     prepopulated_fields = {"slug": ["title"]}
-    filter_horizontal = ["checkers"]
+    # Checkers are looked up as they are typed: the two-list picker held every checker, 5,000 options (400 KB, 0.4 s
+    # a page on SQLite) on each article's page.
+    autocomplete_fields = ["checkers"]
     readonly_fields = ["draft_status", "body_preview"]
     fields = [
         *("title", "slug", "summary", "category", "checkers", "is_published"),
