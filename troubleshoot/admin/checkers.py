@@ -24,7 +24,7 @@ from ..models import (
     Step,
 )
 from ..rendering import render_markdown
-from .inlines import ErrorCodeInline, StepFormSet, StepInline
+from .inlines import ErrorCodeInline, InlineRowsOnce, StepFormSet, StepInline
 from .summary import error_summary, flow_problems, shared_error_texts
 from .versioned import VersionedPagesMixin
 
@@ -76,6 +76,7 @@ class CheckerAdmin(PlainHelpTextsMixin, VersionedPagesMixin, nested_admin.Nested
         ("The draft's flow", {"fields": ["draft_status", "flow_picture"]}),
     ]
     inlines = [ErrorCodeInline, StepInline]
+    inline_admin_formset_helper_cls = InlineRowsOnce  # at every level: each inline's rows made once a page
     change_form_template = "admin/troubleshoot/checker/change_form.html"
     draft_of = staticmethod(versions.draft_data)
     problems_in = staticmethod(versions.checker_problems)

@@ -8,6 +8,7 @@ from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
 from django.db import models
+from django.utils.functional import cached_property
 from django.utils.html import format_html
 from django.utils.safestring import mark_safe
 
@@ -21,6 +22,21 @@ from ..models import (
     key_from_title,
 )
 from .rows import OwnRowsFormSet, OwnRowsInline
+
+
+class InlineRowsOnce(nested_admin.NestedInlineAdminFormset):
+    """An inline as the editor's page draws it, its rows made once. nested-admin makes them anew (each with a blank
+    row for "Add another" and, for a step, its answers and links as well) every time the inline is walked: twice to
+    sort them, once for the page's scripts, once for the slug's prepopulation, and again for each walk of the step
+    above: some 90 times a page for the connection-error checker. Made once, the largest demo checker's editor
+    (settlement-wont-send, 9 steps) went from a median of 220-229 to 179-186 ms, p95 300-308 to 251-289 ms."""
+
+    @cached_property
+    def rows(self) -> list:
+        return list(super().__iter__())
+
+    def __iter__(self):
+        return iter(self.rows)
 
 
 class ErrorCodeForm(forms.ModelForm):
