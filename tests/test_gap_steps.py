@@ -61,12 +61,8 @@ def today():
     return timezone.localdate()
 
 
-def test_only_the_best_rows_are_read_when_they_rank_the_steps_exactly(monkeypatch, today):
-    monkeypatch.setattr(gap_steps, "READ_AHEAD", 2)
-    checker = make_checker()
-    filled(checker, {f"s{n}": n + 1 for n in range(40)}, today - timedelta(days=1))
-    period = Period(today - timedelta(days=6), today)
-    days = rollups.Days(period.before().first, period.last, filled_through=today)
+def rows_read(monkeypatch):
+    """The day-table rows gap_steps adds up from now on, listed as they are read."""
     read, add = [], gap_steps._add
 
     def counting(found, rows, *args, **kwargs):
@@ -75,6 +71,16 @@ def test_only_the_best_rows_are_read_when_they_rank_the_steps_exactly(monkeypatc
         add(found, rows, *args, **kwargs)
 
     monkeypatch.setattr(gap_steps, "_add", counting)
+    return read
+
+
+def test_only_the_best_rows_are_read_when_they_rank_the_steps_exactly(monkeypatch, today):
+    monkeypatch.setattr(gap_steps, "READ_AHEAD", 2)
+    checker = make_checker()
+    filled(checker, {f"s{n}": n + 1 for n in range(40)}, today - timedelta(days=1))
+    period = Period(today - timedelta(days=6), today)
+    days = rollups.Days(period.before().first, period.last, filled_through=today)
+    read = rows_read(monkeypatch)
     assert leading(period, days, most=5) == {"s39": 40, "s38": 39, "s37": 38, "s36": 37, "s35": 36}
     assert len(read) == 10  # 5 × READ_AHEAD of the 40 rows; the period before had none
     monkeypatch.undo()
@@ -115,14 +121,7 @@ def test_a_step_only_the_live_days_have_is_not_read_again_when_it_cannot_lead(mo
     escalated_today(checker, "s0", 1)
     period = Period(today - timedelta(days=6), today)
     days = rollups.Days(period.before().first, period.last, filled_through=today - timedelta(days=1))
-    read, add = [], gap_steps._add
-
-    def counting(found, rows, *args, **kwargs):
-        rows = list(rows)
-        read.extend(rows)
-        add(found, rows, *args, **kwargs)
-
-    monkeypatch.setattr(gap_steps, "_add", counting)
+    read = rows_read(monkeypatch)
     assert leading(period, days, most=3) == {"s19": 20, "s18": 19, "s17": 18}
     assert len(read) == 7  # the 3 × READ_AHEAD best rows and today's one; not s0's filled day
     monkeypatch.undo()
